@@ -1,0 +1,195 @@
+//! The Hugging Face hub cache layout, shared with Python `huggingface_hub`.
+//!
+//! Layout (identical to `huggingface_hub` ≥ 0.14):
+//! ```text
+//! $HF_HUB_CACHE/models--ORG--NAME/
+//!     blobs/<etag>                 file contents (sha256 for LFS files, git sha1 otherwise)
+//!     refs/<revision>              a 40-hex commit hash, e.g. refs/main
+//!     snapshots/<commit>/<path>    symlinks into blobs (copies where symlinks fail)
+//! ```
+//! Invariant: a snapshot folder is only ever made visible complete (written under a
+//! temporary name and renamed), so a folder that exists can be trusted.
+
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+/// A repository id with an optional revision, parsed from `ORG/NAME[@REVISION]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoId {
+    /// `ORG/NAME` (or a bare `NAME`).
+    pub repo_id: String,
+    /// A branch, tag or commit hash; `main` when none was given.
+    pub revision: String,
+}
+
+impl RepoId {
+    /// Parses `ORG/NAME[@REVISION]`.
+    pub fn parse(id: &str) -> Result<Self, Error> {
+        let (repo, revision) = match id.split_once('@') {
+            Some((r, rev)) if !rev.is_empty() => (r, rev),
+            Some(_) => {
+                return Err(Error::InvalidId {
+                    id: id.into(),
+                    why: "empty revision",
+                });
+            }
+            None => (id, "main"),
+        };
+        let parts: Vec<&str> = repo.split('/').collect();
+        let valid_part = |p: &&str| {
+            !p.is_empty()
+                && *p != "."
+                && *p != ".."
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        };
+        if parts.is_empty() || parts.len() > 2 || !parts.iter().all(valid_part) {
+            return Err(Error::InvalidId {
+                id: id.into(),
+                why: "expected ORG/NAME with letters, digits, '-', '_' or '.'",
+            });
+        }
+        Ok(RepoId {
+            repo_id: repo.to_string(),
+            revision: revision.to_string(),
+        })
+    }
+
+    /// The folder name inside the cache: `models--ORG--NAME`.
+    pub fn folder_name(&self) -> String {
+        format!("models--{}", self.repo_id.replace('/', "--"))
+    }
+}
+
+/// The local Hugging Face hub cache.
+#[derive(Debug, Clone)]
+pub struct HfCache {
+    root: PathBuf,
+}
+
+impl HfCache {
+    /// A cache rooted at `root` (the folder holding `models--*` folders).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        HfCache { root: root.into() }
+    }
+
+    /// The cache Python `huggingface_hub` uses: `$HF_HUB_CACHE`, else
+    /// `$HUGGINGFACE_HUB_CACHE`, else `$HF_HOME/hub`, else
+    /// `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
+    pub fn from_env() -> Self {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let root = var("HF_HUB_CACHE")
+            .or_else(|| var("HUGGINGFACE_HUB_CACHE"))
+            .or_else(|| var("HF_HOME").map(|h| h.join("hub")))
+            .or_else(|| var("XDG_CACHE_HOME").map(|x| x.join("huggingface").join("hub")))
+            .unwrap_or_else(|| {
+                var("HOME")
+                    .or_else(|| var("USERPROFILE"))
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join(".cache")
+                    .join("huggingface")
+                    .join("hub")
+            });
+        HfCache { root }
+    }
+
+    /// The cache root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The repository folder `models--ORG--NAME` (which may not exist).
+    pub fn repo_dir(&self, id: &RepoId) -> PathBuf {
+        self.root.join(id.folder_name())
+    }
+
+    /// The commit hash a revision points to, if the cache knows it.
+    pub fn commit_for(&self, id: &RepoId) -> Option<String> {
+        if is_commit_hash(&id.revision) {
+            return Some(id.revision.clone());
+        }
+        let refs = self.repo_dir(id).join("refs").join(&id.revision);
+        let text = std::fs::read_to_string(refs).ok()?;
+        let commit = text.trim();
+        is_commit_hash(commit).then(|| commit.to_string())
+    }
+
+    /// Resolves a repository to its snapshot folder without using the network.
+    ///
+    /// Fails with [`Error::NotCached`] (saying how to get the model) when the
+    /// revision or its snapshot folder is missing.
+    pub fn snapshot(&self, id: &RepoId) -> Result<PathBuf, Error> {
+        let not_cached = || Error::NotCached {
+            repo_id: id.repo_id.clone(),
+            revision: id.revision.clone(),
+            cache: self.root.clone(),
+            hint: "download it with network access (m2v-cli fetches hub ids), or run \
+                   `cargo xtask fetch` for the models m2v's tests and README use"
+                .to_string(),
+        };
+        let commit = self.commit_for(id).ok_or_else(not_cached)?;
+        let dir = self.repo_dir(id).join("snapshots").join(commit);
+        if dir.is_dir() {
+            Ok(dir)
+        } else {
+            Err(not_cached())
+        }
+    }
+}
+
+/// `true` for a 40-character lowercase hex string (a git commit hash).
+pub fn is_commit_hash(s: &str) -> bool {
+    s.len() == 40
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ids() {
+        let r = RepoId::parse("minishlab/potion-base-8M").unwrap();
+        assert_eq!(
+            (r.repo_id.as_str(), r.revision.as_str()),
+            ("minishlab/potion-base-8M", "main")
+        );
+        assert_eq!(r.folder_name(), "models--minishlab--potion-base-8M");
+        let r = RepoId::parse("a/b@v1.0").unwrap();
+        assert_eq!(r.revision, "v1.0");
+        for bad in ["", "a/b/c", "a/", "../x", "a/b@", "a b/c"] {
+            assert!(RepoId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resolves_refs_and_reports_missing() {
+        let tmp = std::env::temp_dir().join(format!("m2v-hub-cache-test-{}", std::process::id()));
+        let cache = HfCache::new(&tmp);
+        let id = RepoId::parse("org/model").unwrap();
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        let err = cache.snapshot(&id).unwrap_err().to_string();
+        assert!(
+            err.contains("org/model") && err.contains("cargo xtask fetch"),
+            "{err}"
+        );
+        std::fs::create_dir_all(cache.repo_dir(&id).join("refs")).unwrap();
+        std::fs::write(cache.repo_dir(&id).join("refs/main"), commit).unwrap();
+        assert!(
+            cache.snapshot(&id).is_err(),
+            "ref without snapshot folder must not resolve"
+        );
+        let snap = cache.repo_dir(&id).join("snapshots").join(commit);
+        std::fs::create_dir_all(&snap).unwrap();
+        assert_eq!(cache.snapshot(&id).unwrap(), snap);
+        let pinned = RepoId::parse(&format!("org/model@{commit}")).unwrap();
+        assert_eq!(cache.snapshot(&pinned).unwrap(), snap);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+}

@@ -1,0 +1,101 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::json::JsonError;
+
+/// Everything that can go wrong while loading or using a tokenizer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The JSON text is malformed.
+    Json {
+        /// The file, when the JSON came from one.
+        path: Option<PathBuf>,
+        /// Where and why.
+        source: JsonError,
+    },
+    /// The JSON is well-formed but a field is missing or has the wrong type.
+    Format {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// The JSON path of the field, e.g. `model.vocab`.
+        field: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// A component type this engine does not implement.
+    Unsupported {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// The component kind, e.g. `normalizer`.
+        component: String,
+        /// The `type` value found.
+        kind: String,
+    },
+}
+
+fn file(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(p) => format!("{}: ", p.display()),
+        None => String::new(),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Json { path, source } => write!(f, "{}invalid JSON: {source}", file(path)),
+            Error::Format {
+                path,
+                field,
+                message,
+            } => {
+                write!(f, "{}field `{field}`: {message}", file(path))
+            }
+            Error::Unsupported {
+                path,
+                component,
+                kind,
+            } => {
+                write!(f, "{}unsupported {component} type `{kind}`", file(path))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Json { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// Attaches a file path to an error that was produced without one.
+    pub fn with_path(mut self, p: &std::path::Path) -> Self {
+        match &mut self {
+            Error::Json { path, .. }
+            | Error::Format { path, .. }
+            | Error::Unsupported { path, .. } => {
+                if path.is_none() {
+                    *path = Some(p.to_path_buf());
+                }
+            }
+            Error::Io { .. } => {}
+        }
+        self
+    }
+}

