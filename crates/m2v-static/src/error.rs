@@ -1,9 +1,12 @@
 //! The crate's one error type (hand-written: this crate has no dependencies).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong while loading or using a static model.
+///
+/// Every variant that comes from a file carries the file (`None` when the model was
+/// loaded from bytes) and the facts of the problem.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -14,15 +17,140 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// No known layout (model2vec, sentence-transformers, `0_StaticEmbedding`) in a folder.
+    NoLayout {
+        /// The folder.
+        dir: PathBuf,
+    },
     /// The tokenizer could not be loaded.
-    Tokenizer(m2v_tokenize::Error),
+    Tokenizer {
+        /// The `tokenizer.json` file, when known.
+        path: Option<PathBuf>,
+        /// The tokenizer crate's error.
+        source: m2v_tokenize::Error,
+    },
+    /// A safetensors file is malformed (header length, JSON, offsets, sizes).
+    Safetensors {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// What was wrong.
+        message: String,
+    },
+    /// A tensor the model needs is missing from the safetensors file.
+    MissingTensor {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// The tensor name that was looked for.
+        name: String,
+    },
+    /// A tensor has a dtype this crate cannot use there.
+    Dtype {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// The tensor.
+        tensor: String,
+        /// The dtype found.
+        dtype: String,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+    /// A tensor has the wrong shape, or one that does not match the vocabulary.
+    Shape {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// The tensor.
+        tensor: String,
+        /// The shape found.
+        shape: Vec<usize>,
+        /// What was expected, in words.
+        expected: String,
+    },
+    /// A `mapping` entry points outside the embedding matrix.
+    BadMapping {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// The token id whose entry is bad.
+        token: usize,
+        /// The value found.
+        value: i64,
+        /// The number of embedding rows.
+        rows: usize,
+    },
+    /// A config file is malformed or a field has the wrong type.
+    Config {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// What was wrong.
+        message: String,
+    },
+    /// A load or encode option cannot be applied to this model.
+    InvalidOption {
+        /// The option, e.g. `dimensionality`.
+        option: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+fn file(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(p) => format!("{}: ", p.display()),
+        None => String::new(),
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            Error::Tokenizer(e) => write!(f, "tokenizer: {e}"),
+            Error::NoLayout { dir } => write!(
+                f,
+                "{}: no model found (tried config.json + model.safetensors + tokenizer.json, \
+                 config_sentence_transformers.json + model.safetensors + tokenizer.json, and \
+                 the same under 0_StaticEmbedding/)",
+                dir.display()
+            ),
+            Error::Tokenizer { path, source } => write!(f, "{}tokenizer: {source}", file(path)),
+            Error::Safetensors { path, message } => {
+                write!(f, "{}invalid safetensors: {message}", file(path))
+            }
+            Error::MissingTensor { path, name } => {
+                write!(f, "{}no tensor named `{name}`", file(path))
+            }
+            Error::Dtype {
+                path,
+                tensor,
+                dtype,
+                expected,
+            } => write!(
+                f,
+                "{}tensor `{tensor}` has dtype {dtype}, expected {expected}",
+                file(path)
+            ),
+            Error::Shape {
+                path,
+                tensor,
+                shape,
+                expected,
+            } => write!(
+                f,
+                "{}tensor `{tensor}` has shape {shape:?}, expected {expected}",
+                file(path)
+            ),
+            Error::BadMapping {
+                path,
+                token,
+                value,
+                rows,
+            } => write!(
+                f,
+                "{}tensor `mapping` maps token {token} to row {value}, but `embeddings` has {rows} rows",
+                file(path)
+            ),
+            Error::Config { path, message } => write!(f, "{}invalid config: {message}", file(path)),
+            Error::InvalidOption { option, message } => {
+                write!(f, "invalid option `{option}`: {message}")
+            }
         }
     }
 }
@@ -31,7 +159,29 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
-            Error::Tokenizer(e) => Some(e),
+            Error::Tokenizer { source, .. } => Some(source),
+            _ => None,
         }
+    }
+}
+
+impl Error {
+    /// Attaches a file path to an error produced while parsing bytes without one.
+    pub(crate) fn with_path(mut self, p: &Path) -> Self {
+        match &mut self {
+            Error::Tokenizer { path, .. }
+            | Error::Safetensors { path, .. }
+            | Error::MissingTensor { path, .. }
+            | Error::Dtype { path, .. }
+            | Error::Shape { path, .. }
+            | Error::BadMapping { path, .. }
+            | Error::Config { path, .. } => {
+                if path.is_none() {
+                    *path = Some(p.to_path_buf());
+                }
+            }
+            Error::Io { .. } | Error::NoLayout { .. } | Error::InvalidOption { .. } => {}
+        }
+        self
     }
 }

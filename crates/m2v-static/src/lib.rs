@@ -1,14 +1,69 @@
 //! `m2v-static`: dependency-free inference for model2vec static embedding models.
 //!
 //! Loads a model2vec model (ours, Python `model2vec`'s, or a published potion/M2V model)
-//! and encodes texts: tokenize with [`m2v_tokenize`], look up embedding rows, take the
-//! (weighted) mean, optionally normalize. It is the crate most users depend on and sits
-//! at the bottom of the stack next to `m2v-tokenize`: no third-party dependencies, no
-//! threads or file I/O needed on the core path (wasm32-friendly).
+//! and encodes texts exactly as Python `model2vec` 0.10.0 does:
+//!
+//! ```text
+//! text ─▶ cut to max_length × median token length (code points)
+//!      ─▶ tokenize (no special tokens, truncate to max_length) ─▶ drop unk ids
+//!      ─▶ rows E[mapping[id]] × weights[id] ─▶ mean (zero vector if none)
+//!      ─▶ normalize v / (‖v‖ + 1e-32) in f32 (argument, else config, else false)
+//! ```
+//!
+//! It sits at the bottom of the m2v stack, next to [`m2v_tokenize`] (which it uses to
+//! tokenize) and below `m2v-cli` (the `encode`, `tokenize` and `inspect` commands) and
+//! the benches. It has no third-party dependencies, does no network I/O, and its core
+//! path needs neither threads nor files (wasm32-friendly: [`StaticModel::from_bytes`]).
 //!
 //! Principal items:
+//! - [`StaticModel`]: load ([`StaticModel::from_pretrained`], [`StaticModel::load`],
+//!   [`StaticModel::from_bytes`]) and encode ([`StaticModel::encode`],
+//!   [`StaticModel::encode_with`], [`StaticModel::encode_single`],
+//!   [`StaticModel::encode_as_sequence`], [`StaticModel::tokenize`]).
+//! - [`LoadOptions`] (normalize, max_length, dimensionality, dtype) and
+//!   [`EncodeOptions`] (max_length, normalize, batch size, threads).
+//! - [`Embeddings`]: the output, a contiguous row-major f32 matrix.
+//! - [`Buffer`]: the safetensors bytes, owned or borrowed without copying.
+//! - [`safetensors`]: a strict reader and a writer for the format; [`Dtype`].
+//! - [`Layout`]: the three folder layouts; [`Config`]: the model config.
 //! - [`Error`]: the crate's one error type.
+//!
+//! Key design decision: the embedding matrix is never converted at load time. The model
+//! keeps the safetensors bytes (read once, or borrowed from the caller) and the hot
+//! loop decodes F32/F16/BF16/F64/I8 rows on the fly while summing them into an f32
+//! (or, where numpy uses one, f64) accumulator, so loading costs one read and an f16
+//! model takes its file size in memory. Results are returned in f32 for every dtype;
+//! f32 models match Python bit for bit up to the summation order numpy uses, f16 models
+//! differ from Python's f16-rounded output by about 1e-3.
+//!
+//! ```
+//! use m2v_static::{Embeddings, EncodeOptions, LoadOptions, StaticModel};
+//! # fn demo(dir: &std::path::Path) -> Result<(), m2v_static::Error> {
+//! let model = StaticModel::load(dir, &LoadOptions::new().normalize(true))?;
+//! let e: Embeddings = model.encode(&["hello world", "static embeddings"]);
+//! assert_eq!((e.rows(), e.dim()), (2, model.dim()));
+//! let one = model.encode_with(&["hi"], &EncodeOptions::new().threads(1).max_length(Some(16)));
+//! assert_eq!(one.row(0).len(), model.dim());
+//! # Ok(()) }
+//! ```
 
+mod buffer;
+mod config;
+mod convert;
+mod embeddings;
 mod error;
+mod half;
+mod layout;
+mod model;
+pub mod safetensors;
+mod table;
+mod tokenizer;
 
+pub use crate::buffer::Buffer;
+pub use crate::config::{Config, DEFAULT_MAX_LENGTH};
+pub use crate::embeddings::Embeddings;
 pub use crate::error::Error;
+pub use crate::half::{bf16_to_f32, f16_to_f32, f32_to_f16};
+pub use crate::layout::Layout;
+pub use crate::model::{EncodeOptions, EncodeScratch, LoadOptions, StaticModel};
+pub use crate::safetensors::Dtype;

@@ -1,0 +1,755 @@
+//! [`StaticModel`]: loading (folders, bytes, options) and encoding.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use m2v_tokenize::json::Value;
+
+use crate::buffer::Buffer;
+use crate::config::Config;
+use crate::convert::convert;
+use crate::embeddings::Embeddings;
+use crate::error::Error;
+use crate::layout::{Files, Layout};
+use crate::safetensors::{self, Dtype, Header, TensorInfo};
+use crate::table::{self, Lookup, Scratch, TABLE_DTYPES, Table, Weights};
+use crate::tokenizer::TextTokenizer;
+
+/// Options applied while loading a model (Python's `from_pretrained` arguments).
+///
+/// ```
+/// use m2v_static::{Dtype, LoadOptions};
+/// let opts = LoadOptions::new().normalize(false).dimensionality(128).dtype(Dtype::F16);
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    normalize: Option<bool>,
+    max_length: Option<Option<usize>>,
+    dimensionality: Option<usize>,
+    dtype: Option<Dtype>,
+}
+
+impl LoadOptions {
+    /// The defaults: everything from the model's config.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Overrides the config's `normalize` (default: the config's value, else false).
+    pub fn normalize(mut self, normalize: bool) -> Self {
+        self.normalize = Some(normalize);
+        self
+    }
+
+    /// Overrides the config's `max_length` (default: the config's value, else 512);
+    /// `None` disables truncation.
+    pub fn max_length(mut self, max_length: Option<usize>) -> Self {
+        self.max_length = Some(max_length);
+        self
+    }
+
+    /// Keeps only the first `dim` columns of the embeddings (Matryoshka/PCA-ordered
+    /// models). Free: rows are read with a stride, nothing is copied.
+    pub fn dimensionality(mut self, dim: usize) -> Self {
+        self.dimensionality = Some(dim);
+        self
+    }
+
+    /// Converts the embeddings to F32, F16, F64 or I8 at load time (copies the matrix),
+    /// like Python's `quantize_to`.
+    pub fn dtype(mut self, dtype: Dtype) -> Self {
+        self.dtype = Some(dtype);
+        self
+    }
+}
+
+/// Options for one encode call (Python's `encode` arguments). Results never depend on
+/// `batch_size` or `threads`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodeOptions {
+    max_length: Option<Option<usize>>,
+    normalize: Option<bool>,
+    batch_size: usize,
+    threads: usize,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions {
+            max_length: None,
+            normalize: None,
+            batch_size: 1024,
+            threads: 0,
+        }
+    }
+}
+
+impl EncodeOptions {
+    /// The defaults: the model's `max_length` and `normalize`, batches of 1024 texts,
+    /// all available cores when there is more than one batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Maximum tokens per text (`None`: no truncation). Default: the model's.
+    pub fn max_length(mut self, max_length: Option<usize>) -> Self {
+        self.max_length = Some(max_length);
+        self
+    }
+
+    /// Whether to L2-normalize. Default: the model's.
+    pub fn normalize(mut self, normalize: bool) -> Self {
+        self.normalize = Some(normalize);
+        self
+    }
+
+    /// Texts per unit of work handed to a thread (at least 1).
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Number of threads; 0 (the default) means all available cores.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+}
+
+/// A loaded model2vec static embedding model: a tokenizer, an embedding matrix (with
+/// optional vocabulary-quantization `mapping` and `weights`) and the inference settings.
+///
+/// `StaticModel` is `Send + Sync`: share it between threads by reference or `Arc`.
+#[derive(Debug)]
+pub struct StaticModel {
+    tokenizer: TextTokenizer,
+    lookup: Lookup,
+    unk_id: Option<u32>,
+    vocab_size: usize,
+    median_token_length: usize,
+    normalize: bool,
+    max_length: Option<usize>,
+    config: Config,
+    layout: Option<Layout>,
+    stored_dtype: Dtype,
+    stored_dim: usize,
+    dir: Option<PathBuf>,
+}
+
+/// Where the parts came from, for error messages.
+struct Sources<'a> {
+    safetensors: Option<&'a Path>,
+    tokenizer: Option<&'a Path>,
+    config: Option<&'a Path>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn at(e: Error, p: Option<&Path>) -> Error {
+    match p {
+        Some(p) => e.with_path(p),
+        None => e,
+    }
+}
+
+impl StaticModel {
+    /// Loads a model from a folder in any of the three layouts (see [`Layout`]), with
+    /// the config's settings.
+    pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::load(dir, &LoadOptions::default())
+    }
+
+    /// Loads a model from a folder with options.
+    pub fn load(dir: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self, Error> {
+        let dir = dir.as_ref();
+        let files: Files = Layout::detect(dir)?;
+        let config = read(&files.config)?;
+        let tokenizer = read(&files.tokenizer)?;
+        let st = read(&files.safetensors)?;
+        let mut m = Self::build(
+            &tokenizer,
+            Buffer::from(st),
+            &config,
+            &[files.layout.tensor_name()],
+            opts,
+            &Sources {
+                safetensors: Some(&files.safetensors),
+                tokenizer: Some(&files.tokenizer),
+                config: Some(&files.config),
+            },
+        )?;
+        m.layout = Some(files.layout);
+        m.dir = Some(dir.to_path_buf());
+        Ok(m)
+    }
+
+    /// Loads a model from the contents of its three files, without any I/O.
+    ///
+    /// `safetensors` is kept, not copied: pass a `Vec<u8>`, a `&'static [u8]` (e.g.
+    /// `include_bytes!`) or a [`Buffer::shared`] owner (e.g. a memory map). The
+    /// embedding tensor is `embeddings` (model2vec layout), else `embedding.weight`
+    /// (sentence-transformers layouts).
+    pub fn from_bytes(
+        tokenizer_json: &[u8],
+        safetensors: impl Into<Buffer>,
+        config_json: &[u8],
+        opts: &LoadOptions,
+    ) -> Result<Self, Error> {
+        Self::build(
+            tokenizer_json,
+            safetensors.into(),
+            config_json,
+            &["embeddings", "embedding.weight"],
+            opts,
+            &Sources {
+                safetensors: None,
+                tokenizer: None,
+                config: None,
+            },
+        )
+    }
+
+    fn build(
+        tokenizer_json: &[u8],
+        st: Buffer,
+        config_json: &[u8],
+        tensor_names: &[&str],
+        opts: &LoadOptions,
+        src: &Sources<'_>,
+    ) -> Result<Self, Error> {
+        let config = Config::parse(config_json).map_err(|e| at(e, src.config))?;
+        let tokenizer =
+            TextTokenizer::from_bytes(tokenizer_json).map_err(|source| Error::Tokenizer {
+                path: src.tokenizer.map(Path::to_path_buf),
+                source,
+            })?;
+        let header = safetensors::read_header(st.as_slice()).map_err(|e| at(e, src.safetensors))?;
+        let tokens = tokenizer.tokens();
+        let vocab_size = tokens.len();
+        let median_token_length = median_len(&tokens).ok_or_else(|| Error::Tokenizer {
+            path: src.tokenizer.map(Path::to_path_buf),
+            source: m2v_tokenize::Error::Format {
+                path: None,
+                field: "model.vocab".into(),
+                message: "the vocabulary is empty".into(),
+            },
+        })?;
+        drop(tokens);
+        let lookup =
+            lookup(&header, st, tensor_names, vocab_size).map_err(|e| at(e, src.safetensors))?;
+        let stored_dtype = lookup.table.dtype;
+        let stored_dim = lookup.table.dim;
+        let mut lookup = lookup;
+        if let Some(to) = opts.dtype {
+            lookup.table = convert(&lookup.table, to)?;
+        }
+        if let Some(k) = opts.dimensionality {
+            if k == 0 || k > lookup.table.dim {
+                return Err(Error::InvalidOption {
+                    option: "dimensionality",
+                    message: format!(
+                        "{k} must be between 1 and the model's dimension {}",
+                        lookup.table.dim
+                    ),
+                });
+            }
+            lookup.table.dim = k;
+        }
+        let unk_id = tokenizer.unk_id();
+        Ok(StaticModel {
+            unk_id,
+            vocab_size,
+            median_token_length,
+            normalize: opts
+                .normalize
+                .unwrap_or_else(|| config.normalize().unwrap_or(false)),
+            max_length: opts.max_length.unwrap_or_else(|| config.max_length()),
+            tokenizer,
+            lookup,
+            config,
+            layout: None,
+            stored_dtype,
+            stored_dim,
+            dir: None,
+        })
+    }
+
+    /// The output dimension (after any dimensionality truncation).
+    pub fn dim(&self) -> usize {
+        self.lookup.table.dim
+    }
+
+    /// Number of tokens in the vocabulary (added tokens included).
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// Number of rows of the embedding matrix (smaller than the vocabulary for
+    /// vocabulary-quantized models).
+    pub fn rows(&self) -> usize {
+        self.lookup.table.rows
+    }
+
+    /// The tokens in id order, added tokens included.
+    pub fn tokens(&self) -> Vec<&str> {
+        self.tokenizer.tokens()
+    }
+
+    /// The dtype the embeddings are held in (after any load-time conversion).
+    pub fn dtype(&self) -> Dtype {
+        self.lookup.table.dtype
+    }
+
+    /// The dtype and number of columns of the embedding tensor in the file.
+    pub fn stored(&self) -> (Dtype, usize) {
+        (self.stored_dtype, self.stored_dim)
+    }
+
+    /// The default `normalize` of [`StaticModel::encode`].
+    pub fn normalize(&self) -> bool {
+        self.normalize
+    }
+
+    /// The default `max_length` of [`StaticModel::encode`] (`None`: no truncation).
+    pub fn max_length(&self) -> Option<usize> {
+        self.max_length
+    }
+
+    /// `floor(median)` of the vocabulary's token lengths in code points, added tokens
+    /// included: texts are cut to `max_length ×` this many characters before tokenizing.
+    pub fn median_token_length(&self) -> usize {
+        self.median_token_length
+    }
+
+    /// The unknown-token id that is removed before pooling.
+    pub fn unk_id(&self) -> Option<u32> {
+        self.unk_id
+    }
+
+    /// The tokenizer's model type (`WordPiece`, `Unigram`, `BPE`, `WordLevel`).
+    pub fn tokenizer_type(&self) -> &str {
+        self.tokenizer.model_type()
+    }
+
+    /// The whole config JSON.
+    pub fn config(&self) -> &Value {
+        self.config.raw()
+    }
+
+    /// The folder layout, when loaded from a folder.
+    pub fn layout(&self) -> Option<Layout> {
+        self.layout
+    }
+
+    /// The folder, when loaded from one.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// `true` when the model has per-token `weights`.
+    pub fn has_weights(&self) -> bool {
+        self.lookup.weights.is_some()
+    }
+
+    /// `true` when the model has a token → row `mapping` (vocabulary quantization).
+    pub fn has_mapping(&self) -> bool {
+        self.lookup.mapping.is_some()
+    }
+
+    /// `true` when the embedding bytes are borrowed from the caller.
+    pub fn is_borrowed(&self) -> bool {
+        self.lookup.table.buf.is_borrowed()
+    }
+
+    /// Encodes texts with the model's defaults.
+    pub fn encode<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Embeddings {
+        self.encode_with(texts, &EncodeOptions::default())
+    }
+
+    /// Encodes one text with the model's defaults.
+    pub fn encode_single(&self, text: &str) -> Vec<f32> {
+        let mut out = vec![0.0; self.dim()];
+        self.encode_into(
+            text,
+            &EncodeOptions::default(),
+            &mut out,
+            &mut EncodeScratch::default(),
+        );
+        out
+    }
+
+    /// Encodes texts: one row per text, in order.
+    pub fn encode_with<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        opts: &EncodeOptions,
+    ) -> Embeddings {
+        let mut out = Embeddings::zeros(texts.len(), self.dim());
+        self.encode_to_slice(texts, opts, out.as_mut_slice());
+        out
+    }
+
+    /// Encodes texts into `out` (`texts.len() × dim` values, row-major), reusing the
+    /// caller's buffer. Rows beyond `out`'s length are not computed.
+    pub fn encode_to_slice<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        opts: &EncodeOptions,
+        out: &mut [f32],
+    ) {
+        let dim = self.dim();
+        let max_length = opts.max_length.unwrap_or(self.max_length);
+        let normalize = opts.normalize.unwrap_or(self.normalize);
+        let batch = opts.batch_size.max(1);
+        let n_batches = texts.len().div_ceil(batch);
+        let threads = match opts.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            t => t,
+        }
+        .min(n_batches)
+        .max(1);
+        let run = |texts: &[S], out: &mut [f32], s: &mut EncodeScratch| {
+            for (t, row) in texts.iter().zip(out.chunks_exact_mut(dim)) {
+                self.encode_row(t.as_ref(), max_length, normalize, row, &mut s.0);
+            }
+        };
+        if threads == 1 {
+            run(texts, out, &mut EncodeScratch::default());
+            return;
+        }
+        let work = Mutex::new(texts.chunks(batch).zip(out.chunks_mut(batch * dim)));
+        let worker = || {
+            let mut s = EncodeScratch::default();
+            loop {
+                let next = work.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some((t, o)) = next else { break };
+                run(t, o, &mut s);
+            }
+        };
+        std::thread::scope(|sc| {
+            for _ in 1..threads {
+                // When a thread cannot be spawned (e.g. wasm32), the others take its share.
+                let _ = std::thread::Builder::new().spawn_scoped(sc, worker);
+            }
+            worker();
+        });
+    }
+
+    /// Encodes one text into `out` (`dim` values) with reusable scratch space: the
+    /// allocation-free single-text entry point for streaming callers.
+    pub fn encode_into(
+        &self,
+        text: &str,
+        opts: &EncodeOptions,
+        out: &mut [f32],
+        scratch: &mut EncodeScratch,
+    ) {
+        let max_length = opts.max_length.unwrap_or(self.max_length);
+        let normalize = opts.normalize.unwrap_or(self.normalize);
+        self.encode_row(text, max_length, normalize, out, &mut scratch.0);
+    }
+
+    #[inline]
+    fn encode_row(
+        &self,
+        text: &str,
+        max_length: Option<usize>,
+        normalize: bool,
+        out: &mut [f32],
+        s: &mut Scratch,
+    ) {
+        let mut ids = std::mem::take(&mut s.ids);
+        self.tokenize_into(text, max_length, &mut ids);
+        self.lookup.mean(&ids, out, &mut s.acc64);
+        if normalize {
+            table::normalize(out);
+        }
+        s.ids = ids;
+    }
+
+    /// The token ids that [`StaticModel::encode`] averages for `text`: the text cut to
+    /// `max_length × median_token_length` characters, tokenized without special
+    /// tokens, truncated to `max_length` ids, unknown tokens removed. Replaces `ids`.
+    pub fn tokenize_into(&self, text: &str, max_length: Option<usize>, ids: &mut Vec<u32>) {
+        ids.clear();
+        let text = match max_length {
+            Some(m) => truncate_chars(text, m.saturating_mul(self.median_token_length)),
+            None => text,
+        };
+        self.tokenizer.encode_into(text, max_length, ids);
+        if let Some(unk) = self.unk_id {
+            ids.retain(|&i| i != unk);
+        }
+    }
+
+    /// [`StaticModel::tokenize_into`] returning a new vector.
+    pub fn tokenize(&self, text: &str, max_length: Option<usize>) -> Vec<u32> {
+        let mut ids = Vec::new();
+        self.tokenize_into(text, max_length, &mut ids);
+        ids
+    }
+
+    /// The mean of the (weighted) rows of `ids`, normalized when asked: the pooling
+    /// half of [`StaticModel::encode`], for callers that tokenize themselves.
+    pub fn pool_ids(&self, ids: &[u32], normalize: bool) -> Vec<f32> {
+        let mut out = vec![0.0; self.dim()];
+        self.lookup.mean(ids, &mut out, &mut Vec::new());
+        if normalize {
+            table::normalize(&mut out);
+        }
+        out
+    }
+
+    /// Per-token rows (weighted, not averaged, never normalized), one matrix per text,
+    /// like Python's `encode_as_sequence`; `max_length` defaults to no truncation there.
+    pub fn encode_as_sequence<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        max_length: Option<usize>,
+    ) -> Vec<Embeddings> {
+        let dim = self.dim();
+        let mut ids = Vec::new();
+        texts
+            .iter()
+            .map(|t| {
+                self.tokenize_into(t.as_ref(), max_length, &mut ids);
+                let mut data = vec![0.0f32; ids.len() * dim];
+                let mut n = 0;
+                for &id in &ids {
+                    if self.lookup.token_row(id, &mut data[n * dim..(n + 1) * dim]) {
+                        n += 1;
+                    }
+                }
+                data.truncate(n * dim);
+                Embeddings::from_vec(data, n, dim).unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+/// Reusable scratch space for [`StaticModel::encode_into`] (token ids, accumulators).
+#[derive(Debug, Default)]
+pub struct EncodeScratch(Scratch);
+
+/// `text[:n]` in Unicode code points.
+#[inline]
+fn truncate_chars(text: &str, n: usize) -> &str {
+    // A text of at most n bytes has at most n code points.
+    if text.len() <= n {
+        return text;
+    }
+    match text.char_indices().nth(n) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+/// `int(np.median([len(t) for t in tokens]))` with lengths in code points; `None` for
+/// an empty vocabulary (where numpy's median is NaN).
+fn median_len(tokens: &[&str]) -> Option<usize> {
+    let mut lens: Vec<usize> = tokens.iter().map(|t| t.chars().count()).collect();
+    if lens.is_empty() {
+        return None;
+    }
+    lens.sort_unstable();
+    let n = lens.len();
+    Some(if n % 2 == 1 {
+        lens[n / 2]
+    } else {
+        // numpy averages the two middle values; int() floors the (non-negative) mean.
+        (lens[n / 2 - 1] + lens[n / 2]) / 2
+    })
+}
+
+fn lookup(
+    header: &Header,
+    st: Buffer,
+    tensor_names: &[&str],
+    vocab_size: usize,
+) -> Result<Lookup, Error> {
+    let emb = tensor_names
+        .iter()
+        .find_map(|n| header.get(n))
+        .ok_or_else(|| Error::MissingTensor {
+            path: None,
+            name: tensor_names.join("` or `"),
+        })?;
+    if !table::is_table_dtype(emb.dtype) {
+        return Err(Error::Dtype {
+            path: None,
+            tensor: emb.name.clone(),
+            dtype: emb.dtype.to_string(),
+            expected: TABLE_DTYPES,
+        });
+    }
+    let &[rows, dim] = emb.shape.as_slice() else {
+        return Err(shape_err(emb, "2 dimensions [rows, dim]".into()));
+    };
+    if dim == 0 {
+        return Err(shape_err(emb, "a dimension of at least 1".into()));
+    }
+    let mapping = match header.get("mapping") {
+        None => None,
+        Some(t) => Some(read_mapping(t, st.as_slice(), rows, vocab_size)?),
+    };
+    if mapping.is_none() && rows != vocab_size {
+        return Err(shape_err(
+            emb,
+            format!("{vocab_size} rows, one per token of the tokenizer (or a `mapping` tensor)"),
+        ));
+    }
+    let weights = match header.get("weights") {
+        None => None,
+        Some(t) => Some(read_weights(t, st.as_slice(), vocab_size)?),
+    };
+    Ok(Lookup {
+        table: Table {
+            start: emb.start,
+            rows,
+            stride: dim,
+            dim,
+            dtype: emb.dtype,
+            buf: st,
+        },
+        mapping,
+        weights,
+    })
+}
+
+fn shape_err(t: &TensorInfo, expected: String) -> Error {
+    Error::Shape {
+        path: None,
+        tensor: t.name.clone(),
+        shape: t.shape.clone(),
+        expected,
+    }
+}
+
+fn vector<'a>(t: &TensorInfo, file: &'a [u8], vocab_size: usize) -> Result<&'a [u8], Error> {
+    match t.shape.as_slice() {
+        [n] if *n >= vocab_size => {}
+        _ => {
+            return Err(shape_err(
+                t,
+                format!("one dimension with at least one entry per token ({vocab_size})"),
+            ));
+        }
+    }
+    t.data(file).ok_or_else(|| Error::Safetensors {
+        path: None,
+        message: format!("tensor `{}` lies outside the buffer", t.name),
+    })
+}
+
+fn read_mapping(
+    t: &TensorInfo,
+    file: &[u8],
+    rows: usize,
+    vocab_size: usize,
+) -> Result<Vec<u32>, Error> {
+    let data = vector(t, file, vocab_size)?;
+    let vals: Vec<i64> = match t.dtype {
+        Dtype::I64 => data
+            .as_chunks::<8>()
+            .0
+            .iter()
+            .map(|b| i64::from_le_bytes(*b))
+            .collect(),
+        Dtype::I32 => data
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|b| i64::from(i32::from_le_bytes(*b)))
+            .collect(),
+        d => {
+            return Err(Error::Dtype {
+                path: None,
+                tensor: t.name.clone(),
+                dtype: d.to_string(),
+                expected: "I32 or I64",
+            });
+        }
+    };
+    vals.iter()
+        .enumerate()
+        .map(|(token, &v)| match usize::try_from(v) {
+            Ok(r) if r < rows => Ok(r as u32),
+            _ => Err(Error::BadMapping {
+                path: None,
+                token,
+                value: v,
+                rows,
+            }),
+        })
+        .collect()
+}
+
+fn read_weights(t: &TensorInfo, file: &[u8], vocab_size: usize) -> Result<Weights, Error> {
+    let data = vector(t, file, vocab_size)?;
+    Ok(match t.dtype {
+        Dtype::F64 => Weights::F64(
+            data.as_chunks::<8>()
+                .0
+                .iter()
+                .map(|b| f64::from_le_bytes(*b))
+                .collect(),
+        ),
+        Dtype::F32 => Weights::F32(
+            data.as_chunks::<4>()
+                .0
+                .iter()
+                .map(|b| f32::from_le_bytes(*b))
+                .collect(),
+        ),
+        Dtype::F16 => Weights::F32(
+            data.as_chunks::<2>()
+                .0
+                .iter()
+                .map(|b| crate::half::f16_to_f32(u16::from_le_bytes(*b)))
+                .collect(),
+        ),
+        d => {
+            return Err(Error::Dtype {
+                path: None,
+                tensor: t.name.clone(),
+                dtype: d.to_string(),
+                expected: "F64, F32 or F16",
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_truncation_counts_code_points() {
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("héllo", 5), "héllo");
+        assert_eq!(truncate_chars("héllo", 50), "héllo");
+        assert_eq!(truncate_chars("日本語", 1), "日");
+        assert_eq!(truncate_chars("abc", 0), "");
+    }
+
+    #[test]
+    fn median_like_numpy() {
+        assert_eq!(median_len(&["a", "bbb", "cc"]), Some(2));
+        // (1 + 4) / 2 = 2.5 -> 2
+        assert_eq!(median_len(&["a", "bbbb"]), Some(2));
+        assert_eq!(median_len(&["日本", "x", "abc", "##é"]), Some(2));
+        assert_eq!(median_len(&[]), None);
+    }
+
+    #[test]
+    fn model_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<StaticModel>();
+    }
+}

@@ -1,0 +1,434 @@
+//! The stored embedding matrix and the row kernels of the hot loop.
+//!
+//! A [`Table`] is a view of `rows × dim` elements inside a [`Buffer`], in the stored
+//! dtype, with a row stride of `stride ≥ dim` elements (the stride is larger than `dim`
+//! after a Matryoshka-style dimensionality truncation, which is therefore free).
+//!
+//! Accumulation follows numpy, so that f32 models give the same bits as Python
+//! model2vec: rows are added in token order into an f32 accumulator for F32/F16/BF16
+//! tables (numpy's `mean` accumulates f16 in f32), into an f64 one for F64 tables and for
+//! I8 tables without weights (numpy's `mean` of integers is f64). With `weights`, each
+//! row is multiplied by its weight first, in the promoted dtype of numpy's
+//! `emb * weights[:, None]` (f32 for I8/F16/F32 rows with F32 weights, f64 with F64
+//! weights), then summed.
+
+use crate::buffer::Buffer;
+use crate::half::{bf16_to_f32, f16_to_f32};
+use crate::safetensors::Dtype;
+
+/// A stored embedding matrix. Invariant (checked where it is built):
+/// `start + ((rows - 1) * stride + dim) * dtype.size() <= buf.len()` when `rows > 0`,
+/// `dim <= stride`, and `dtype` is one of F32, F16, BF16, F64, I8.
+#[derive(Debug, Clone)]
+pub(crate) struct Table {
+    pub buf: Buffer,
+    pub start: usize,
+    pub rows: usize,
+    pub stride: usize,
+    pub dim: usize,
+    pub dtype: Dtype,
+}
+
+/// The dtypes an embedding matrix may have.
+pub(crate) const TABLE_DTYPES: &str = "F32, F16, BF16, F64 or I8";
+
+pub(crate) fn is_table_dtype(d: Dtype) -> bool {
+    matches!(
+        d,
+        Dtype::F32 | Dtype::F16 | Dtype::BF16 | Dtype::F64 | Dtype::I8
+    )
+}
+
+impl Table {
+    /// The bytes of row `r` (its first `dim` elements), `None` when out of range.
+    #[inline(always)]
+    pub fn row(&self, r: usize) -> Option<&[u8]> {
+        if r >= self.rows {
+            return None;
+        }
+        let es = self.dtype.size();
+        let s = self.start + r * self.stride * es;
+        self.buf.as_slice().get(s..s + self.dim * es)
+    }
+
+    /// Decodes row `r` into `out` (`dim` values); `false` when `r` is out of range.
+    pub fn decode_row(&self, r: usize, out: &mut [f32]) -> bool {
+        let Some(row) = self.row(r) else { return false };
+        match self.dtype {
+            Dtype::F32 => F32::decode(out, row),
+            Dtype::F16 => F16::decode(out, row),
+            Dtype::BF16 => BF16::decode(out, row),
+            Dtype::F64 => F64::decode(out, row),
+            _ => I8::decode(out, row),
+        }
+        true
+    }
+}
+
+/// Per-token weights, kept in their precision class.
+#[derive(Debug, Clone)]
+pub(crate) enum Weights {
+    /// F32 or F16 weights (F16 widened exactly).
+    F32(Vec<f32>),
+    /// F64 weights.
+    F64(Vec<f64>),
+}
+
+/// Everything needed to turn token ids into rows: the table, the optional
+/// token → row mapping and the optional per-token weights. Invariant: every mapping
+/// entry is `< table.rows`; `mapping` and `weights`, when present, have one entry per
+/// token id of the vocabulary.
+#[derive(Debug, Clone)]
+pub(crate) struct Lookup {
+    pub table: Table,
+    pub mapping: Option<Vec<u32>>,
+    pub weights: Option<Weights>,
+}
+
+/// Row decoding for one stored dtype.
+trait Row {
+    fn get(c: &[u8], j: usize) -> f32;
+    fn add(acc: &mut [f32], row: &[u8]);
+    fn add_scaled(acc: &mut [f32], row: &[u8], w: f32);
+    fn add64(acc: &mut [f64], row: &[u8]);
+    fn add64_scaled(acc: &mut [f64], row: &[u8], w: f64);
+    fn decode(out: &mut [f32], row: &[u8]);
+}
+
+macro_rules! row_impl {
+    ($name:ident, $n:literal, $conv:expr, $conv64:expr) => {
+        struct $name;
+        impl Row for $name {
+            #[inline(always)]
+            fn get(c: &[u8], j: usize) -> f32 {
+                let (chunks, _) = c.as_chunks::<$n>();
+                chunks.get(j).map_or(0.0, |b| $conv(*b))
+            }
+            #[inline(always)]
+            fn add(acc: &mut [f32], row: &[u8]) {
+                for (a, b) in acc.iter_mut().zip(row.as_chunks::<$n>().0) {
+                    *a += $conv(*b);
+                }
+            }
+            #[inline(always)]
+            fn add_scaled(acc: &mut [f32], row: &[u8], w: f32) {
+                for (a, b) in acc.iter_mut().zip(row.as_chunks::<$n>().0) {
+                    *a += $conv(*b) * w;
+                }
+            }
+            #[inline(always)]
+            fn add64(acc: &mut [f64], row: &[u8]) {
+                for (a, b) in acc.iter_mut().zip(row.as_chunks::<$n>().0) {
+                    *a += $conv64(*b);
+                }
+            }
+            #[inline(always)]
+            fn add64_scaled(acc: &mut [f64], row: &[u8], w: f64) {
+                for (a, b) in acc.iter_mut().zip(row.as_chunks::<$n>().0) {
+                    *a += $conv64(*b) * w;
+                }
+            }
+            #[inline(always)]
+            fn decode(out: &mut [f32], row: &[u8]) {
+                for (o, b) in out.iter_mut().zip(row.as_chunks::<$n>().0) {
+                    *o = $conv(*b);
+                }
+            }
+        }
+    };
+}
+
+row_impl!(F32, 4, |b: [u8; 4]| f32::from_le_bytes(b), |b: [u8; 4]| {
+    f64::from(f32::from_le_bytes(b))
+});
+row_impl!(
+    F16,
+    2,
+    |b: [u8; 2]| f16_to_f32(u16::from_le_bytes(b)),
+    |b: [u8; 2]| f64::from(f16_to_f32(u16::from_le_bytes(b)))
+);
+row_impl!(
+    BF16,
+    2,
+    |b: [u8; 2]| bf16_to_f32(u16::from_le_bytes(b)),
+    |b: [u8; 2]| f64::from(bf16_to_f32(u16::from_le_bytes(b)))
+);
+row_impl!(
+    F64,
+    8,
+    |b: [u8; 8]| f64::from_le_bytes(b) as f32,
+    |b: [u8; 8]| f64::from_le_bytes(b)
+);
+row_impl!(
+    I8,
+    1,
+    |b: [u8; 1]| f32::from(i8::from_le_bytes(b)),
+    |b: [u8; 1]| f64::from(i8::from_le_bytes(b))
+);
+
+/// Reusable per-thread scratch space for pooling.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    pub ids: Vec<u32>,
+    pub acc64: Vec<f64>,
+}
+
+impl Lookup {
+    /// `true` when sums are accumulated in f64 (see the module doc).
+    fn accumulates_in_f64(&self) -> bool {
+        matches!(
+            (&self.weights, self.table.dtype),
+            (Some(Weights::F64(_)), _) | (_, Dtype::F64) | (None, Dtype::I8)
+        )
+    }
+
+    /// Writes the mean of the (weighted) rows of `ids` into `out` (`dim` values): a
+    /// zero vector when no id has a row. Ids without a row (never produced by a valid
+    /// model's tokenizer) are skipped.
+    #[inline]
+    pub fn mean(&self, ids: &[u32], out: &mut [f32], acc64: &mut Vec<f64>) {
+        match self.table.dtype {
+            Dtype::F32 => self.mean_typed::<F32>(ids, out, acc64),
+            Dtype::F16 => self.mean_typed::<F16>(ids, out, acc64),
+            Dtype::BF16 => self.mean_typed::<BF16>(ids, out, acc64),
+            Dtype::F64 => self.mean_typed::<F64>(ids, out, acc64),
+            _ => self.mean_typed::<I8>(ids, out, acc64),
+        }
+    }
+
+    #[inline(always)]
+    fn row_of(&self, id: u32) -> Option<&[u8]> {
+        let r = match &self.mapping {
+            None => id as usize,
+            Some(m) => *m.get(id as usize)? as usize,
+        };
+        self.table.row(r)
+    }
+
+    #[inline(always)]
+    fn mean_typed<R: Row>(&self, ids: &[u32], out: &mut [f32], acc64: &mut Vec<f64>) {
+        let mut n = 0usize;
+        if self.accumulates_in_f64() {
+            acc64.clear();
+            acc64.resize(out.len(), 0.0);
+            for &id in ids {
+                let Some(row) = self.row_of(id) else { continue };
+                match &self.weights {
+                    None => R::add64(acc64, row),
+                    Some(Weights::F64(w)) => {
+                        R::add64_scaled(acc64, row, w.get(id as usize).copied().unwrap_or(0.0))
+                    }
+                    Some(Weights::F32(w)) => R::add64_scaled(
+                        acc64,
+                        row,
+                        f64::from(w.get(id as usize).copied().unwrap_or(0.0)),
+                    ),
+                }
+                n += 1;
+            }
+            if n == 0 {
+                out.fill(0.0);
+                return;
+            }
+            let d = n as f64;
+            for (o, a) in out.iter_mut().zip(acc64.iter()) {
+                *o = (*a / d) as f32;
+            }
+        } else {
+            out.fill(0.0);
+            match &self.weights {
+                None => {
+                    for &id in ids {
+                        let Some(row) = self.row_of(id) else { continue };
+                        R::add(out, row);
+                        n += 1;
+                    }
+                }
+                Some(w) => {
+                    for &id in ids {
+                        let Some(row) = self.row_of(id) else { continue };
+                        let w = match w {
+                            Weights::F32(w) => w.get(id as usize).copied().unwrap_or(0.0),
+                            Weights::F64(w) => w.get(id as usize).copied().unwrap_or(0.0) as f32,
+                        };
+                        R::add_scaled(out, row, w);
+                        n += 1;
+                    }
+                }
+            }
+            if n == 0 {
+                return;
+            }
+            // numpy divides by an intp count: an f64 division rounded to f32, which
+            // equals the correctly rounded f32 division for counts below 2^24.
+            let d = n as f64;
+            for o in out.iter_mut() {
+                *o = (f64::from(*o) / d) as f32;
+            }
+        }
+    }
+
+    /// The (weighted) row of one token id, as `encode_as_sequence` returns it; `false`
+    /// when the id has no row.
+    pub fn token_row(&self, id: u32, out: &mut [f32]) -> bool {
+        let r = match &self.mapping {
+            None => id as usize,
+            Some(m) => match m.get(id as usize) {
+                Some(&r) => r as usize,
+                None => return false,
+            },
+        };
+        if !self.table.decode_row(r, out) {
+            return false;
+        }
+        match &self.weights {
+            None => {}
+            Some(Weights::F32(w)) => {
+                let w = w.get(id as usize).copied().unwrap_or(0.0);
+                out.iter_mut().for_each(|x| *x *= w);
+            }
+            Some(Weights::F64(w)) => {
+                let w = w.get(id as usize).copied().unwrap_or(0.0);
+                let Some(row) = self.table.row(r) else {
+                    return false;
+                };
+                for (j, x) in out.iter_mut().enumerate() {
+                    let v = match self.table.dtype {
+                        Dtype::F64 => {
+                            let (c, _) = row.as_chunks::<8>();
+                            c.get(j).map_or(0.0, |b| f64::from_le_bytes(*b))
+                        }
+                        Dtype::F16 => f64::from(F16::get(row, j)),
+                        Dtype::BF16 => f64::from(BF16::get(row, j)),
+                        Dtype::I8 => f64::from(I8::get(row, j)),
+                        _ => f64::from(F32::get(row, j)),
+                    };
+                    *x = (v * w) as f32;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Normalises `v` in place as model2vec does: `v / (‖v‖ + 1e-32)` in f32, with the norm
+/// computed like `np.linalg.norm` (squares in f32, numpy's pairwise summation, sqrt).
+pub(crate) fn normalize(v: &mut [f32]) {
+    let norm = pairwise_sum_squares(v).sqrt() + 1e-32_f32;
+    for x in v.iter_mut() {
+        *x /= norm;
+    }
+}
+
+/// numpy's `pairwise_sum` (float32) of the squares of `v`: blocks of at most 128
+/// elements are summed with 8 accumulators, longer runs are split in two halves (the
+/// first rounded down to a multiple of 8). Bit-identical to `np.add.reduce(x * x)`
+/// along a contiguous axis.
+fn pairwise_sum_squares(v: &[f32]) -> f32 {
+    let n = v.len();
+    if n < 8 {
+        let mut res = 0.0f32;
+        for x in v {
+            res += x * x;
+        }
+        res
+    } else if n <= 128 {
+        let mut r = [0.0f32; 8];
+        for (rj, x) in r.iter_mut().zip(v) {
+            *rj = x * x;
+        }
+        let full = n - n % 8;
+        let mut i = 8;
+        while i < full {
+            for (j, rj) in r.iter_mut().enumerate() {
+                let x = v[i + j];
+                *rj += x * x;
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for x in &v[full..] {
+            res += x * x;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise_sum_squares(&v[..n2]) + pairwise_sum_squares(&v[n2..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(dtype: Dtype, bytes: Vec<u8>, rows: usize, dim: usize) -> Table {
+        Table {
+            buf: Buffer::from(bytes),
+            start: 0,
+            rows,
+            stride: dim,
+            dim,
+            dtype,
+        }
+    }
+
+    #[test]
+    fn mean_of_f32_rows_and_empty() {
+        let vals = [1.0f32, 2.0, 3.0, 5.0, -1.0, 0.5];
+        let bytes = vals.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let l = Lookup {
+            table: table(Dtype::F32, bytes, 3, 2),
+            mapping: None,
+            weights: None,
+        };
+        let mut out = [9.0f32; 2];
+        let mut acc = Vec::new();
+        l.mean(&[0, 1, 1], &mut out, &mut acc);
+        assert_eq!(out, [(1.0 + 3.0 + 3.0) / 3.0, (2.0 + 5.0 + 5.0) / 3.0]);
+        l.mean(&[], &mut out, &mut acc);
+        assert_eq!(out, [0.0, 0.0]);
+        // An id without a row is skipped, not a panic.
+        l.mean(&[7, 2], &mut out, &mut acc);
+        assert_eq!(out, [-1.0, 0.5]);
+    }
+
+    #[test]
+    fn int8_with_mapping_and_weights() {
+        let l = Lookup {
+            table: table(Dtype::I8, vec![1, 2, 0xff, 4], 2, 2),
+            mapping: Some(vec![1, 0, 1]),
+            weights: Some(Weights::F32(vec![0.5, 2.0, 1.0])),
+        };
+        let mut out = [0.0f32; 2];
+        l.mean(&[0, 1], &mut out, &mut Vec::new());
+        // token 0 -> row 1 ([-1, 4]) * 0.5; token 1 -> row 0 ([1, 2]) * 2.
+        assert_eq!(out, [(-0.5 + 2.0) / 2.0, (2.0 + 4.0) / 2.0]);
+        assert!(l.token_row(0, &mut out));
+        assert_eq!(out, [-0.5, 2.0]);
+        assert!(!l.token_row(5, &mut out));
+    }
+
+    #[test]
+    fn stride_views_first_columns() {
+        let vals: Vec<u8> = (0..6).map(|x| x as u8).collect();
+        let mut t = table(Dtype::I8, vals, 2, 3);
+        t.dim = 2;
+        assert_eq!(t.row(1), Some(&[3u8, 4][..]));
+        assert_eq!(t.row(2), None);
+    }
+
+    #[test]
+    fn normalize_matches_numpy_definition() {
+        let mut v = vec![3.0f32, 4.0];
+        normalize(&mut v);
+        assert_eq!(v, [0.6, 0.8]);
+        let mut z = vec![0.0f32; 300];
+        normalize(&mut z);
+        assert!(z.iter().all(|&x| x == 0.0));
+        // Long vectors split like numpy: same as the plain sum up to rounding.
+        let v: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin()).collect();
+        let plain: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+        assert!((f64::from(pairwise_sum_squares(&v)) - plain).abs() < 1e-3);
+    }
+}
