@@ -1,0 +1,186 @@
+//! `m2v-cli distill`: turn a sentence transformer into a static model.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::distill::{self, Device, Options, Pooling, Progress, Quiet};
+
+/// Arguments of `m2v-cli distill`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The teacher: a hub id `ORG/NAME[@REVISION]` (from the local HF cache) or a folder.
+    #[arg(long)]
+    pub model: String,
+    /// Folder to write the model to (refused if it exists and is not empty, unless --force).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Words to add to the vocabulary, one per line, most frequent first.
+    #[arg(long, value_name = "FILE")]
+    pub vocabulary: Option<PathBuf>,
+    /// PCA dimensions: an integer, a float in (0, 1) (explained variance), `auto` (all) or `none`.
+    #[arg(long, default_value = "256", value_name = "INT|FLOAT|auto|none")]
+    pub pca_dims: m2v_reduce::PcaDims,
+    /// SIF coefficient, in (0, 1).
+    #[arg(long, default_value_t = 1e-4, conflicts_with = "no_sif", value_name = "F")]
+    pub sif_coefficient: f64,
+    /// Do not weight the embeddings with SIF.
+    #[arg(long)]
+    pub no_sif: bool,
+    /// Remove vocabulary tokens matching this regex (Python `re.match`: anchored at the
+    /// start); an empty string removes nothing.
+    #[arg(long, default_value = distill::DEFAULT_REMOVE_PATTERN, value_name = "RE")]
+    pub token_remove_pattern: String,
+    /// Pooling of the teacher's output: mean, first, last or pooler.
+    #[arg(long, default_value = "mean", value_parser = parse_pooling)]
+    pub pooling: Pooling,
+    /// Stored dtype: float16, float32, float64 or int8.
+    #[arg(long, default_value = "float16", value_name = "DTYPE")]
+    pub quantize_to: m2v_reduce::DType,
+    /// Cluster the vocabulary into K rows (k-means), storing a token→row mapping.
+    #[arg(long, value_name = "K")]
+    pub vocabulary_quantization: Option<usize>,
+    /// Where the teacher runs: cpu or gpu (wgpu; needs the `wgpu` feature).
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
+    pub device: Device,
+    /// Replace the output folder if it is not empty.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_pooling(s: &str) -> Result<Pooling, String> {
+    match s {
+        "mean" | "first" | "last" | "pooler" => s.parse::<Pooling>().map_err(|e| e.to_string()),
+        other => Err(format!("unknown pooling `{other}` (mean, first, last or pooler)")),
+    }
+}
+
+fn parse_device(s: &str) -> Result<Device, String> {
+    s.parse::<Device>()
+}
+
+/// A progress bar on stderr when it is a terminal.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, total: usize) {
+        self.0.set_length(total as u64);
+        self.0.reset_eta();
+    }
+    fn update(&self, done: usize) {
+        self.0.set_position(done as u64);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn read_vocabulary(path: &PathBuf) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the vocabulary {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.2} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else {
+        format!("{:.1} kB", n / 1e3)
+    }
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let model_dir = super::model_dir(&a.model)?;
+    let base_model = if PathBuf::from(&a.model).is_dir() {
+        model_dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        a.model.split('@').next().unwrap_or(&a.model).to_string()
+    };
+    let vocabulary = match &a.vocabulary {
+        Some(p) => read_vocabulary(p)?,
+        None => Vec::new(),
+    };
+    let opts = Options {
+        model_dir,
+        model_name: a.model.clone(),
+        base_model,
+        output: a.output.clone(),
+        force: a.force,
+        vocabulary,
+        pca_dims: a.pca_dims,
+        sif_coefficient: (!a.no_sif).then_some(a.sif_coefficient),
+        token_remove_pattern: (!a.token_remove_pattern.is_empty())
+            .then(|| a.token_remove_pattern.clone()),
+        pooling: a.pooling,
+        quantize_to: a.quantize_to,
+        vocabulary_quantization: a.vocabulary_quantization,
+        device: a.device,
+    };
+    let summary = if !a.quiet && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "encoding tokens {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(250));
+        distill::distill(&opts, &Bar(bar))?
+    } else {
+        distill::distill(&opts, &Quiet)?
+    };
+    if a.quiet {
+        return Ok(());
+    }
+    let s = &summary;
+    println!("saved {}", s.output.display());
+    println!(
+        "  vocabulary     {} tokens ({} pruned added tokens, {} removed by pattern, {} words added, {} multi-word, {} duplicates, {} empty)",
+        s.vocab_size,
+        s.stats.pruned_added,
+        s.stats.removed_by_pattern,
+        s.stats.added_tokens,
+        s.stats.multiword,
+        s.stats.duplicates,
+        s.stats.empty
+    );
+    println!(
+        "  embeddings     {} x {} {} (teacher {}-d)",
+        s.rows, s.dim, s.dtype, s.teacher_dim
+    );
+    match s.explained_variance {
+        Some(v) => println!("  PCA            explained variance ratio {v:.4}"),
+        None => println!("  PCA            not applied"),
+    }
+    if let Some(note) = &s.pca_note {
+        println!("  note           {note}");
+    }
+    let phases: Vec<String> = s
+        .phases
+        .iter()
+        .map(|(n, d)| format!("{n} {:.1} s", d.as_secs_f64()))
+        .collect();
+    println!(
+        "  time           {:.1} s ({})",
+        s.total.as_secs_f64(),
+        phases.join(", ")
+    );
+    println!("  size on disk   {}", human_bytes(s.size_bytes));
+    Ok(())
+}
