@@ -7,12 +7,38 @@
 //!     refs/<revision>              a 40-hex commit hash, e.g. refs/main
 //!     snapshots/<commit>/<path>    symlinks into blobs (copies where symlinks fail)
 //! ```
-//! Invariant: a snapshot folder is only ever made visible complete (written under a
-//! temporary name and renamed), so a folder that exists can be trusted.
+//! Invariants:
+//! - a blob is only ever created by renaming a complete, verified `<etag>.incomplete`
+//!   file (or by `cargo xtask fetch`, which verifies before renaming), so a blob that
+//!   exists can be trusted;
+//! - a snapshot entry is a relative symlink into `blobs/` (a copy of the blob where
+//!   symlinks fail), created under a temporary name and renamed into place;
+//! - `refs/<revision>` is written (by rename) after every file of a download is in
+//!   place, so a ref names a commit whose selected files are all present.
+//!
+//! Python `huggingface_hub` fills snapshots one file at a time, so a snapshot folder
+//! may hold only some of a repository's files: [`HfCache::lookup`] checks the files a
+//! task requires, not just the folder.
 
 use std::path::{Path, PathBuf};
 
-use crate::Error;
+use crate::{Error, FileSelection};
+
+/// `$HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`.
+pub(crate) fn hf_home() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("HF_HOME")
+        .or_else(|| var("XDG_CACHE_HOME").map(|x| x.join("huggingface")))
+        .or_else(|| {
+            var("HOME")
+                .or_else(|| var("USERPROFILE"))
+                .map(|h| h.join(".cache").join("huggingface"))
+        })
+}
 
 /// A repository id with an optional revision, parsed from `ORG/NAME[@REVISION]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +134,93 @@ impl HfCache {
         self.root.join(id.folder_name())
     }
 
+    /// The blob file for an etag (`blobs/<etag>`).
+    pub fn blob_path(&self, id: &RepoId, etag: &str) -> PathBuf {
+        self.repo_dir(id).join("blobs").join(etag)
+    }
+
+    /// The lock file Python `huggingface_hub` also takes while downloading a blob:
+    /// `.locks/models--ORG--NAME/<etag>.lock`.
+    pub fn lock_path(&self, id: &RepoId, etag: &str) -> PathBuf {
+        self.root
+            .join(".locks")
+            .join(id.folder_name())
+            .join(format!("{etag}.lock"))
+    }
+
+    /// The snapshot entry of `path` at `commit`.
+    pub fn pointer_path(&self, id: &RepoId, commit: &str, path: &str) -> PathBuf {
+        let mut p = self.repo_dir(id).join("snapshots").join(commit);
+        for part in path.split('/') {
+            p.push(part);
+        }
+        p
+    }
+
+    /// Records that `id.revision` points to `commit` (`refs/<revision>`, written to a
+    /// temporary file and renamed). Does nothing for a revision that is a commit hash.
+    pub fn write_ref(&self, id: &RepoId, commit: &str) -> Result<(), Error> {
+        if id.revision == commit {
+            return Ok(());
+        }
+        let path = self.repo_dir(id).join("refs").join(&id.revision);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, commit).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    }
+
+    /// Puts the snapshot entry for `path` at `commit` in place, pointing at the blob
+    /// `etag`: a relative symlink (`../../blobs/<etag>` with one more `..` per folder
+    /// level of `path`), or a copy of the blob where symlinks are unavailable.
+    pub fn link_pointer(
+        &self,
+        id: &RepoId,
+        commit: &str,
+        path: &str,
+        etag: &str,
+    ) -> Result<PathBuf, Error> {
+        let pointer = self.pointer_path(id, commit, path);
+        let parent = pointer
+            .parent()
+            .unwrap_or(self.root.as_path())
+            .to_path_buf();
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let depth = path.split('/').count() + 1; // snapshots/<commit>/<dirs...>/file
+        let mut target = PathBuf::new();
+        for _ in 0..depth {
+            target.push("..");
+        }
+        target.push("blobs");
+        target.push(etag);
+        let name = pointer
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        if symlink(&target, &tmp).is_err() {
+            let blob = self.blob_path(id, etag);
+            std::fs::copy(&blob, &tmp).map_err(|e| Error::io(&blob, e))?;
+        }
+        std::fs::rename(&tmp, &pointer).map_err(|e| Error::io(&pointer, e))?;
+        Ok(pointer)
+    }
+
+    /// The snapshot folder (or its `subfolder`) of `id` if the cache holds every file
+    /// `files` requires (symlinks that resolve), without using the network.
+    pub fn lookup(&self, id: &RepoId, files: &FileSelection) -> Option<PathBuf> {
+        let snap = self.snapshot(id).ok()?;
+        let dir = match &files.subfolder {
+            Some(s) => snap.join(s),
+            None => snap,
+        };
+        let complete = dir.is_dir() && files.required.iter().all(|r| dir.join(r).is_file());
+        complete.then_some(dir)
+    }
+
     /// The commit hash a revision points to, if the cache knows it.
     pub fn commit_for(&self, id: &RepoId) -> Option<String> {
         if is_commit_hash(&id.revision) {
@@ -140,6 +253,21 @@ impl HfCache {
             Err(not_cached())
         }
     }
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(windows)]
+fn symlink(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::windows::fs::symlink_file(target, link)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn symlink(_target: &Path, _link: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other("symlinks unsupported"))
 }
 
 /// `true` for a 40-character lowercase hex string (a git commit hash).
