@@ -49,6 +49,10 @@ pub struct Args {
     /// Replace the output folder if it is not empty.
     #[arg(long)]
     pub force: bool,
+    /// Cache the teacher's output in FILE and reuse it when the inputs match (for
+    /// development and tests: variants that differ only after the forward pass).
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub teacher_cache: Option<PathBuf>,
     /// No progress bar and no summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -131,6 +135,7 @@ pub fn run(a: Args) -> Result<()> {
         quantize_to: a.quantize_to,
         vocabulary_quantization: a.vocabulary_quantization,
         device: a.device,
+        teacher_cache: a.teacher_cache.clone(),
     };
     let summary = if !a.quiet && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);

@@ -56,6 +56,10 @@ pub struct Options {
     pub vocabulary_quantization: Option<usize>,
     /// Where the teacher runs.
     pub device: Device,
+    /// A file that caches the teacher's pooled output, keyed by the teacher inputs,
+    /// the teacher folder and the pooling (a development and testing aid: variants that
+    /// differ only after the forward pass reuse it).
+    pub teacher_cache: Option<PathBuf>,
 }
 
 /// What happened, for the final report.
@@ -212,6 +216,58 @@ fn teacher_inputs(d: &DistillVocabulary, teacher_json: &Value) -> Result<Vec<Vec
     Ok(out)
 }
 
+const CACHE_MAGIC: &[u8; 8] = b"M2VTC001";
+
+/// FNV-1a over everything the teacher's output depends on.
+fn cache_key(inputs: &[Vec<u32>], dir: &Path, pooling: Pooling) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(dir.to_string_lossy().as_bytes());
+    eat(pooling.name().as_bytes());
+    for seq in inputs {
+        eat(&(seq.len() as u32).to_le_bytes());
+        for id in seq {
+            eat(&id.to_le_bytes());
+        }
+    }
+    h
+}
+
+/// The cached teacher output, if the file exists and matches.
+fn read_cache(path: &Path, key: u64, rows: usize, cols: usize) -> Option<Vec<f32>> {
+    let b = std::fs::read(path).ok()?;
+    let word = |i: usize| -> Option<u64> { Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?)) };
+    if b.get(..8)? != CACHE_MAGIC || word(8)? != key || word(16)? != rows as u64 || word(24)? != cols as u64 {
+        return None;
+    }
+    let data = b.get(32..)?;
+    if data.len() != rows * cols * 4 {
+        return None;
+    }
+    Some(
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+fn write_cache(path: &Path, key: u64, rows: usize, cols: usize, data: &[f32]) -> Result<()> {
+    let mut b = Vec::with_capacity(32 + data.len() * 4);
+    b.extend_from_slice(CACHE_MAGIC);
+    for w in [key, rows as u64, cols as u64] {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    for x in data {
+        b.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(path, b).with_context(|| format!("cannot write the teacher cache {}", path.display()))
+}
+
 /// The value written as `apply_pca`.
 fn apply_pca_json(p: PcaDims) -> PyJson {
     match p {
@@ -280,15 +336,29 @@ pub fn distill(opts: &Options, progress: &dyn Progress) -> Result<Summary> {
     // Teacher forward pass: the teacher sorts by length, batches, pads (masked) and
     // returns the pooled rows in input order.
     let n = inputs.len();
-    progress.start(n);
-    let mut emb = teacher
-        .encode_ids(&inputs, opts.pooling, BATCH_SIZE, &mut |done, _| {
-            progress.update(done)
-        })
-        .context("teacher forward pass")?;
-    progress.finish();
-    drop(inputs);
     let dim = teacher.hidden_size();
+    let key = cache_key(&inputs, &opts.model_dir, opts.pooling);
+    let cached = opts
+        .teacher_cache
+        .as_deref()
+        .and_then(|p| read_cache(p, key, n, dim));
+    let mut emb = match cached {
+        Some(e) => e,
+        None => {
+            progress.start(n);
+            let e = teacher
+                .encode_ids(&inputs, opts.pooling, BATCH_SIZE, &mut |done, _| {
+                    progress.update(done)
+                })
+                .context("teacher forward pass")?;
+            progress.finish();
+            if let Some(p) = &opts.teacher_cache {
+                write_cache(p, key, n, dim, &e)?;
+            }
+            e
+        }
+    };
+    drop(inputs);
     if emb.len() != n * dim {
         bail!("the teacher returned {} values for {n} x {dim}", emb.len());
     }
