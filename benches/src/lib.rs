@@ -1,112 +1,53 @@
-//! `m2v-benches`: criterion benchmarks for m2v, and the benchmark corpus they share.
+//! `m2v-benches`: the evaluation behind `cargo xtask bench` (the seed README's speed
+//! and accuracy tables, offline), criterion benchmarks, and the benchmark corpus they
+//! share.
 //!
-//! The corpus is built from the evaluation data in `../shared/data` (one text per
-//! line): every sentence of STS-B, SST-2, TREC, MR, CR, SUBJ, MPQA and AG News. Run the
-//! benchmarks with `cargo bench -p m2v-benches`.
+//! The `m2v-bench` binary loads the [`Task`]s ([`load_tasks`]: STS-B, STS12-16,
+//! SST-2, TREC, MR, CR, SUBJ, MPQA, AG News from `../shared/data`, WordSim-353 and
+//! SimLex-999 from the fetched gensim files), embeds every distinct text once with
+//! each model behind the [`Embedder`] trait ([`encode_all`]), scores the tasks
+//! ([`score_tasks`]: Spearman of cosine for STS and word similarity, accuracy of a
+//! [`LogReg`] softmax regression for classification), times encoding of the
+//! [`corpus`] ([`measure_speed`]) and writes a [`Report`] as Markdown, JSON and an
+//! SVG figure ([`report_svg`]). It sits on top of the stack: it consumes
+//! `m2v-static` and `m2v-teacher` through the binary's model adapters and feeds
+//! nothing. The library keeps everything that computes a number, so the numbers are
+//! unit-tested here and the binary is glue.
+//!
+//! ```
+//! use m2v_benches::{Embedder, HashingEmbedder, spearman};
+//! let m = HashingEmbedder::new(8);
+//! let e = m.encode(&["a cat", "a dog"], 1).unwrap();
+//! assert_eq!(e.len(), 2 * 8);
+//! assert_eq!(spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 25.0]), Some(1.0));
+//! ```
 
-use std::path::Path;
+mod corpus;
+mod embedder;
+mod error;
+mod eval;
+mod logreg;
+mod machine;
+mod metrics;
+mod plot;
+mod report;
+mod tasks;
 
 pub use m2v_hub::testing::shared_data;
 
-/// Reads a text file as UTF-8, falling back to Latin-1 (some SentEval files use it).
-pub fn read_text(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => e.into_bytes().iter().map(|&b| char::from(b)).collect(),
-    })
-}
-
-/// Splits one line of a CSV file with `"`-quoted fields (AG News).
-pub fn csv_fields(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
-    }
-    fields.push(cur);
-    fields
-}
-
-/// The benchmark corpus: every text of the sentence-level evaluation sets, one per
-/// element, in a fixed order (STS-B, SST-2, TREC, MR, CR, SUBJ, MPQA, AG News).
-pub fn corpus(data: &Path) -> std::io::Result<Vec<String>> {
-    let mut out = Vec::new();
-    for split in ["train", "dev", "test"] {
-        let text = read_text(&data.join(format!("stsbenchmark/sts-{split}.csv")))?;
-        for line in text.lines() {
-            let cols: Vec<&str> = line.split('\t').collect();
-            if cols.len() >= 7 {
-                out.push(cols[5].to_string());
-                out.push(cols[6].to_string());
-            }
-        }
-    }
-    for split in ["train", "dev", "test"] {
-        let text = read_text(&data.join(format!("senteval/SST/binary/sentiment-{split}")))?;
-        out.extend(
-            text.lines()
-                .filter_map(|l| l.rsplit_once('\t'))
-                .map(|(t, _)| t.to_string()),
-        );
-    }
-    for f in ["train_5500.label", "TREC_10.label"] {
-        let text = read_text(&data.join("senteval/TREC").join(f))?;
-        out.extend(
-            text.lines()
-                .filter_map(|l| l.split_once(' '))
-                .map(|(_, t)| t.to_string()),
-        );
-    }
-    for f in [
-        "MR/rt-polarity.pos",
-        "MR/rt-polarity.neg",
-        "CR/custrev.pos",
-        "CR/custrev.neg",
-        "SUBJ/subj.objective",
-        "SUBJ/subj.subjective",
-        "MPQA/mpqa.pos",
-        "MPQA/mpqa.neg",
-    ] {
-        let text = read_text(&data.join("senteval").join(f))?;
-        out.extend(text.lines().map(str::to_string));
-    }
-    let text = read_text(&data.join("ag_news/test.csv"))?;
-    for line in text.lines() {
-        let f = csv_fields(line);
-        if f.len() >= 3 {
-            out.push(format!("{} {}", f[1], f[2].replace('\\', " ")));
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_handles_quotes() {
-        assert_eq!(csv_fields(r#""3","a, ""b""",c"#), ["3", "a, \"b\"", "c"]);
-    }
-
-    #[test]
-    fn corpus_has_every_set() {
-        let Some(data) = shared_data() else { return };
-        let c = corpus(&data).unwrap();
-        // STS-B 2*(5749+1500+1379) + SST 67349+872+1821 + TREC 5952 + MR 10662
-        // + CR 3775 + SUBJ 10000 + MPQA 10606 + AG 7600, give or take malformed rows.
-        assert!(c.len() > 130_000, "{}", c.len());
-        assert!(c.iter().any(|t| t == "A girl is styling her hair."));
-    }
-}
+pub use crate::corpus::{corpus, csv_fields, read_text};
+pub use crate::embedder::{Embedder, HashingEmbedder, par_chunks};
+pub use crate::error::Error;
+pub use crate::eval::{Speed, TaskScore, encode_all, measure_speed, score_tasks, unique_texts};
+pub use crate::logreg::{LogReg, LogRegConfig};
+pub use crate::machine::{Machine, format_utc, machine, utc_now};
+pub use crate::metrics::{
+    SplitMix64, accuracy, average_ranks, cosine, pearson, spearman, stratified_folds,
+};
+pub use crate::plot::{Point, points, report_svg, svg};
+pub use crate::report::{ModelResult, Report, TaskInfo, human_params};
+pub use crate::tasks::{
+    Classification, Group, Pairs, Protocol, SEED, SuiteOptions, TREC_CLASSES, Task, TaskData,
+    gensim_dir, load_tasks, parse_ag_news, parse_sst, parse_sts_subset, parse_stsb, parse_trec,
+    parse_word_pairs,
+};
