@@ -1,12 +1,57 @@
 //! `m2v-reduce`: the numeric steps of distillation on plain slices.
 //!
-//! PCA (as Python `model2vec` 0.10 computes it), Zipf/SIF weighting and quantization.
-//! It receives the teacher's token embeddings as a row-major `&[f32]` plus a shape from
-//! the distillation driver and knows nothing of Burn or tokenizers.
+//! After the teacher (`m2v-teacher`) has produced one `f32` vector per token, the
+//! distillation driver (`m2v-cli distill`) hands the row-major matrix and its shape to
+//! this crate, which does what Python `model2vec` 0.10.0 does next (steps 7-10 of
+//! "Distillation" in `docs/REFERENCE.md`), and hands back plain bytes for the
+//! safetensors writer. It knows nothing of Burn or tokenizers.
 //!
-//! Principal items:
-//! - [`Error`]: the crate's one error type.
+//! 1. [`nan_to_num`]: the reference's clean-up of the teacher output.
+//! 2. [`pca`] with [`PcaDims`] → [`PcaResult`]: centre, covariance in `f64`, symmetric
+//!    eigendecomposition (faer), descending components, scores, the max-|score| sign rule,
+//!    and the reference's clamps and skips (reported in [`PcaResult::note`]).
+//! 3. [`sif_weights`]: Zipf/SIF weights per token id, bit-identical to the reference's `f64`.
+//! 4. [`quantize_weighted`] (weights multiplied in `f64`, as the reference's default path)
+//!    or [`quantize`] (no weights) → [`Quantized`] bytes in a [`DType`]; the f16 rounding is
+//!    this crate's own ([`f32_to_f16_bits`], [`f64_to_f16_bits`], [`f16_bits_to_f32`]).
+//! 5. Optionally [`vocabulary_quantize`] ([`KMeansOptions`] → [`VocabularyQuantization`]):
+//!    k-means on the pre-PCA vectors; the driver then runs [`pca`] on the centres,
+//!    [`quantize`]s them and stores `mapping` (I32) and `weights` (F64).
+//!
+//! Key decision: PCA is covariance + eigendecomposition on faer, as the reference does
+//! (`np.linalg.eigh`), not an iterative solver: under a second on a 30000x768 matrix, and
+//! the explained-variance figures mean what the reference's mean. Accumulating in `f64`
+//! makes our scores closer to the exact PCA than the reference's own `f32` ones.
+//!
+//! The default path of the driver, as the reference's `distill_from_model`:
+//!
+//! ```
+//! use m2v_reduce::{DType, PcaDims, pca, quantize_weighted, sif_weights};
+//!
+//! # fn main() -> Result<(), m2v_reduce::Error> {
+//! let (rows, cols) = (6, 3);
+//! let teacher: Vec<f32> = (0..rows * cols).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+//! let reduced = pca(&teacher, rows, cols, PcaDims::Int(2))?;
+//! assert_eq!((reduced.rows, reduced.cols), (6, 2));
+//! let weights = sif_weights(rows, 1e-4)?;
+//! let tensor = quantize_weighted(&reduced.data, reduced.rows, reduced.cols, &weights, DType::F16)?;
+//! assert_eq!(tensor.shape, [6, 2]);
+//! assert_eq!(tensor.bytes.len(), 6 * 2 * 2);
+//! assert_eq!(tensor.dtype.safetensors_name(), "F16");
+//! # Ok(())
+//! # }
+//! ```
 
 mod error;
+mod f16;
+mod kmeans;
+mod pca;
+mod quantize;
+mod sif;
 
 pub use crate::error::Error;
+pub use crate::f16::{f16_bits_to_f32, f32_to_f16_bits, f64_to_f16_bits};
+pub use crate::kmeans::{KMeansInit, KMeansOptions, VocabularyQuantization, vocabulary_quantize};
+pub use crate::pca::{PcaDims, PcaResult, nan_to_num, pca};
+pub use crate::quantize::{DType, Quantized, quantize, quantize_weighted};
+pub use crate::sif::{apply_weights, sif_weights};
