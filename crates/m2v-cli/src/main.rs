@@ -20,12 +20,15 @@ struct Cli {
 enum Command {
     /// Print the local folder a hub id resolves to in the Hugging Face cache (offline).
     Resolve(cmd::resolve::Args),
+    /// Upload a model folder to the Hugging Face hub (creating the repository if needed).
+    Push(cmd::push::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Resolve(a) => cmd::resolve::run(a),
+        Command::Push(a) => cmd::push::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

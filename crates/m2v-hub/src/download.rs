@@ -64,6 +64,13 @@ pub fn offline_from_env() -> bool {
     env_flag("HF_HUB_OFFLINE")
 }
 
+/// The local folder of the hub id `id` with the `files` a task needs, using the
+/// environment's hub settings ([`Hub::from_env`]): the cache when it holds them,
+/// else a download (unless `HF_HUB_OFFLINE=1`, which gives [`Error::NotCached`]).
+pub fn snapshot_or_download(id: &RepoId, files: &FileSelection) -> Result<PathBuf, Error> {
+    Hub::from_env().snapshot_or_download(id, files)
+}
+
 impl Hub {
     /// A hub at `endpoint` filling `cache`, without a token, online, default retries.
     pub fn new(endpoint: &str, cache: HfCache) -> Self {

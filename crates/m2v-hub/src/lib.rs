@@ -63,7 +63,9 @@ mod upload;
 
 pub use crate::cache::{HfCache, RepoId, is_commit_hash};
 #[cfg(feature = "net")]
-pub use crate::download::{DEFAULT_ENDPOINT, Hub, ModelInfo, offline_from_env};
+pub use crate::download::{
+    DEFAULT_ENDPOINT, Hub, ModelInfo, offline_from_env, snapshot_or_download,
+};
 pub use crate::error::Error;
 pub use crate::files::FileSelection;
 #[cfg(feature = "net")]
@@ -72,13 +74,3 @@ pub use crate::token::Token;
 #[cfg(feature = "net")]
 pub use crate::upload::{CommitInfo, PushOptions, push_folder};
 
-/// The local folder of the hub id `id` with the `files` a task needs, using the
-/// environment's hub settings ([`Hub::from_env`]): the cache when it holds them,
-/// else a download (unless `HF_HUB_OFFLINE=1`, which gives [`Error::NotCached`]).
-#[cfg(feature = "net")]
-pub fn snapshot_or_download(
-    id: &RepoId,
-    files: &FileSelection,
-) -> Result<std::path::PathBuf, Error> {
-    Hub::from_env().snapshot_or_download(id, files)
-}

@@ -1,0 +1,131 @@
+//! End-to-end tests of `m2v-cli push` and of hub downloads through a model argument
+//! (`m2v-cli resolve ID`), against the local test hub of `m2v-hub` (127.0.0.1 only).
+//! The hub settings reach the binary through its environment (`HF_ENDPOINT`,
+//! `HF_HUB_CACHE`, `HF_TOKEN`, `HF_HUB_OFFLINE`), set per child process.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use m2v_hub::test_server::TestHub;
+
+fn m2v(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_m2v-cli"));
+    cmd.args(args);
+    for k in [
+        "HF_TOKEN",
+        "HF_HOME",
+        "HF_HUB_OFFLINE",
+        "HF_ENDPOINT",
+        "HF_HUB_CACHE",
+    ] {
+        cmd.env_remove(k);
+    }
+    // No token file from a real login may leak in.
+    cmd.env("HF_TOKEN_PATH", "/nonexistent/m2v-test-token");
+    cmd.envs(env.iter().copied());
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn push_then_resolve_downloads_byte_identical_files() {
+    let server = TestHub::start().unwrap();
+    server.set_token(Some("hf_cli_SECRET"));
+    let endpoint = server.endpoint();
+    let src = tempfile::tempdir().unwrap();
+    let weights: Vec<u8> = (0..10_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(src.path().join("model.safetensors"), &weights).unwrap();
+    std::fs::write(src.path().join("config.json"), b"{\"normalize\": true}").unwrap();
+    std::fs::write(src.path().join("tokenizer.json"), b"{\"model\": {}}").unwrap();
+    let dir = src.path().to_str().unwrap();
+
+    // Without a token: a clear error, nothing sent.
+    let o = m2v(
+        &["push", dir, "me/cli-model"],
+        &[("HF_ENDPOINT", &endpoint)],
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("needs a token"), "{}", text(&o));
+    assert!(server.requests().is_empty());
+
+    // A wrong token: 401, and the token is not echoed.
+    let o = m2v(
+        &["push", dir, "me/cli-model", "--token", "hf_wrong_SECRET"],
+        &[("HF_ENDPOINT", &endpoint)],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("401") && !text(&o).contains("SECRET"),
+        "{}",
+        text(&o)
+    );
+
+    let o = m2v(
+        &[
+            "push",
+            dir,
+            "me/cli-model",
+            "--private",
+            "-m",
+            "from the cli",
+        ],
+        &[("HF_ENDPOINT", &endpoint), ("HF_TOKEN", "hf_cli_SECRET")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let url = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(
+        url.starts_with(&format!("{endpoint}/me/cli-model/commit/")),
+        "{url}"
+    );
+    assert!(!text(&o).contains("SECRET"));
+
+    // A model argument that is not cached is downloaded (private: the token is needed).
+    let cache = tempfile::tempdir().unwrap();
+    let cache_s = cache.path().to_str().unwrap();
+    let offline = m2v(
+        &["resolve", "me/cli-model"],
+        &[
+            ("HF_ENDPOINT", &endpoint),
+            ("HF_HUB_CACHE", cache_s),
+            ("HF_HUB_OFFLINE", "1"),
+        ],
+    );
+    assert!(!offline.status.success());
+    assert!(
+        text(&offline).contains("HF_HUB_OFFLINE"),
+        "{}",
+        text(&offline)
+    );
+    let o = m2v(
+        &["resolve", "me/cli-model"],
+        &[
+            ("HF_ENDPOINT", &endpoint),
+            ("HF_HUB_CACHE", cache_s),
+            ("HF_TOKEN", "hf_cli_SECRET"),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let snap = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    for f in ["model.safetensors", "config.json", "tokenizer.json"] {
+        assert_eq!(
+            std::fs::read(Path::new(&snap).join(f)).unwrap(),
+            std::fs::read(src.path().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // Now cached: offline resolution works and gives the same folder.
+    let o = m2v(
+        &["resolve", "me/cli-model"],
+        &[("HF_HUB_CACHE", cache_s), ("HF_HUB_OFFLINE", "1")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), snap);
+}
