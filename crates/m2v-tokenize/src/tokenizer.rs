@@ -1,0 +1,605 @@
+//! [`Tokenizer`]: loading a `tokenizer.json` and the encode pipeline
+//! (added tokens → normalizer → added tokens again → pre-tokenizer → model).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::added::{self, AddedToken, Matcher, Piece};
+use crate::config::bad;
+use crate::error::Error;
+use crate::json::{self, Value};
+use crate::model::bpe::BpeScratch;
+use crate::model::unigram::Lattice;
+use crate::model::wordpiece::WordPiece;
+use crate::model::{Model, ModelType};
+use crate::normalizer::Normalizer;
+use crate::pre_tokenizer::{PreTokenizer, Splits};
+use crate::processor::Specials;
+
+/// A loaded `tokenizer.json`, ready to encode.
+///
+/// Cheap to share across threads (`Send + Sync`); encoding keeps its scratch buffers in
+/// a thread-local, so [`Tokenizer::encode_into`] does not allocate once warm.
+#[derive(Debug, Clone)]
+pub struct Tokenizer {
+    /// The file's JSON without `model.vocab` and `model.merges` (those live in `model`).
+    json: Value,
+    normalizer: Option<Normalizer>,
+    pre_tokenizer: Option<PreTokenizer>,
+    model: Model,
+    added: Vec<AddedToken>,
+    /// Tokens with `normalized: false`, matched in the raw text.
+    raw_matcher: Matcher,
+    /// Tokens with `normalized: true`, matched in the normalized text.
+    norm_matcher: Matcher,
+    added_by_content: HashMap<String, u32>,
+    added_by_id: HashMap<u32, usize>,
+    specials: Specials,
+    pad_id: Option<u32>,
+    vocab_size: usize,
+    /// Present when the pipeline is BERT's (BertNormalizer with clean_text,
+    /// BertPreTokenizer, WordPiece): an all-ASCII segment then takes a fused loop.
+    bert_fast: Option<BertFast>,
+}
+
+/// Tables of the fused BERT path for ASCII text.
+#[derive(Debug, Clone)]
+struct BertFast {
+    lowercase: bool,
+    /// What the model gives for each ASCII punctuation character alone.
+    punct: [u32; 128],
+}
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Default)]
+struct Scratch {
+    pieces: Vec<Piece>,
+    norm_pieces: Vec<Piece>,
+    norm: String,
+    splits: Splits,
+    word: Vec<u8>,
+    lattice: Lattice,
+    bpe: BpeScratch,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Tokenizer {
+    /// Loads a `tokenizer.json` file; errors name the file.
+    pub fn from_file(path: &Path) -> Result<Tokenizer, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Tokenizer::from_bytes(&bytes).map_err(|e| e.with_path(path))
+    }
+
+    /// Loads a `tokenizer.json` from its bytes (UTF-8 JSON).
+    pub fn from_bytes(json: &[u8]) -> Result<Tokenizer, Error> {
+        let v = json::parse_bytes(json).map_err(|source| Error::Json { path: None, source })?;
+        Tokenizer::from_value(v)
+    }
+
+    /// Loads a `tokenizer.json` from its text.
+    pub fn from_json_str(json: &str) -> Result<Tokenizer, Error> {
+        Tokenizer::from_bytes(json.as_bytes())
+    }
+
+    /// Builds a tokenizer from a parsed `tokenizer.json`.
+    pub fn from_value(mut v: Value) -> Result<Tokenizer, Error> {
+        if v.as_object().is_none() {
+            return Err(bad("", "", "expected a JSON object at the top level"));
+        }
+        let normalizer = match v.get("normalizer") {
+            None | Some(Value::Null) => None,
+            Some(n) => Some(Normalizer::from_json(n, "normalizer")?),
+        };
+        let pre_tokenizer = match v.get("pre_tokenizer") {
+            None | Some(Value::Null) => None,
+            Some(p) => Some(PreTokenizer::from_json(p, "pre_tokenizer")?),
+        };
+        let model_json = v.get("model").ok_or_else(|| bad("", "model", "missing"))?;
+        let model = Model::from_json(model_json, "model")?;
+        let specials = match v.get("post_processor") {
+            None => Specials::default(),
+            Some(p) => Specials::from_json(p, "post_processor")?,
+        };
+
+        // Added tokens, with ids assigned as HF's deserializer does (`add_tokens`): the
+        // id the vocabulary already gives the content, else the next free id after
+        // the model's vocabulary size.
+        let vocab = model.vocab();
+        let model_size = vocab
+            .iter()
+            .filter(|&(t, id)| vocab.get(t) == Some(id))
+            .count();
+        let mut added: Vec<AddedToken> = Vec::new();
+        let mut added_by_content: HashMap<String, u32> = HashMap::new();
+        let mut added_by_id: HashMap<u32, usize> = HashMap::new();
+        if let Some(list) = v.get("added_tokens") {
+            let list = list
+                .as_array()
+                .ok_or_else(|| bad("", "added_tokens", "expected an array"))?;
+            let mut next_id = model_size as u32;
+            for (i, t) in list.iter().enumerate() {
+                let mut tok = AddedToken::from_json(t, &format!("added_tokens[{i}]"))?;
+                if tok.content.is_empty() {
+                    continue;
+                }
+                if let Some(&id) = added_by_content.get(&tok.content)
+                    && added_by_id.get(&id).is_some_and(|&k| {
+                        let a = &added[k];
+                        AddedToken {
+                            id: a.id,
+                            ..tok.clone()
+                        } == *a
+                    })
+                {
+                    continue;
+                }
+                let id = match added_by_content
+                    .get(&tok.content)
+                    .copied()
+                    .or_else(|| vocab.get(&tok.content))
+                {
+                    Some(id) => id,
+                    None => {
+                        let id = next_id;
+                        next_id += 1;
+                        id
+                    }
+                };
+                tok.id = id;
+                added_by_content.insert(tok.content.clone(), id);
+                added_by_id.insert(id, added.len());
+                added.push(tok);
+            }
+        }
+        // Patterns: only the token that currently owns each id is matched (HF keeps
+        // one token per id in `added_tokens_map_r`).
+        let mut raw = Vec::new();
+        let mut norm = Vec::new();
+        for (&_id, &k) in &added_by_id {
+            let t = &added[k];
+            if t.normalized {
+                let mut s = String::new();
+                match &normalizer {
+                    Some(n) => n.normalize(&t.content, &mut s),
+                    None => s.push_str(&t.content),
+                }
+                norm.push((s, k));
+            } else {
+                raw.push((t.content.clone(), k));
+            }
+        }
+        let raw_matcher = Matcher::new(raw);
+        let norm_matcher = Matcher::new(norm);
+
+        let mut vocab_size = model_size;
+        for t in added_by_content.keys() {
+            if vocab.get(t).is_none() {
+                vocab_size += 1;
+            }
+        }
+
+        let pad_id = v
+            .get("padding")
+            .and_then(|p| p.get("pad_id"))
+            .and_then(Value::as_u64)
+            .map(|p| p as u32);
+
+        let bert_fast = match (&normalizer, &pre_tokenizer, &model) {
+            (
+                Some(Normalizer::Bert {
+                    clean_text: true,
+                    lowercase,
+                    ..
+                }),
+                Some(PreTokenizer::Bert),
+                Model::WordPiece(wp),
+            ) => Some(BertFast::new(*lowercase, wp)),
+            _ => None,
+        };
+
+        // The vocabulary now lives in `model`: drop it from the kept JSON.
+        if let Value::Object(top) = &mut v {
+            for (k, m) in top.iter_mut() {
+                if k == "model"
+                    && let Value::Object(fields) = m
+                {
+                    for (f, x) in fields.iter_mut() {
+                        if f == "vocab" || f == "merges" {
+                            *x = Value::Null;
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut tok = Tokenizer {
+            json: v,
+            normalizer,
+            pre_tokenizer,
+            model,
+            added,
+            raw_matcher,
+            norm_matcher,
+            added_by_content,
+            added_by_id,
+            specials,
+            pad_id,
+            vocab_size,
+            bert_fast,
+        };
+        if tok.pad_id.is_none() {
+            tok.pad_id = tok
+                .token_to_id("[PAD]")
+                .or_else(|| tok.token_to_id("<pad>"));
+        }
+        Ok(tok)
+    }
+
+    /// HF `encode(text, add_special_tokens=false)`: no padding, no truncation.
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.encode_into(text, None, &mut out);
+        out
+    }
+
+    /// Appends the ids of `text` to `out`, stopping after `max_tokens` ids when given
+    /// (HF truncation: the first `max_tokens` ids). Reuses thread-local buffers.
+    pub fn encode_into(&self, text: &str, max_tokens: Option<usize>, out: &mut Vec<u32>) {
+        let base = out.len();
+        let limit = max_tokens.map_or(usize::MAX, |m| base.saturating_add(m));
+        if limit == base {
+            return;
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => self.encode_impl(text, limit, out, &mut s),
+            Err(_) => self.encode_impl(text, limit, out, &mut Scratch::default()),
+        });
+        if out.len() > limit {
+            out.truncate(limit);
+        }
+    }
+
+    /// HF `encode(text)` with `add_special_tokens=true`: the post-processor's special
+    /// tokens around the ids of `text`.
+    pub fn encode_with_special_tokens(&self, text: &str) -> Vec<u32> {
+        let mut out = self.specials.prefix.clone();
+        self.encode_into(text, None, &mut out);
+        out.extend_from_slice(&self.specials.suffix);
+        out
+    }
+
+    /// Special ids the post-processor puts before a single sequence (e.g. `[CLS]`).
+    pub fn special_prefix(&self) -> &[u32] {
+        &self.specials.prefix
+    }
+
+    /// Special ids the post-processor puts after a single sequence (e.g. `[SEP]`).
+    pub fn special_suffix(&self) -> &[u32] {
+        &self.specials.suffix
+    }
+
+    /// Number of distinct tokens, added tokens included (HF `get_vocab_size(True)`).
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// The token of an id (added tokens first, as HF does).
+    pub fn id_to_token(&self, id: u32) -> Option<&str> {
+        if let Some(&k) = self.added_by_id.get(&id) {
+            return Some(&self.added[k].content);
+        }
+        self.model.vocab().token(id)
+    }
+
+    /// The id of a token (added tokens first, as HF does).
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.added_by_content
+            .get(token)
+            .copied()
+            .or_else(|| self.model.vocab().get(token))
+    }
+
+    /// Every token in id order (ids without a token are skipped), added tokens included.
+    pub fn tokens(&self) -> Vec<&str> {
+        let max_added = self.added_by_id.keys().max().map_or(0, |&m| m as usize + 1);
+        let n = self.model.vocab().len().max(max_added);
+        (0..n as u32)
+            .filter_map(|id| self.id_to_token(id))
+            .collect()
+    }
+
+    /// The unknown token's id: `unk_token` of WordPiece/BPE/WordLevel, `unk_id` of Unigram.
+    pub fn unk_id(&self) -> Option<u32> {
+        self.model.unk_id()
+    }
+
+    /// The padding id: `padding.pad_id` of the file, else the id of `[PAD]` or `<pad>`.
+    pub fn pad_id(&self) -> Option<u32> {
+        self.pad_id
+    }
+
+    /// The model's kind.
+    pub fn model_type(&self) -> ModelType {
+        self.model.model_type()
+    }
+
+    /// The added tokens, with the ids HF assigns them.
+    pub fn added_tokens(&self) -> &[AddedToken] {
+        &self.added
+    }
+
+    /// The file's JSON without the model's `vocab` and `merges` (set to `null`): the
+    /// sections a writer copies back unchanged.
+    pub fn json(&self) -> &Value {
+        &self.json
+    }
+
+    /// Bytes of heap the model's vocabulary structures hold (strings, offsets, index).
+    pub fn vocab_heap_bytes(&self) -> usize {
+        self.model.vocab().heap_bytes()
+    }
+
+    fn encode_impl(&self, text: &str, limit: usize, out: &mut Vec<u32>, s: &mut Scratch) {
+        let Scratch {
+            pieces,
+            norm_pieces,
+            norm,
+            splits,
+            word,
+            lattice,
+            bpe,
+        } = s;
+        pieces.clear();
+        added::split(text, &self.raw_matcher, &self.added, pieces);
+        for &piece in pieces.iter() {
+            if out.len() >= limit {
+                return;
+            }
+            let (a, b) = match piece {
+                Piece::Token(id) => {
+                    out.push(id);
+                    continue;
+                }
+                Piece::Text(a, b) => (a, b),
+            };
+            let seg = &text[a..b];
+            if let (Some(f), Model::WordPiece(wp)) = (&self.bert_fast, &self.model)
+                && seg.is_ascii()
+                && (self.norm_matcher.is_empty() || !self.norm_matcher.may_match(seg))
+            {
+                f.encode(wp, seg, word, limit, out);
+                continue;
+            }
+            // Normalize, then extract the normalized added tokens.
+            let normalized: &str = match &self.normalizer {
+                Some(n) => {
+                    norm.clear();
+                    n.normalize(seg, norm);
+                    norm
+                }
+                None => seg,
+            };
+            norm_pieces.clear();
+            added::split(normalized, &self.norm_matcher, &self.added, norm_pieces);
+            for &np in norm_pieces.iter() {
+                if out.len() >= limit {
+                    return;
+                }
+                let (c, d) = match np {
+                    Piece::Token(id) => {
+                        out.push(id);
+                        continue;
+                    }
+                    Piece::Text(c, d) => (c, d),
+                };
+                let part = &normalized[c..d];
+                let first = a == 0 && c == 0;
+                match &self.pre_tokenizer {
+                    Some(p) => {
+                        splits.clear();
+                        p.pre_tokenize(part, first, splits);
+                        for w in splits.iter() {
+                            self.model_tokenize(w, lattice, bpe, out);
+                            if out.len() >= limit {
+                                return;
+                            }
+                        }
+                    }
+                    None => self.model_tokenize(part, lattice, bpe, out),
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn model_tokenize(
+        &self,
+        w: &str,
+        lattice: &mut Lattice,
+        bpe: &mut BpeScratch,
+        out: &mut Vec<u32>,
+    ) {
+        match &self.model {
+            Model::WordPiece(m) => m.tokenize(w, out),
+            Model::Unigram(m) => m.tokenize(w, lattice, out),
+            Model::Bpe(m) => m.tokenize(w, bpe, out),
+            Model::WordLevel(m) => m.tokenize(w, out),
+        }
+    }
+}
+
+/// Character classes of the fused ASCII BERT loop.
+const DROP: u8 = 0;
+const SPACE: u8 = 1;
+const PUNCT: u8 = 2;
+const WORD: u8 = 3;
+
+static ASCII_CLASS: [u8; 128] = {
+    let mut t = [WORD; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = if b == b'\t' || b == b'\n' || b == b'\r' || b == b' ' {
+            SPACE
+        } else if b < 0x20 || b == 0x7F {
+            DROP
+        } else if b.is_ascii_punctuation() {
+            PUNCT
+        } else {
+            WORD
+        };
+        c += 1;
+    }
+    t
+};
+
+impl BertFast {
+    fn new(lowercase: bool, wp: &WordPiece) -> BertFast {
+        let mut punct = [NONE; 128];
+        for (c, slot) in punct.iter_mut().enumerate() {
+            if ASCII_CLASS[c] == PUNCT {
+                let s = [c as u8];
+                let mut ids = Vec::new();
+                if let Ok(t) = std::str::from_utf8(&s) {
+                    wp.tokenize(t, &mut ids);
+                }
+                if let [id] = ids[..] {
+                    *slot = id;
+                }
+            }
+        }
+        BertFast { lowercase, punct }
+    }
+
+    /// BertNormalizer + BertPreTokenizer + WordPiece on an ASCII segment in one pass.
+    #[inline]
+    fn encode(
+        &self,
+        wp: &WordPiece,
+        seg: &str,
+        word: &mut Vec<u8>,
+        limit: usize,
+        out: &mut Vec<u32>,
+    ) {
+        word.clear();
+        let flush = |word: &mut Vec<u8>, out: &mut Vec<u32>| {
+            if !word.is_empty() {
+                // The word holds ASCII bytes only.
+                if let Ok(w) = std::str::from_utf8(word) {
+                    wp.tokenize(w, out);
+                }
+                word.clear();
+            }
+        };
+        for &b in seg.as_bytes() {
+            match ASCII_CLASS[(b & 0x7F) as usize] {
+                WORD => word.push(if self.lowercase {
+                    b.to_ascii_lowercase()
+                } else {
+                    b
+                }),
+                SPACE => {
+                    flush(word, out);
+                    if out.len() >= limit {
+                        return;
+                    }
+                }
+                PUNCT => {
+                    flush(word, out);
+                    let id = self.punct[b as usize & 0x7F];
+                    if id != NONE {
+                        out.push(id);
+                    } else {
+                        let s = [b];
+                        if let Ok(t) = std::str::from_utf8(&s) {
+                            wp.tokenize(t, out);
+                        }
+                    }
+                    if out.len() >= limit {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        flush(word, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BERT: &str = r###"{
+      "version": "1.0",
+      "added_tokens": [
+        {"id": 0, "content": "[PAD]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+        {"id": 1, "content": "[UNK]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+        {"id": 2, "content": "[CLS]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+        {"id": 3, "content": "[SEP]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}
+      ],
+      "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
+      "pre_tokenizer": {"type": "BertPreTokenizer"},
+      "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]},
+      "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+                "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "hello": 4, "world": 5, "!": 6, "cafe": 7, "##s": 8, "中": 9}}
+    }"###;
+
+    fn check(t: &Tokenizer, text: &str, expected: &[u32]) {
+        assert_eq!(t.encode(text), expected, "{text:?}");
+    }
+
+    #[test]
+    fn bert_pipeline() {
+        let t = Tokenizer::from_json_str(BERT).unwrap();
+        check(&t, "Hello, World!", &[4, 1, 5, 6]);
+        check(&t, "Café worlds [SEP]hello", &[7, 5, 8, 3, 4]);
+        check(&t, "中x", &[9, 1]);
+        check(&t, "", &[]);
+        check(&t, " \t\n", &[]);
+        assert_eq!(t.encode_with_special_tokens("hello"), [2, 4, 3]);
+        let mut out = vec![42];
+        t.encode_into("hello world hello", Some(2), &mut out);
+        assert_eq!(out, [42, 4, 5]);
+        assert_eq!(t.vocab_size(), 10);
+        assert_eq!(t.unk_id(), Some(1));
+        assert_eq!(t.pad_id(), Some(0));
+        assert_eq!(t.token_to_id("##s"), Some(8));
+        assert_eq!(t.id_to_token(9), Some("中"));
+        assert_eq!(t.tokens().len(), 10);
+        assert_eq!(t.model_type(), ModelType::WordPiece);
+        assert!(
+            t.json()
+                .get("model")
+                .and_then(|m| m.get("vocab"))
+                .is_some_and(Value::is_null)
+        );
+    }
+
+    #[test]
+    fn errors_name_component_and_file() {
+        let bad_json = BERT.replace("BertPreTokenizer", "FancySplitter");
+        let e = Tokenizer::from_json_str(&bad_json).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unsupported pre_tokenizer type `FancySplitter`"
+        );
+        let dir = std::env::temp_dir().join(format!("m2v-tokenize-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("tokenizer.json");
+        std::fs::write(&p, bad_json).unwrap();
+        let e = Tokenizer::from_file(&p).unwrap_err();
+        assert!(e.to_string().starts_with(&p.display().to_string()), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+        let e = Tokenizer::from_json_str("{").unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
+    }
+}

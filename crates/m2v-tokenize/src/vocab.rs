@@ -1,0 +1,390 @@
+//! A compact, editable token vocabulary: strings in id order in one buffer, and a
+//! hash index from string to id.
+//!
+//! Design: token `i` is `blob[offsets[i]..offsets[i + 1]]`. The index is an
+//! open-addressing table of `u32` slots (linear probing). A slot holds
+//! `tag << id_bits | value`, where `value` is `0` for an empty slot, `id + 1` for a
+//! token, and `PREFIX` for an entry that only records "some token starts with these
+//! bytes" (used by the Unigram lattice to stop early). The hash is FxHash-style and
+//! computed one byte at a time ([`step`]), so that callers can hash all prefixes of a
+//! word in one pass and probe them without re-hashing.
+//!
+//! Invariants: every token id `< len()` with `present(id)` has its string in the index;
+//! a lookup verifies the bytes, so the tag only saves comparisons and a tag collision is
+//! never a wrong answer. Prefix entries may be shared by colliding prefixes, which only
+//! makes an early stop happen later (never a missed token).
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+/// The hash state before any byte.
+pub(crate) const SEED: u64 = 0x2d35_8dcc_aa6c_78a5;
+
+/// Feeds one byte into the hash.
+#[inline(always)]
+pub(crate) fn step(h: u64, b: u8) -> u64 {
+    (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K)
+}
+
+/// Hash of `bytes` continuing from state `h`.
+#[inline]
+pub(crate) fn hash_from(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h = step(h, b);
+    }
+    h
+}
+
+/// The outcome of probing a prefix hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Probe {
+    /// No token has this byte string as a prefix (certain).
+    Absent,
+    /// Some token may start with these bytes, but none equals them.
+    Prefix,
+    /// The token with this id equals the bytes.
+    Token(u32),
+}
+
+/// See the module documentation.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Vocab {
+    blob: String,
+    offsets: Vec<u32>,
+    /// `true` at ids that have no token (gaps in a `{token: id}` map).
+    gaps: Vec<bool>,
+    table: Vec<u32>,
+    shift: u32,
+    id_bits: u32,
+    with_prefixes: bool,
+    max_len: usize,
+}
+
+impl Vocab {
+    /// Builds a vocabulary from `(token, id)` pairs. Ids need not be contiguous; a
+    /// repeated token keeps its last id (as HF's `HashMap` insertion does). `None` when
+    /// an id is given twice or an id is too large.
+    pub(crate) fn from_pairs<'a>(
+        pairs: impl Iterator<Item = (&'a str, u32)> + Clone,
+        with_prefixes: bool,
+    ) -> Option<Vocab> {
+        let mut n = 0usize;
+        let mut bytes = 0usize;
+        let mut count = 0usize;
+        for (t, id) in pairs.clone() {
+            n = n.max(id as usize + 1);
+            bytes += t.len();
+            count += 1;
+        }
+        if n >= (1 << 28) || bytes >= u32::MAX as usize {
+            return None;
+        }
+        // Place tokens in id order.
+        let mut order: Vec<(u32, &str)> = Vec::with_capacity(count);
+        for (t, id) in pairs {
+            order.push((id, t));
+        }
+        order.sort_by_key(|&(id, _)| id);
+        let mut v = Vocab {
+            blob: String::with_capacity(bytes),
+            offsets: Vec::with_capacity(n + 1),
+            gaps: Vec::new(),
+            ..Vocab::default()
+        };
+        v.offsets.push(0);
+        let mut next = 0u32;
+        let mut has_gaps = false;
+        for &(id, t) in &order {
+            if id < next {
+                return None; // the same id twice
+            }
+            while next < id {
+                v.offsets.push(v.blob.len() as u32);
+                next += 1;
+                has_gaps = true;
+            }
+            v.blob.push_str(t);
+            v.offsets.push(v.blob.len() as u32);
+            next += 1;
+        }
+        if has_gaps {
+            let mut gaps = vec![true; n];
+            for &(id, _) in &order {
+                gaps[id as usize] = false;
+            }
+            v.gaps = gaps;
+        }
+        v.with_prefixes = with_prefixes;
+        v.rebuild_index();
+        Some(v)
+    }
+
+    /// Builds a vocabulary whose ids are the positions in `tokens`.
+    pub(crate) fn from_list<'a>(
+        tokens: impl Iterator<Item = &'a str> + Clone,
+        with_prefixes: bool,
+    ) -> Option<Vocab> {
+        Vocab::from_pairs(
+            tokens.enumerate().map(|(i, t)| (t, i as u32)),
+            with_prefixes,
+        )
+    }
+
+    /// Rebuilds the hash index from the strings (after an edit).
+    pub(crate) fn rebuild_index(&mut self) {
+        let n = self.len();
+        let mut entries = n;
+        if self.with_prefixes {
+            entries += self.blob.len();
+        }
+        let cap = (entries + entries / 2 + 16).next_power_of_two().max(16);
+        let bits = cap.trailing_zeros();
+        self.shift = 64 - bits;
+        // Reserve the all-ones value for PREFIX.
+        self.id_bits = (usize::BITS - (n + 2).leading_zeros()).max(1);
+        self.table = vec![0u32; cap];
+        self.max_len = 0;
+        for id in 0..n as u32 {
+            if !self.present(id) {
+                continue;
+            }
+            let len = self.token_bytes(id).len();
+            self.max_len = self.max_len.max(len);
+            self.insert(id);
+        }
+        if self.with_prefixes {
+            for id in 0..n as u32 {
+                if !self.present(id) {
+                    continue;
+                }
+                let (s, e) = self.range(id);
+                let mut h = SEED;
+                for k in s..e.saturating_sub(1) {
+                    h = step(h, self.blob.as_bytes()[k]);
+                    self.insert_prefix(h);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn prefix_value(&self) -> u32 {
+        (1u32 << self.id_bits) - 1
+    }
+
+    #[inline]
+    fn tag(&self, h: u64) -> u32 {
+        if self.id_bits >= 32 {
+            0
+        } else {
+            (h as u32) >> self.id_bits
+        }
+    }
+
+    fn insert(&mut self, id: u32) {
+        let h = hash_from(SEED, self.token_bytes(id));
+        let mask = self.table.len() - 1;
+        let mut i = (h >> self.shift) as usize;
+        let want = (self.tag(h) << self.id_bits) | (id + 1);
+        let vmask = self.prefix_value();
+        loop {
+            let s = self.table[i];
+            let v = s & vmask;
+            if s == 0 {
+                self.table[i] = want;
+                return;
+            }
+            if v != vmask && v != 0 && self.token_bytes(v - 1) == self.token_bytes(id) {
+                // The same string again: the later id wins.
+                self.table[i] = want;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn insert_prefix(&mut self, h: u64) {
+        let mask = self.table.len() - 1;
+        let mut i = (h >> self.shift) as usize;
+        let tag = self.tag(h);
+        let vmask = self.prefix_value();
+        loop {
+            let s = self.table[i];
+            if s == 0 {
+                self.table[i] = (tag << self.id_bits) | vmask;
+                return;
+            }
+            if s >> self.id_bits == tag && self.id_bits < 32 {
+                // A token or a prefix with the same tag already marks this spot: a
+                // probe for these bytes will report at least `Prefix` there.
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Probes the index for `bytes`, whose hash from [`SEED`] is `h`.
+    #[inline]
+    pub(crate) fn probe(&self, h: u64, bytes: &[u8]) -> Probe {
+        let mask = self.table.len() - 1;
+        let mut i = (h >> self.shift) as usize;
+        let tag = self.tag(h);
+        let vmask = self.prefix_value();
+        let mut prefix = false;
+        loop {
+            // SAFETY-free: `i` is masked to the table length.
+            let s = self.table[i & mask];
+            if s == 0 {
+                return if prefix { Probe::Prefix } else { Probe::Absent };
+            }
+            if self.id_bits >= 32 || s >> self.id_bits == tag {
+                let v = s & vmask;
+                if v == vmask {
+                    prefix = true;
+                } else {
+                    let id = v - 1;
+                    if self.token_bytes(id) == bytes {
+                        return Probe::Token(id);
+                    }
+                    // A token with the same tag stands for its own prefixes too.
+                    prefix = true;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Looks up `bytes` split in two parts (e.g. `##` + a word piece), whose hash from
+    /// [`SEED`] over both parts is `h`.
+    #[inline]
+    pub(crate) fn get2(&self, h: u64, a: &[u8], b: &[u8]) -> Option<u32> {
+        let mask = self.table.len() - 1;
+        let mut i = (h >> self.shift) as usize;
+        let tag = self.tag(h);
+        let vmask = self.prefix_value();
+        loop {
+            let s = self.table[i & mask];
+            if s == 0 {
+                return None;
+            }
+            if self.id_bits >= 32 || s >> self.id_bits == tag {
+                let v = s & vmask;
+                if v != vmask {
+                    let t = self.token_bytes(v - 1);
+                    if t.len() == a.len() + b.len() && t.starts_with(a) && t.ends_with(b) {
+                        return Some(v - 1);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// The id of `token`, if present.
+    #[inline]
+    pub(crate) fn get(&self, token: &str) -> Option<u32> {
+        if self.table.is_empty() {
+            return None;
+        }
+        match self.probe(hash_from(SEED, token.as_bytes()), token.as_bytes()) {
+            Probe::Token(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// One past the largest id.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Number of ids that hold a token.
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> usize {
+        if self.gaps.is_empty() {
+            self.len()
+        } else {
+            self.gaps.iter().filter(|g| !**g).count()
+        }
+    }
+
+    #[inline]
+    pub(crate) fn present(&self, id: u32) -> bool {
+        (id as usize) < self.len() && !self.gaps.get(id as usize).copied().unwrap_or(false)
+    }
+
+    #[inline]
+    fn range(&self, id: u32) -> (usize, usize) {
+        let i = id as usize;
+        (self.offsets[i] as usize, self.offsets[i + 1] as usize)
+    }
+
+    #[inline]
+    fn token_bytes(&self, id: u32) -> &[u8] {
+        let (s, e) = self.range(id);
+        &self.blob.as_bytes()[s..e]
+    }
+
+    /// The token with this id.
+    #[inline]
+    pub(crate) fn token(&self, id: u32) -> Option<&str> {
+        if !self.present(id) {
+            return None;
+        }
+        let (s, e) = self.range(id);
+        self.blob.get(s..e)
+    }
+
+    /// Length in bytes of the longest token.
+    #[inline]
+    pub(crate) fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// Bytes held by this structure (strings, offsets, index), for memory reports.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.blob.capacity()
+            + self.offsets.capacity() * 4
+            + self.gaps.capacity()
+            + self.table.capacity() * 4
+    }
+
+    /// `(token, id)` for every present id, in id order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, u32)> + '_ {
+        (0..self.len() as u32).filter_map(move |id| self.token(id).map(|t| (t, id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_and_gaps() {
+        let pairs = [("a", 0u32), ("##b", 1), ("hello", 4), ("héllo", 3)];
+        let v = Vocab::from_pairs(pairs.iter().copied(), false).unwrap();
+        assert_eq!(v.len(), 5);
+        assert_eq!(v.count(), 4);
+        for (t, id) in pairs {
+            assert_eq!(v.get(t), Some(id), "{t}");
+            assert_eq!(v.token(id), Some(t));
+        }
+        assert_eq!(v.token(2), None);
+        assert_eq!(v.get("hell"), None);
+        assert_eq!(v.get(""), None);
+        let h = hash_from(hash_from(SEED, b"##"), b"b");
+        assert_eq!(v.get2(h, b"##", b"b"), Some(1));
+        assert_eq!(v.max_len(), 6);
+        assert!(Vocab::from_pairs([("a", 0u32), ("b", 0)].iter().copied(), false).is_none());
+    }
+
+    #[test]
+    fn prefixes() {
+        let v = Vocab::from_list(["abc", "ab", "x"].iter().copied(), true).unwrap();
+        let p = |s: &str| v.probe(hash_from(SEED, s.as_bytes()), s.as_bytes());
+        assert_eq!(p("a"), Probe::Prefix);
+        assert_eq!(p("ab"), Probe::Token(1));
+        assert_eq!(p("abc"), Probe::Token(0));
+        assert_eq!(p("abcd"), Probe::Absent);
+        assert_eq!(p("y"), Probe::Absent);
+    }
+}
