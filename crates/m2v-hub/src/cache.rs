@@ -167,7 +167,7 @@ impl HfCache {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let tmp = path.with_file_name(format!(".{}.{}", id.revision.replace('/', "_"), unique()));
         std::fs::write(&tmp, commit).map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
     }
@@ -199,7 +199,7 @@ impl HfCache {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
+        let tmp = parent.join(format!(".{name}.{}", unique()));
         let _ = std::fs::remove_file(&tmp);
         if symlink(&target, &tmp).is_err() {
             let blob = self.blob_path(id, etag);
@@ -253,6 +253,13 @@ impl HfCache {
             Err(not_cached())
         }
     }
+}
+
+/// A name suffix no other writer (process or thread) uses at the same time.
+fn unique() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}.tmp", std::process::id())
 }
 
 #[cfg(unix)]

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use sha1::Digest as _;
 
-use crate::http::{Ctx, Http, Payload, Resp, encode, header, join_url};
+use crate::http::{Ctx, Http, Payload, Resp, encode, header, join_url, origin};
 use crate::{Error, FileSelection, HfCache, RepoId, Retry, Token, is_commit_hash};
 
 /// The default hub endpoint.
@@ -211,11 +211,7 @@ impl Hub {
             revision: &id.revision,
             path: None,
         };
-        let mut resp = self.http.send("GET", &url, &[], Payload::Empty, true)?;
-        if !resp.status().is_success() {
-            return Err(self.http.status_error("GET", &url, &mut resp, ctx));
-        }
-        let v = self.http.json(&url, &mut resp)?;
+        let v = self.get_json(url.clone(), ctx)?;
         let bad = |what: &str| Error::Protocol {
             url: url.clone(),
             what: what.to_string(),
@@ -235,6 +231,40 @@ impl Hub {
             .map(str::to_string)
             .collect();
         Ok(ModelInfo { sha, files })
+    }
+
+    /// `GET` a JSON document, following same-host redirects (a renamed repository) and
+    /// retrying when the connection breaks while the body is read.
+    fn get_json(&self, url: String, ctx: Ctx<'_>) -> Result<serde_json::Value, Error> {
+        let attempts = self.http.retry.attempts.max(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut url = url.clone();
+            let mut resp = self.http.send("GET", &url, &[], Payload::Empty, true)?;
+            for _ in 0..5 {
+                let Some(loc) =
+                    header(&resp, "location").filter(|_| resp.status().is_redirection())
+                else {
+                    break;
+                };
+                let target = join_url(&url, &loc);
+                if origin(&target) != origin(&url) {
+                    break;
+                }
+                url = target;
+                resp = self.http.send("GET", &url, &[], Payload::Empty, true)?;
+            }
+            if !resp.status().is_success() {
+                return Err(self.http.status_error("GET", &url, &mut resp, ctx));
+            }
+            match self.http.json(&url, &mut resp) {
+                Err(Error::Network { .. }) if attempt < attempts => {
+                    std::thread::sleep(self.http.retry.delay(attempt));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Downloads one file of `commit` into the cache (if its snapshot entry is missing)
@@ -266,12 +296,31 @@ impl Hub {
             path: Some(path),
         };
         let ident = [("accept-encoding", "identity")];
-        let mut head = self.http.send("HEAD", &url, &ident, Payload::Empty, true)?;
-        let status = head.status();
-        if !(status.is_success() || status.is_redirection()) {
-            return Err(self.http.status_error("HEAD", &url, &mut head, ctx));
-        }
-        let meta = FileMeta::from_head(&url, &head)?;
+        let mut url = url;
+        let mut hops = 0;
+        let meta = loop {
+            let mut head = self.http.send("HEAD", &url, &ident, Payload::Empty, true)?;
+            let status = head.status();
+            if !(status.is_success() || status.is_redirection()) {
+                return Err(self.http.status_error("HEAD", &url, &mut head, ctx));
+            }
+            // A redirect that carries no file metadata (a renamed repository) is
+            // followed on the hub's own host, as Python does; an LFS redirect to storage
+            // is not: its `X-Linked-*` headers are the metadata.
+            if status.is_redirection()
+                && hops < 5
+                && header(&head, "x-linked-etag").is_none()
+                && let Some(loc) = header(&head, "location")
+            {
+                let target = join_url(&url, &loc);
+                if origin(&target) == origin(&url) {
+                    url = target;
+                    hops += 1;
+                    continue;
+                }
+            }
+            break FileMeta::from_head(&url, &head)?;
+        };
         let blob = self.cache.blob_path(id, &meta.etag);
         if !blob.is_file() {
             let blobs = blob.parent().unwrap_or(self.cache.root()).to_path_buf();

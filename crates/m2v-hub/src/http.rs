@@ -276,9 +276,11 @@ impl Http {
             .with_config()
             .limit(64 << 20)
             .read_to_string()
-            .map_err(|e| Error::Protocol {
+            .map_err(|e| Error::Network {
+                method: "GET",
                 url: url.to_string(),
-                what: format!("cannot read body: {e}"),
+                reason: format!("cannot read the body: {e}"),
+                attempts: 1,
             })?;
         serde_json::from_str(&text).map_err(|e| Error::Protocol {
             url: url.to_string(),

@@ -73,4 +73,3 @@ pub use crate::http::Retry;
 pub use crate::token::Token;
 #[cfg(feature = "net")]
 pub use crate::upload::{CommitInfo, PushOptions, push_folder};
-

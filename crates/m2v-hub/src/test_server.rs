@@ -52,6 +52,8 @@ struct State {
     log: Vec<String>,
     lfs_threshold: usize,
     counter: u64,
+    /// Renamed repositories: old id → new id.
+    renamed: HashMap<String, String>,
 }
 
 /// A running test hub. Dropping it stops it.
@@ -158,6 +160,14 @@ impl TestHub {
             .map(|(p, d)| (p.to_string(), d.to_vec()))
             .collect();
         new_commit(&mut s, repo, branch, map)
+    }
+
+    /// Makes `old` a renamed alias of `new`: its API and resolve URLs answer a 307 to
+    /// the same URL under `new`, as the hub does after a rename.
+    pub fn rename(&self, old: &str, new: &str) {
+        lock(&self.state)
+            .renamed
+            .insert(old.to_string(), new.to_string());
     }
 
     /// Injects `fault` into the next `times` requests whose `METHOD /path?query`
@@ -418,6 +428,13 @@ fn serve_bytes(req: &Request, data: &[u8], mut resp: Response) -> Response {
 fn route(req: &Request, state: &Mutex<State>, endpoint: &str) -> Response {
     let path = percent_decode(&req.path);
     let mut s = lock(state);
+    for (old, new) in &s.renamed {
+        for prefix in ["/api/models/", "/"] {
+            if let Some(rest) = req.path.strip_prefix(&format!("{prefix}{old}/")) {
+                return Response::new(307).header("Location", format!("{prefix}{new}/{rest}"));
+            }
+        }
+    }
     let auth = authorized(req, &s);
     let m = req.method.as_str();
     let read_access = |s: &State, repo: &str| -> Result<(), Response> {

@@ -186,7 +186,23 @@ fn revisions_are_pinned() {
     let refs = tmp.path().join("models--org--tiny/refs");
     assert_eq!(std::fs::read_to_string(refs.join("main")).unwrap(), b);
     assert!(!refs.join(&a).exists(), "a commit hash gets no ref file");
-    // The weights are shared between commits when unchanged? (they differ here)
+    // A new commit with the same content as `a`: its blobs are already cached (same
+    // etags), so only metadata requests are made and nothing is downloaded again.
+    let c = serve(&server, "v2", &tiny_files(3));
+    let gets_before = server
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /"))
+        .count();
+    let snap_c = hub.download(&id(&format!("{REPO}@v2")), &sel).unwrap();
+    assert!(snap_c.ends_with(&c));
+    let gets: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("GET /"))
+        .collect();
+    assert_eq!(gets.len(), gets_before + 1, "only the model info: {gets:?}");
+    assert_eq!(cfg(&snap_c), cfg(&snap_a));
     assert_cache_sound(tmp.path());
 }
 
@@ -274,8 +290,10 @@ fn dropped_connections_resume_with_range() {
         .len();
     assert!(partial > 0 && partial < 5000, "{partial}");
     assert!(!tmp.path().join("models--org--tiny/refs/main").exists());
-    // The next run resumes from the partial bytes and verifies the whole file.
+    // The next run resumes from the partial bytes and verifies the whole file; broken
+    // bodies of the model info and of a regular file are retried too.
     server.inject("GET /org/tiny/resolve/", Fault::DropMidBody, 1);
+    server.inject("GET /api/models/", Fault::DropMidBody, 1);
     let snap = client(&server, tmp.path())
         .download(&id(REPO), &FileSelection::teacher())
         .unwrap();
@@ -303,11 +321,6 @@ fn corrupt_downloads_never_enter_the_cache() {
     // A corrupted body once (LFS and regular): verified, discarded, downloaded again.
     let tmp = tempfile::tempdir().unwrap();
     server.inject("GET /lfs/", Fault::CorruptBody, 1);
-    server.inject(
-        "GET /org/tiny/resolve/main/config.json",
-        Fault::CorruptBody,
-        1,
-    );
     server.inject("config.json", Fault::CorruptBody, 1);
     client(&server, tmp.path())
         .download(&id(REPO), &FileSelection::teacher())
@@ -351,6 +364,41 @@ fn corrupt_downloads_never_enter_the_cache() {
         "{err}"
     );
     assert_cache_sound(tmp3.path());
+}
+
+#[test]
+fn concurrent_downloads_share_the_cache_safely() {
+    let server = TestHub::start().unwrap();
+    let files = tiny_files(14);
+    serve(&server, "main", &files);
+    let tmp = tempfile::tempdir().unwrap();
+    let snaps: Vec<PathBuf> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    client(&server, tmp.path())
+                        .download(&id(REPO), &FileSelection::teacher())
+                        .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(snaps.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(
+        std::fs::read(snaps[0].join("model.safetensors")).unwrap(),
+        files[1].1
+    );
+    assert_cache_sound(tmp.path());
+    // No temporary names left in the snapshot or refs.
+    let repo = tmp.path().join("models--org--tiny");
+    for f in walk(&repo.join("snapshots"))
+        .into_iter()
+        .chain(walk(&repo.join("refs")))
+    {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "leftover {}", f.display());
+    }
 }
 
 #[test]
@@ -454,6 +502,40 @@ fn not_found_errors_name_what_is_missing() {
         .download_file(&id(REPO), "main", "nothere.json")
         .unwrap_err();
     assert!(matches!(err, Error::FileNotFound { .. }), "{err}");
+}
+
+#[test]
+fn renamed_repositories_are_followed() {
+    let server = TestHub::start().unwrap();
+    let files = tiny_files(13);
+    let commit = serve(&server, "main", &files);
+    server.rename("org/old-name", REPO);
+    let tmp = tempfile::tempdir().unwrap();
+    // The cache keeps the id the user asked for, as Python does.
+    let snap = client(&server, tmp.path())
+        .download(&id("org/old-name"), &FileSelection::teacher())
+        .unwrap();
+    assert_eq!(
+        snap,
+        tmp.path()
+            .join("models--org--old-name/snapshots")
+            .join(&commit)
+    );
+    assert_eq!(std::fs::read(snap.join("config.json")).unwrap(), files[0].1);
+    assert_eq!(
+        std::fs::read(snap.join("model.safetensors")).unwrap(),
+        files[1].1
+    );
+    let log = server.requests();
+    assert!(
+        log.iter()
+            .any(|r| r.starts_with("HEAD /org/old-name/resolve/")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|r| r.starts_with("HEAD /org/tiny/resolve/")),
+        "{log:?}"
+    );
 }
 
 #[test]
