@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use m2v_tokenize::Tokenizer;
 
+pub mod train;
+
 /// Our tokenizer and the oracle, loaded from the same JSON.
 pub struct Pair {
     pub name: String,
