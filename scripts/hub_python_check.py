@@ -15,9 +15,13 @@ Run from the repository root (needs cargo and the Python venv with huggingface_h
 3. m2v -> Python: m2v downloads the same repository into another fresh cache
    (`hub_tool download`); Python, with HF_HUB_OFFLINE=1, must find every file there with
    `hf_hub_download` and `snapshot_download`, byte-identical.
-4. Python, with HF_HUB_OFFLINE=1, resolves `sentence-transformers/all-MiniLM-L6-v2` as
+4. Uploads, both ways through the test hub: Python `HfApi.upload_folder` (HF_HUB_DISABLE_XET=1:
+   preupload, LFS batch, PUT, verify, NDJSON commit) then an m2v download must give the
+   same bytes (so the test hub speaks Python's upload protocol); m2v `push_folder` then a
+   Python `snapshot_download` must give the same bytes.
+5. Python, with HF_HUB_OFFLINE=1, resolves `sentence-transformers/all-MiniLM-L6-v2` as
    installed by `cargo xtask fetch` in the default cache.
-The outcome of 3 and 4 is written to crates/m2v-hub/tests/fixtures/python_check.json.
+The outcome of 3-5 is written to crates/m2v-hub/tests/fixtures/python_check.json.
 """
 
 import hashlib
@@ -51,6 +55,13 @@ def sha256(b: bytes) -> str:
 
 def cargo(*args: str) -> list[str]:
     return ["cargo", "run", "-q", "-p", "m2v-hub", "--features", "test-server", "--example", "hub_tool", "--", *args]
+
+
+def run_m2v(*args: str) -> str:
+    r = subprocess.run(cargo(*args), cwd=ROOT, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"hub_tool {args[0]} failed:\n{r.stderr}")
+    return r.stdout.strip()
 
 
 def python(code: str, env: dict[str, str]) -> str:
@@ -97,9 +108,38 @@ def main() -> None:
 
             # 3. m2v writes, Python reads offline.
             m2vcache = tmp / "m2vcache"
-            out = subprocess.run(cargo("download", endpoint, str(m2vcache), REPO), cwd=ROOT,
-                                 capture_output=True, text=True, check=True)
-            print(f"m2v downloaded to {out.stdout.strip()}")
+            print(f"m2v downloaded to {run_m2v('download', endpoint, str(m2vcache), REPO)}")
+
+            # 4. Uploads both ways.
+            up = tmp / "up"
+            for rel, data in files.items():
+                (up / rel).parent.mkdir(parents=True, exist_ok=True)
+                (up / rel).write_bytes(data[::-1] + b"!")
+            want = {k: sha256(v[::-1] + b"!") for k, v in files.items()}
+            python(
+                "from huggingface_hub import HfApi\n"
+                f"api = HfApi(endpoint={endpoint!r}, token='hf_check')\n"
+                "api.create_repo('py/uploaded', exist_ok=True)\n"
+                f"api.upload_folder(folder_path={str(up)!r}, repo_id='py/uploaded', commit_message='python')\n",
+                {"HF_ENDPOINT": endpoint, "HF_HUB_DISABLE_XET": "1", "HF_HUB_CACHE": str(tmp / "unused")},
+            )
+            snap = run_m2v("download", endpoint, str(tmp / "c1"), "py/uploaded")
+            got = {str(p.relative_to(snap)): sha256(p.read_bytes()) for p in Path(snap).rglob("*") if p.is_file()}
+            py_up_ok = got == want
+            print(f"Python upload_folder -> m2v download: {'OK' if py_up_ok else 'MISMATCH'}")
+            run_m2v("push", endpoint, "hf_check", str(up), "m2v/pushed")
+            got = json.loads(python(
+                "import hashlib, json, pathlib\n"
+                "from huggingface_hub import snapshot_download\n"
+                "s = pathlib.Path(snapshot_download('m2v/pushed'))\n"
+                "print(json.dumps({str(p.relative_to(s)): hashlib.sha256(p.read_bytes()).hexdigest()"
+                " for p in s.rglob('*') if p.is_file()}))\n",
+                {"HF_ENDPOINT": endpoint, "HF_HUB_CACHE": str(tmp / "c2")},
+            ))
+            m2v_up_ok = got == want
+            print(f"m2v push -> Python snapshot_download: {'OK' if m2v_up_ok else 'MISMATCH'}")
+            result["python_upload_then_m2v_download"] = {"ok": py_up_ok}
+            result["m2v_push_then_python_download"] = {"ok": m2v_up_ok}
         finally:
             server.stdin.close()
             server.wait(timeout=30)
@@ -119,7 +159,7 @@ def main() -> None:
         result["python_reads_m2v_download_offline"] = {"ok": ok, "snapshot": found["snapshot"], "files": sorted(found["files"])}
         print(f"Python (HF_HUB_OFFLINE=1) found m2v's download: {'OK' if ok else 'MISMATCH'} {found}")
 
-    # 4. The model `cargo xtask fetch` installed, seen by Python offline.
+    # 5. The model `cargo xtask fetch` installed, seen by Python offline.
     env = {"HF_HUB_OFFLINE": "1"}
     for k in ("HF_HOME", "HF_HUB_CACHE"):
         if k in os.environ:
@@ -135,7 +175,7 @@ def main() -> None:
     result["python_finds_xtask_fetch_minilm_offline"] = {"ok": mini_ok, "snapshot": os.path.basename(mini["path"]), "files": mini["files"]}
     print(f"Python (HF_HUB_OFFLINE=1) snapshot_download(all-MiniLM-L6-v2): {mini['path']}\n  {mini['files']}")
     (FIX / "python_check.json").write_text(json.dumps(result, indent=1) + "\n")
-    if not (ok and mini_ok):
+    if not (ok and mini_ok and result['python_upload_then_m2v_download']['ok'] and result['m2v_push_then_python_download']['ok']):
         raise SystemExit("cache sharing check FAILED")
     print("cache sharing check passed")
 

@@ -4,13 +4,15 @@
 //!   folder committed to `main` of its repository, prints `ENDPOINT <url>` and
 //!   `COMMIT <repo> <sha>` lines, and serves until its standard input closes;
 //! - `hub_tool download ENDPOINT CACHE ID`: downloads every file of `ID` with m2v into
-//!   the cache folder `CACHE` and prints the snapshot folder.
+//!   the cache folder `CACHE` and prints the snapshot folder;
+//! - `hub_tool push ENDPOINT TOKEN DIR ID`: pushes the folder `DIR` with m2v and prints
+//!   the commit hash.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use m2v_hub::test_server::TestHub;
-use m2v_hub::{FileSelection, HfCache, Hub, RepoId};
+use m2v_hub::{FileSelection, HfCache, Hub, PushOptions, RepoId, Token};
 
 fn files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> std::io::Result<()> {
     for e in std::fs::read_dir(dir)? {
@@ -55,8 +57,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{}", dir.display());
             Ok(())
         }
-        _ => {
-            Err("usage: hub_tool serve REPO DIR [REPO DIR ...] | download ENDPOINT CACHE ID".into())
+        Some("push") if args.len() == 5 => {
+            let hub = Hub::new(&args[1], HfCache::new(std::env::temp_dir()))
+                .with_token(Token::new(args[2].as_str()));
+            let info = hub.push_folder(Path::new(&args[3]), &args[4], &PushOptions::default())?;
+            println!("{}", info.oid);
+            Ok(())
         }
+        _ => Err(
+            "usage: hub_tool serve REPO DIR [REPO DIR ...] | download ENDPOINT CACHE ID \
+                  | push ENDPOINT TOKEN DIR ID"
+                .into(),
+        ),
     }
 }

@@ -34,7 +34,11 @@
 //!
 //! Invariants: a blob in the cache is complete and verified; a snapshot entry points
 //! at an existing blob; `refs/<rev>` is written after the files; no error, log line or
-//! `Debug` output contains the token.
+//! `Debug` output of this crate contains the token, which is sent only to the
+//! endpoint's own origin (never to a storage host a redirect points at). `ureq` logs
+//! through the `log` crate with `Authorization` redacted up to `DEBUG`; its `TRACE`
+//! level is a raw wire dump, so an application must not enable `TRACE` for `ureq`
+//! (`m2v-cli` installs no logger at all).
 //!
 //! ```
 //! let id = m2v_hub::RepoId::parse("minishlab/potion-base-8M").unwrap();

@@ -1,8 +1,9 @@
 //! A small Hugging Face hub for tests: `127.0.0.1` only, one thread per connection,
 //! started and stopped by the test that owns it.
 //!
-//! It implements what m2v (and Python `huggingface_hub`'s `hf_hub_download`) use:
-//! model info by revision, `resolve` with `ETag`/`X-Repo-Commit` (LFS files answer a
+//! It implements what m2v and Python `huggingface_hub` (`hf_hub_download`,
+//! `snapshot_download`, `upload_folder` without Xet) use: model info by revision, the
+//! recursive file tree, `resolve` with `ETag`/`X-Repo-Commit` (LFS files answer a
 //! 302 to `/lfs/<sha256>` with `X-Linked-Etag`/`X-Linked-Size`), `Range` requests,
 //! repo creation, preupload, the LFS batch API with `PUT` and verify, and the NDJSON
 //! commit endpoint. Faults are injected per request (`METHOD /path` substring):
@@ -388,6 +389,17 @@ fn handle(stream: TcpStream, state: &Mutex<State>, port: u16) -> std::io::Result
     out.flush()
 }
 
+/// The pre-signature of an LFS storage URL for `oid`.
+fn signature(oid: &str) -> String {
+    sha256(format!("m2v-test-hub:{oid}").as_bytes())[..16].to_string()
+}
+
+fn signed(req: &Request, oid: &str) -> bool {
+    req.query
+        .split('&')
+        .any(|kv| kv.strip_prefix("sig=") == Some(signature(oid).as_str()))
+}
+
 fn authorized(req: &Request, s: &State) -> bool {
     match &s.token {
         None => true,
@@ -458,6 +470,10 @@ fn route(req: &Request, state: &Mutex<State>, endpoint: &str) -> Response {
         }
         r.branches.get(rev).cloned()
     };
+    // Python's `upload_folder` validates a README's YAML front matter first.
+    if m == "POST" && path == "/api/validate-yaml" {
+        return Response::json(200, json!({ "errors": [], "warnings": [] }));
+    }
     // Model info.
     if m == "GET"
         && let Some(rest) = path.strip_prefix("/api/models/")
@@ -475,6 +491,33 @@ fn route(req: &Request, state: &Mutex<State>, endpoint: &str) -> Response {
             200,
             json!({ "id": repo, "modelId": repo, "sha": sha, "siblings": siblings, "private": false }),
         );
+    }
+    // File tree (Python's `snapshot_download` lists files this way), recursive.
+    if m == "GET"
+        && let Some(rest) = path.strip_prefix("/api/models/")
+        && let Some((repo, rev)) = split_repo(rest, "/tree/")
+    {
+        if let Err(e) = read_access(&s, &repo) {
+            return e;
+        }
+        let (rev, prefix) = rev.split_once('/').unwrap_or((rev, ""));
+        let Some(sha) = resolve_rev(&s, &repo, rev) else {
+            return Response::error(404, "RevisionNotFound", "Invalid rev id");
+        };
+        let threshold = s.lfs_threshold;
+        let entries: Vec<Value> = s.repos[&repo].commits[&sha]
+            .iter()
+            .filter(|(p, _)| p.starts_with(prefix))
+            .map(|(p, d)| {
+                let mut e =
+                    json!({ "type": "file", "path": p, "size": d.len(), "oid": git_sha1(d) });
+                if d.len() >= threshold || p.ends_with(".safetensors") {
+                    e["lfs"] = json!({ "oid": sha256(d), "size": d.len(), "pointerSize": 134 });
+                }
+                e
+            })
+            .collect();
+        return Response::json(200, Value::Array(entries));
     }
     // Stored LFS objects (the redirect target of resolve).
     if (m == "GET" || m == "HEAD")
@@ -525,6 +568,32 @@ fn route(req: &Request, state: &Mutex<State>, endpoint: &str) -> Response {
             return r.header("Content-Length", data.len().to_string());
         }
         return serve_bytes(req, &data, r);
+    }
+    // Storage URLs handed out by the LFS batch call are pre-signed (`?sig=`), as on the
+    // real hub: they need no token (Python sends none to them).
+    if m == "PUT"
+        && let Some(oid) = path.strip_prefix("/lfs-upload/")
+    {
+        if !signed(req, oid) {
+            return Response::error(403, "Forbidden", "bad or missing signature");
+        }
+        if sha256(&req.body) != oid {
+            return Response::error(400, "BadRequest", "sha256 mismatch");
+        }
+        s.lfs.insert(oid.to_string(), req.body.clone());
+        return Response::new(200);
+    }
+    if m == "POST" && path == "/lfs-verify" {
+        let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let oid = v.get("oid").and_then(|x| x.as_str()).unwrap_or_default();
+        let size = v.get("size").and_then(|x| x.as_u64());
+        if !signed(req, oid) {
+            return Response::error(403, "Forbidden", "bad or missing signature");
+        }
+        return match s.lfs.get(oid) {
+            Some(d) if Some(d.len() as u64) == size => Response::json(200, json!({})),
+            _ => Response::error(404, "NotFound", "object not uploaded"),
+        };
     }
     // Everything below writes: the token is required.
     if !auth || (s.token.is_none() && !req.headers.contains_key("authorization")) {
@@ -594,31 +663,13 @@ fn route(req: &Request, state: &Mutex<State>, endpoint: &str) -> Response {
                     json!({ "oid": oid, "size": size })
                 } else {
                     json!({ "oid": oid, "size": size, "actions": {
-                        "upload": { "href": format!("{endpoint}/lfs-upload/{oid}"), "header": {} },
-                        "verify": { "href": format!("{endpoint}/lfs-verify"), "header": {} },
+                        "upload": { "href": format!("{endpoint}/lfs-upload/{oid}?sig={}", signature(oid)), "header": {} },
+                        "verify": { "href": format!("{endpoint}/lfs-verify?sig={}", signature(oid)), "header": {} },
                     }})
                 }
             })
             .collect();
         return Response::json(200, json!({ "transfer": "basic", "objects": objects }));
-    }
-    if m == "PUT"
-        && let Some(oid) = path.strip_prefix("/lfs-upload/")
-    {
-        if sha256(&req.body) != oid {
-            return Response::error(400, "BadRequest", "sha256 mismatch");
-        }
-        s.lfs.insert(oid.to_string(), req.body.clone());
-        return Response::new(200);
-    }
-    if m == "POST" && path == "/lfs-verify" {
-        let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let oid = v.get("oid").and_then(|x| x.as_str()).unwrap_or_default();
-        let size = v.get("size").and_then(|x| x.as_u64());
-        return match s.lfs.get(oid) {
-            Some(d) if Some(d.len() as u64) == size => Response::json(200, json!({})),
-            _ => Response::error(404, "NotFound", "object not uploaded"),
-        };
     }
     if m == "POST"
         && let Some(rest) = path.strip_prefix("/api/models/")
