@@ -19,6 +19,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha1::Digest as _;
 
@@ -33,11 +34,27 @@ pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 /// Everything is injectable, so tests never depend on process environment:
 /// [`Hub::new`] takes the endpoint and cache; [`Hub::from_env`] reads `HF_ENDPOINT`,
 /// `HF_HUB_CACHE`/`HF_HOME`, `HF_TOKEN` and `HF_HUB_OFFLINE` like Python does.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Hub {
     pub(crate) http: Http,
     pub(crate) cache: HfCache,
     offline: bool,
+    progress: Option<Arc<ProgressFn>>,
+}
+
+/// A download progress callback: (repository path, bytes so far, total bytes if known).
+/// Called after every chunk written, so it should be cheap.
+pub type ProgressFn = dyn Fn(&str, u64, Option<u64>) + Send + Sync;
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("http", &self.http)
+            .field("cache", &self.cache)
+            .field("offline", &self.offline)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// A repository revision as the hub describes it.
@@ -78,6 +95,7 @@ impl Hub {
             http: Http::new(endpoint, None, Retry::default()),
             cache,
             offline: false,
+            progress: None,
         }
     }
 
@@ -106,6 +124,15 @@ impl Hub {
     /// Sets the retry policy.
     pub fn with_retry(mut self, retry: Retry) -> Self {
         self.http.retry = retry;
+        self
+    }
+
+    /// Reports download progress to `f` (e.g. a progress bar).
+    pub fn with_progress(
+        mut self,
+        f: impl Fn(&str, u64, Option<u64>) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some(Arc::new(f));
         self
     }
 
@@ -480,12 +507,19 @@ impl Hub {
         if append {
             file.seek(SeekFrom::End(0)).map_err(io)?;
         }
+        let mut done = if append { have } else { 0 };
         let mut reader = resp.body_mut().with_config().reader();
         let mut buf = vec![0u8; 1 << 16];
         loop {
             match reader.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => file.write_all(&buf[..n]).map_err(io)?,
+                Ok(n) => {
+                    file.write_all(&buf[..n]).map_err(io)?;
+                    done += n as u64;
+                    if let Some(p) = &self.progress {
+                        p(ctx.path.unwrap_or_default(), done, meta.size);
+                    }
+                }
                 Err(e) => {
                     // Keep what arrived: the next attempt resumes from there.
                     let _ = file.flush();

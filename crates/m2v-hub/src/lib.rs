@@ -68,7 +68,7 @@ mod upload;
 pub use crate::cache::{HfCache, RepoId, is_commit_hash};
 #[cfg(feature = "net")]
 pub use crate::download::{
-    DEFAULT_ENDPOINT, Hub, ModelInfo, offline_from_env, snapshot_or_download,
+    DEFAULT_ENDPOINT, Hub, ModelInfo, ProgressFn, offline_from_env, snapshot_or_download,
 };
 pub use crate::error::Error;
 pub use crate::files::FileSelection;

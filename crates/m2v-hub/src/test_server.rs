@@ -7,7 +7,8 @@
 //! 302 to `/lfs/<sha256>` with `X-Linked-Etag`/`X-Linked-Size`), `Range` requests,
 //! repo creation, preupload, the LFS batch API with `PUT` and verify, and the NDJSON
 //! commit endpoint. Faults are injected per request (`METHOD /path` substring):
-//! error statuses, connections dropped mid-body, corrupted bodies, 401s.
+//! error statuses, connections closed before answering or mid-body, corrupted bodies,
+//! 401s.
 //!
 //! Not a production server: requests are parsed minimally, one per connection.
 
@@ -33,6 +34,8 @@ pub enum Fault {
     CorruptBody,
     /// Answer 401 as for a bad token.
     Unauthorized,
+    /// Close the connection without answering (a connection error for the client).
+    Hangup,
 }
 
 #[derive(Debug, Default)]
@@ -351,6 +354,9 @@ fn handle(stream: TcpStream, state: &Mutex<State>, port: u16) -> std::io::Result
         }
         found
     };
+    if fault == Some(Fault::Hangup) {
+        return stream.shutdown(std::net::Shutdown::Both);
+    }
     let endpoint = format!("http://127.0.0.1:{port}");
     let mut resp = match &fault {
         Some(Fault::Status(s)) => Response::error(*s, "Injected", "injected fault"),

@@ -93,8 +93,15 @@ fn fresh_download_matches_python_layout() {
     let files = tiny_files(1);
     let commit = serve(&server, "main", &files);
     let tmp = tempfile::tempdir().unwrap();
-    let hub = client(&server, tmp.path());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let hub = client(&server, tmp.path()).with_progress(move |path, done, total| {
+        log.lock().unwrap().push((path.to_string(), done, total));
+    });
     let snap = hub.download(&id(REPO), &FileSelection::teacher()).unwrap();
+    let seen = seen.lock().unwrap().clone();
+    let last = ("model.safetensors".to_string(), 5000, Some(5000));
+    assert!(seen.contains(&last), "progress reports: {seen:?}");
     assert_eq!(
         snap,
         tmp.path().join("models--org--tiny/snapshots").join(&commit)
@@ -248,8 +255,25 @@ fn server_errors_are_retried_then_reported() {
     server.inject("/api/models/", Fault::Status(500), 2);
     server.inject("HEAD /org/tiny/resolve/", Fault::Status(503), 2);
     server.inject("GET /lfs/", Fault::Status(502), 2);
+    // Connections closed before any answer are retried the same way.
+    server.inject("GET /org/tiny/resolve/", Fault::Hangup, 2);
+    server.inject("/tokenizer.json", Fault::Hangup, 1);
     hub.download(&id(REPO), &FileSelection::teacher()).unwrap();
     assert_cache_sound(tmp.path());
+    let count = |pred: &dyn Fn(&str) -> bool| server.requests().iter().filter(|r| pred(r)).count();
+    assert_eq!(
+        count(&|r| r.starts_with("GET /api/models/")),
+        3,
+        "two 500s, then the answer"
+    );
+    assert_eq!(
+        count(&|r| r.starts_with("HEAD") && r.ends_with("/tokenizer.json")),
+        2
+    );
+    assert_eq!(
+        count(&|r| r.starts_with("GET /org/tiny/resolve/") && r.contains("1_Pooling")),
+        3
+    );
     // A persistent 500 is reported after 3 attempts and nothing is cached.
     let tmp2 = tempfile::tempdir().unwrap();
     server.inject("GET /lfs/", Fault::Status(500), 100);

@@ -18,8 +18,27 @@ pub fn model_dir(arg: &str) -> Result<PathBuf> {
     let id = m2v_hub::RepoId::parse(arg)
         .map_err(|e| anyhow::anyhow!("`{arg}` is neither a folder nor a valid hub id ({e})"))?;
     let files = m2v_hub::FileSelection::model();
-    if m2v_hub::HfCache::from_env().lookup(&id, &files).is_none() && !m2v_hub::offline_from_env() {
+    let hub = m2v_hub::Hub::from_env();
+    if let Some(dir) = hub.cache().lookup(&id, &files) {
+        return Ok(dir);
+    }
+    if !m2v_hub::offline_from_env() {
         eprintln!("downloading {arg} from the Hugging Face hub...");
     }
-    Ok(m2v_hub::snapshot_or_download(&id, &files)?)
+    // A one-line progress report per file on a terminal (stderr), nothing when piped.
+    let hub = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        hub.with_progress(|path, done, total| {
+            let mb = |b: u64| b as f64 / 1e6;
+            match total {
+                Some(t) => eprint!("\r  {path}: {:.1}/{:.1} MB\x1b[K", mb(done), mb(t)),
+                None => eprint!("\r  {path}: {:.1} MB\x1b[K", mb(done)),
+            }
+            if total == Some(done) {
+                eprintln!();
+            }
+        })
+    } else {
+        hub
+    };
+    Ok(hub.snapshot_or_download(&id, &files)?)
 }
