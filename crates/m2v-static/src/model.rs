@@ -141,7 +141,6 @@ pub struct StaticModel {
 struct Sources<'a> {
     safetensors: Option<&'a Path>,
     tokenizer: Option<&'a Path>,
-    config: Option<&'a Path>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
@@ -169,19 +168,26 @@ impl StaticModel {
     pub fn load(dir: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self, Error> {
         let dir = dir.as_ref();
         let files: Files = Layout::detect(dir)?;
-        let config = read(&files.config)?;
-        let tokenizer = read(&files.tokenizer)?;
+        let config =
+            Config::parse(&read(&files.config)?).map_err(|e| e.with_path(&files.config))?;
+        // The tokenizer first, so that its JSON is freed before the (larger) safetensors
+        // file is read: peak memory stays near the size of the files.
+        let tokenizer = TextTokenizer::from_bytes(&read(&files.tokenizer)?).map_err(|source| {
+            Error::Tokenizer {
+                path: Some(files.tokenizer.clone()),
+                source,
+            }
+        })?;
         let st = read(&files.safetensors)?;
         let mut m = Self::build(
-            &tokenizer,
+            tokenizer,
             Buffer::from(st),
-            &config,
+            config,
             &[files.layout.tensor_name()],
             opts,
             &Sources {
                 safetensors: Some(&files.safetensors),
                 tokenizer: Some(&files.tokenizer),
-                config: Some(&files.config),
             },
         )?;
         m.layout = Some(files.layout);
@@ -201,34 +207,30 @@ impl StaticModel {
         config_json: &[u8],
         opts: &LoadOptions,
     ) -> Result<Self, Error> {
+        let config = Config::parse(config_json)?;
+        let tokenizer = TextTokenizer::from_bytes(tokenizer_json)
+            .map_err(|source| Error::Tokenizer { path: None, source })?;
         Self::build(
-            tokenizer_json,
+            tokenizer,
             safetensors.into(),
-            config_json,
+            config,
             &["embeddings", "embedding.weight"],
             opts,
             &Sources {
                 safetensors: None,
                 tokenizer: None,
-                config: None,
             },
         )
     }
 
     fn build(
-        tokenizer_json: &[u8],
+        tokenizer: TextTokenizer,
         st: Buffer,
-        config_json: &[u8],
+        config: Config,
         tensor_names: &[&str],
         opts: &LoadOptions,
         src: &Sources<'_>,
     ) -> Result<Self, Error> {
-        let config = Config::parse(config_json).map_err(|e| at(e, src.config))?;
-        let tokenizer =
-            TextTokenizer::from_bytes(tokenizer_json).map_err(|source| Error::Tokenizer {
-                path: src.tokenizer.map(Path::to_path_buf),
-                source,
-            })?;
         let header = safetensors::read_header(st.as_slice()).map_err(|e| at(e, src.safetensors))?;
         let tokens = tokenizer.tokens();
         let vocab_size = tokens.len();

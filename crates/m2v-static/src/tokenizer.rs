@@ -1,40 +1,50 @@
 //! The one place that talks to [`m2v_tokenize`]: the model holds a [`TextTokenizer`]
 //! and nothing else knows which tokenizer engine is behind it.
 
-/// The model's tokenizer. PLACEHOLDER until `m2v_tokenize::Tokenizer` lands: loading
-/// always fails, so no model can be built yet.
+use m2v_tokenize::{ModelType, Tokenizer};
+
+/// The model's tokenizer: `tokenizer.json` semantics of HF `tokenizers` with
+/// `add_special_tokens=false`, no padding, and only the truncation the caller asks for
+/// (the file's own `truncation` and `padding` sections are ignored, as model2vec
+/// overrides them).
 #[derive(Debug)]
 pub(crate) struct TextTokenizer {
-    tokens: Vec<String>,
+    inner: Tokenizer,
 }
 
 impl TextTokenizer {
     /// Loads `tokenizer.json` bytes.
-    pub fn from_bytes(_bytes: &[u8]) -> Result<Self, m2v_tokenize::Error> {
-        Err(m2v_tokenize::Error::Unsupported {
-            path: None,
-            component: "tokenizer".into(),
-            kind: "pending".into(),
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, m2v_tokenize::Error> {
+        Ok(TextTokenizer {
+            inner: Tokenizer::from_bytes(bytes)?,
         })
     }
 
     /// Appends the ids of `text` (no special tokens), truncated to the first
     /// `max_tokens` ids.
     #[inline]
-    pub fn encode_into(&self, _text: &str, _max_tokens: Option<usize>, _out: &mut Vec<u32>) {}
+    pub fn encode_into(&self, text: &str, max_tokens: Option<usize>, out: &mut Vec<u32>) {
+        self.inner.encode_into(text, max_tokens, out);
+    }
 
     /// The tokens in id order, added tokens included.
     pub fn tokens(&self) -> Vec<&str> {
-        self.tokens.iter().map(String::as_str).collect()
+        self.inner.tokens()
     }
 
     /// The unknown-token id (`unk_token`'s id, or Unigram's `unk_id`).
     pub fn unk_id(&self) -> Option<u32> {
-        None
+        self.inner.unk_id()
     }
 
-    /// The model type, e.g. `WordPiece`.
-    pub fn model_type(&self) -> &str {
-        "pending"
+    /// The model type as `tokenizer.json` names it (`WordPiece`, `Unigram`, `BPE`,
+    /// `WordLevel`).
+    pub fn model_type(&self) -> &'static str {
+        match self.inner.model_type() {
+            ModelType::WordPiece => "WordPiece",
+            ModelType::Unigram => "Unigram",
+            ModelType::Bpe => "BPE",
+            ModelType::WordLevel => "WordLevel",
+        }
     }
 }
