@@ -59,6 +59,7 @@ mod model;
 mod normalizer;
 mod pre_tokenizer;
 mod processor;
+mod surgery;
 mod tokenizer;
 mod unicode;
 mod vocab;
@@ -66,4 +67,8 @@ mod vocab;
 pub use crate::added::AddedToken;
 pub use crate::error::Error;
 pub use crate::model::ModelType;
+pub use crate::surgery::{
+    DEFAULT_MAX_LENGTH, DistillVocabulary, SurgeryStats, TokenSource, VocabularyOptions,
+    distill_vocabulary,
+};
 pub use crate::tokenizer::Tokenizer;

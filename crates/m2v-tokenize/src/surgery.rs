@@ -192,19 +192,19 @@ impl State {
     /// `_remove_tokens_from_vocabulary` (the post-processor is checked by the caller).
     fn remove(&mut self, tokens: &[String]) {
         let mut set: HashSet<&str> = tokens.iter().map(String::as_str).collect();
-        if let Some(unk) = &self.unk {
-            if set.contains(unk.as_str()) {
-                if matches!(self.kind, Kind::WordPiece | Kind::WordLevel) {
-                    set.remove(unk.as_str());
-                } else {
-                    self.unk = None;
-                }
+        if let Some(unk) = &self.unk
+            && set.contains(unk.as_str())
+        {
+            if matches!(self.kind, Kind::WordPiece | Kind::WordLevel) {
+                set.remove(unk.as_str());
+            } else {
+                self.unk = None;
             }
         }
-        if let Some(pad) = &self.pad {
-            if set.contains(pad.as_str()) {
-                self.pad = None;
-            }
+        if let Some(pad) = &self.pad
+            && set.contains(pad.as_str())
+        {
+            self.pad = None;
         }
         self.added.retain(|a| !set.contains(a.content.as_str()));
         if self.kind == Kind::Bpe {
@@ -321,11 +321,9 @@ fn byte_level_prefix_space(v: &mut Value) -> bool {
             let mut any = false;
             if let Value::Object(members) = v {
                 for (k, x) in members.iter_mut() {
-                    if k == "pretokenizers" {
-                        if let Value::Array(items) = x {
-                            for item in items {
-                                any |= byte_level_prefix_space(item);
-                            }
+                    if let (true, Value::Array(items)) = (k == "pretokenizers", x) {
+                        for item in items {
+                            any |= byte_level_prefix_space(item);
                         }
                     }
                 }
