@@ -83,6 +83,12 @@ impl std::error::Error for Error {
     }
 }
 
+impl From<JsonError> for Error {
+    fn from(source: JsonError) -> Self {
+        Error::Json { path: None, source }
+    }
+}
+
 impl Error {
     /// Attaches a file path to an error that was produced without one.
     pub fn with_path(mut self, p: &std::path::Path) -> Self {

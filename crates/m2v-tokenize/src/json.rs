@@ -12,6 +12,7 @@
 //! formats; big maps (a vocabulary) are consumed by iterating.
 
 use std::fmt;
+use std::ops::Range;
 
 /// Maximum nesting depth accepted by [`parse`].
 pub const MAX_DEPTH: usize = 256;
@@ -138,10 +139,27 @@ impl Value {
 
 /// Parses a complete JSON document.
 pub fn parse(text: &str) -> Result<Value, JsonError> {
+    Ok(parse_lazy(text, &[])?.0)
+}
+
+/// What [`parse_lazy`] returns: the document with the skipped values as `null`, and
+/// the byte range of each skipped value (one per path, `None` when absent).
+pub type LazyDocument = (Value, Vec<Option<Range<usize>>>);
+
+/// Parses a complete JSON document like [`parse`], except that the values found at the
+/// object paths `skip` (keys from the root, e.g. `["model", "vocab"]`) are validated
+/// but not built: they are left as [`Value::Null`] and their byte ranges in `text` are
+/// returned, one entry per path (`None` when absent). Read them afterwards with
+/// [`for_each_member`] or [`for_each_element`]: this keeps a large vocabulary from
+/// ever existing as a tree of [`Value`]s.
+pub fn parse_lazy(text: &str, skip: &[&[&str]]) -> Result<LazyDocument, JsonError> {
     let mut p = Parser {
         s: text.as_bytes(),
         pos: 0,
         depth: 0,
+        skip,
+        path: Vec::new(),
+        found: vec![None; skip.len()],
     };
     p.skip_ws();
     let v = p.value()?;
@@ -149,7 +167,80 @@ pub fn parse(text: &str) -> Result<Value, JsonError> {
     if p.pos != p.s.len() {
         return Err(p.err("trailing characters after the JSON value"));
     }
-    Ok(v)
+    Ok((v, p.found))
+}
+
+/// Calls `f` with each member of the object at `range` of `text` (a range returned by
+/// [`parse_lazy`]), in file order, parsing one value at a time. The key is lent from a
+/// reused buffer.
+pub fn for_each_member<E: From<JsonError>>(
+    text: &str,
+    range: Range<usize>,
+    mut f: impl FnMut(&str, Value) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut p = Parser::at(text, range.start);
+    p.skip_ws();
+    if p.peek() != Some(b'{') {
+        return Err(p.err("expected an object").into());
+    }
+    p.pos += 1;
+    p.skip_ws();
+    if p.peek() == Some(b'}') {
+        return Ok(());
+    }
+    let mut key = String::new();
+    loop {
+        p.skip_ws();
+        if p.peek() != Some(b'"') {
+            return Err(p.err("expected a string key in object").into());
+        }
+        key.clear();
+        p.string_into(&mut key)?;
+        p.skip_ws();
+        if p.peek() != Some(b':') {
+            return Err(p.err("expected ':' after object key").into());
+        }
+        p.pos += 1;
+        p.skip_ws();
+        let v = p.value()?;
+        f(&key, v)?;
+        p.skip_ws();
+        match p.peek() {
+            Some(b',') => p.pos += 1,
+            Some(b'}') => return Ok(()),
+            _ => return Err(p.err("expected ',' or '}' in object").into()),
+        }
+    }
+}
+
+/// Calls `f` with each element of the array at `range` of `text` (a range returned by
+/// [`parse_lazy`]), in order, parsing one element at a time.
+pub fn for_each_element<E: From<JsonError>>(
+    text: &str,
+    range: Range<usize>,
+    mut f: impl FnMut(Value) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut p = Parser::at(text, range.start);
+    p.skip_ws();
+    if p.peek() != Some(b'[') {
+        return Err(p.err("expected an array").into());
+    }
+    p.pos += 1;
+    p.skip_ws();
+    if p.peek() == Some(b']') {
+        return Ok(());
+    }
+    loop {
+        p.skip_ws();
+        let v = p.value()?;
+        f(v)?;
+        p.skip_ws();
+        match p.peek() {
+            Some(b',') => p.pos += 1,
+            Some(b']') => return Ok(()),
+            _ => return Err(p.err("expected ',' or ']' in array").into()),
+        }
+    }
 }
 
 /// Parses a complete JSON document from bytes, which must be UTF-8.
@@ -157,11 +248,9 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Value, JsonError> {
     match std::str::from_utf8(bytes) {
         Ok(s) => parse(s),
         Err(e) => {
-            let p = Parser {
-                s: bytes,
-                pos: e.valid_up_to(),
-                depth: 0,
-            };
+            let mut p = Parser::at("", 0);
+            p.s = bytes;
+            p.pos = e.valid_up_to();
             Err(p.err("invalid UTF-8"))
         }
     }
@@ -171,9 +260,127 @@ struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     depth: usize,
+    /// Object paths whose values are skipped (see [`parse_lazy`]).
+    skip: &'a [&'a [&'a str]],
+    /// Keys from the root to the current value while every ancestor is an object
+    /// (only maintained when `skip` is not empty).
+    path: Vec<String>,
+    found: Vec<Option<Range<usize>>>,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn at(text: &'a str, pos: usize) -> Parser<'a> {
+        Parser {
+            s: text.as_bytes(),
+            pos,
+            depth: 0,
+            skip: &[],
+            path: Vec::new(),
+            found: Vec::new(),
+        }
+    }
+
+    /// The index of the skip path equal to `self.path`, if any.
+    fn skipped(&self) -> Option<usize> {
+        self.skip.iter().position(|p| {
+            p.len() == self.path.len() && p.iter().zip(&self.path).all(|(a, b)| a == b)
+        })
+    }
+
+    /// Validates one value without building it.
+    fn skip_value(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                loop {
+                    match self.peek() {
+                        None => return Err(self.err("unterminated string")),
+                        Some(b'"') => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        Some(b'\\') => {
+                            self.pos += 1;
+                            match self.peek() {
+                                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                                    self.pos += 1;
+                                }
+                                Some(b'u') => {
+                                    self.pos += 1;
+                                    self.hex4()?;
+                                }
+                                _ => return Err(self.err("invalid escape")),
+                            }
+                        }
+                        Some(b) if b < 0x20 => {
+                            return Err(self.err("unescaped control character in string"));
+                        }
+                        Some(_) => self.pos += 1,
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.enter()?;
+                self.pos += 1;
+                self.skip_ws();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                loop {
+                    self.skip_ws();
+                    self.skip_value()?;
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            self.depth -= 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.err("expected ',' or ']' in array")),
+                    }
+                }
+            }
+            Some(b'{') => {
+                self.enter()?;
+                self.pos += 1;
+                self.skip_ws();
+                if self.peek() == Some(b'}') {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                loop {
+                    self.skip_ws();
+                    if self.peek() != Some(b'"') {
+                        return Err(self.err("expected a string key in object"));
+                    }
+                    self.skip_value()?;
+                    self.skip_ws();
+                    if self.peek() != Some(b':') {
+                        return Err(self.err("expected ':' after object key"));
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    self.skip_value()?;
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            self.depth -= 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.err("expected ',' or '}' in object")),
+                    }
+                }
+            }
+            _ => self.value().map(|_| ()),
+        }
+    }
+
     fn err(&self, message: &str) -> JsonError {
         let upto = &self.s[..self.pos.min(self.s.len())];
         let line = 1 + upto.iter().filter(|&&b| b == b'\n').count();
@@ -236,6 +443,10 @@ impl Parser<'_> {
             self.depth -= 1;
             return Ok(Value::Array(items));
         }
+        let tracking = !self.skip.is_empty();
+        if tracking {
+            self.path.push(String::from("\u{0}[]"));
+        }
         loop {
             self.skip_ws();
             items.push(self.value()?);
@@ -249,6 +460,9 @@ impl Parser<'_> {
                 None => return Err(self.err("unexpected end of input in array")),
                 Some(_) => return Err(self.err("expected ',' or ']' in array")),
             }
+        }
+        if tracking {
+            self.path.pop();
         }
         self.depth -= 1;
         Ok(Value::Array(items))
@@ -276,7 +490,22 @@ impl Parser<'_> {
             }
             self.pos += 1;
             self.skip_ws();
-            let v = self.value()?;
+            let v = if self.skip.is_empty() {
+                self.value()?
+            } else {
+                self.path.push(key.clone());
+                let v = match self.skipped() {
+                    Some(i) => {
+                        let start = self.pos;
+                        self.skip_value()?;
+                        self.found[i] = Some(start..self.pos);
+                        Value::Null
+                    }
+                    None => self.value()?,
+                };
+                self.path.pop();
+                v
+            };
             members.push((key, v));
             self.skip_ws();
             match self.peek() {
@@ -309,8 +538,14 @@ impl Parser<'_> {
     }
 
     fn string(&mut self) -> Result<String, JsonError> {
-        self.pos += 1; // opening quote
         let mut out = String::new();
+        self.string_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Parses a string literal, appending its contents to `out`.
+    fn string_into(&mut self, out: &mut String) -> Result<(), JsonError> {
+        self.pos += 1; // opening quote
         loop {
             // Fast path: copy a run of plain bytes at once. The input is valid UTF-8
             // and '"' / '\\' are ASCII, so the run ends on a char boundary.
@@ -331,7 +566,7 @@ impl Parser<'_> {
                 None => return Err(self.err("unterminated string")),
                 Some(b'"') => {
                     self.pos += 1;
-                    return Ok(out);
+                    return Ok(());
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -568,6 +803,35 @@ mod tests {
         }
         let deep = "[".repeat(MAX_DEPTH + 1);
         assert_eq!(bad(&deep).message, "nesting too deep");
+    }
+
+    #[test]
+    fn lazy_parsing() {
+        let text = r#"{"model": {"type": "X", "vocab": {"a\u00e9": 1, "b": [2, {"c": "]"}]}}, "vocab": 3}"#;
+        let (v, found) = parse_lazy(text, &[&["model", "vocab"], &["nope"]]).unwrap();
+        assert_eq!(v.get("model").unwrap().get("vocab"), Some(&Value::Null));
+        assert_eq!(v.get("vocab").and_then(Value::as_i64), Some(3));
+        assert_eq!(found[1], None);
+        let r = found[0].clone().unwrap();
+        assert_eq!(&text[r.clone()], r#"{"a\u00e9": 1, "b": [2, {"c": "]"}]}"#);
+        let mut seen = Vec::new();
+        for_each_member::<JsonError>(text, r, |k, v| {
+            seen.push((k.to_string(), v));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].0, "aé");
+        let mut n = 0;
+        for_each_element::<JsonError>("[1, [2], {}]", 0..12, |_| {
+            n += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 3);
+        // Skipped values are still validated.
+        assert!(parse_lazy(r#"{"v": [1,]}"#, &[&["v"]]).is_err());
+        assert!(parse_lazy(r#"{"v": "\x"}"#, &[&["v"]]).is_err());
     }
 
     #[test]

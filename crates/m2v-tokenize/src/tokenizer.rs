@@ -12,7 +12,7 @@ use crate::json::{self, Value};
 use crate::model::bpe::BpeScratch;
 use crate::model::unigram::Lattice;
 use crate::model::wordpiece::WordPiece;
-use crate::model::{Model, ModelType};
+use crate::model::{Lazy, Model, ModelType};
 use crate::normalizer::Normalizer;
 use crate::pre_tokenizer::{PreTokenizer, Splits};
 use crate::processor::Specials;
@@ -80,8 +80,22 @@ impl Tokenizer {
 
     /// Loads a `tokenizer.json` from its bytes (UTF-8 JSON).
     pub fn from_bytes(json: &[u8]) -> Result<Tokenizer, Error> {
-        let v = json::parse_bytes(json).map_err(|source| Error::Json { path: None, source })?;
-        Tokenizer::from_value(v)
+        let text = std::str::from_utf8(json).map_err(|_| Error::Json {
+            path: None,
+            source: json::parse_bytes(json).err().unwrap_or(json::JsonError {
+                line: 1,
+                column: 1,
+                message: "invalid UTF-8".into(),
+            }),
+        })?;
+        let (v, found) = json::parse_lazy(text, &[&["model", "vocab"], &["model", "merges"]])?;
+        let mut found = found.into_iter();
+        let lazy = Lazy {
+            text,
+            vocab: found.next().flatten(),
+            merges: found.next().flatten(),
+        };
+        Tokenizer::build(v, &lazy)
     }
 
     /// Loads a `tokenizer.json` from its text.
@@ -90,7 +104,11 @@ impl Tokenizer {
     }
 
     /// Builds a tokenizer from a parsed `tokenizer.json`.
-    pub fn from_value(mut v: Value) -> Result<Tokenizer, Error> {
+    pub fn from_value(v: Value) -> Result<Tokenizer, Error> {
+        Tokenizer::build(v, &Lazy::default())
+    }
+
+    fn build(mut v: Value, lazy: &Lazy<'_>) -> Result<Tokenizer, Error> {
         if v.as_object().is_none() {
             return Err(bad("", "", "expected a JSON object at the top level"));
         }
@@ -103,7 +121,7 @@ impl Tokenizer {
             Some(p) => Some(PreTokenizer::from_json(p, "pre_tokenizer")?),
         };
         let model_json = v.get("model").ok_or_else(|| bad("", "model", "missing"))?;
-        let model = Model::from_json(model_json, "model")?;
+        let model = Model::from_json(model_json, "model", lazy)?;
         let specials = match v.get("post_processor") {
             None => Specials::default(),
             Some(p) => Specials::from_json(p, "post_processor")?,

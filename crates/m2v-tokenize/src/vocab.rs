@@ -53,7 +53,6 @@ pub(crate) struct Vocab {
     /// `true` at ids that have no token (gaps in a `{token: id}` map).
     gaps: Vec<bool>,
     table: Vec<u32>,
-    shift: u32,
     id_bits: u32,
     with_prefixes: bool,
     max_len: usize,
@@ -118,7 +117,18 @@ impl Vocab {
         Some(v)
     }
 
+    /// Starts a vocabulary filled token by token (see [`VocabBuilder`]).
+    pub(crate) fn builder(with_prefixes: bool) -> VocabBuilder {
+        VocabBuilder {
+            blob: String::new(),
+            offsets: vec![0],
+            ids: None,
+            with_prefixes,
+        }
+    }
+
     /// Builds a vocabulary whose ids are the positions in `tokens`.
+    #[cfg(test)]
     pub(crate) fn from_list<'a>(
         tokens: impl Iterator<Item = &'a str> + Clone,
         with_prefixes: bool,
@@ -129,19 +139,38 @@ impl Vocab {
         )
     }
 
-    /// Rebuilds the hash index from the strings (after an edit).
+    /// Number of distinct proper prefixes of the tokens (an upper bound when tokens
+    /// repeat): sort the tokens, then each brings the prefixes longer than its common
+    /// prefix with the previous one.
+    fn count_prefixes(&self) -> usize {
+        let mut ids: Vec<u32> = (0..self.len() as u32)
+            .filter(|&i| self.present(i))
+            .collect();
+        ids.sort_unstable_by(|&a, &b| self.token_bytes(a).cmp(self.token_bytes(b)));
+        let mut total = 0;
+        let mut prev: &[u8] = &[];
+        for &id in &ids {
+            let t = self.token_bytes(id);
+            let lcp = t.iter().zip(prev).take_while(|(a, b)| a == b).count();
+            total += t.len().saturating_sub(1).saturating_sub(lcp);
+            prev = t;
+        }
+        total
+    }
+
+    /// Rebuilds the hash index from the strings (after an edit). The table has room for
+    /// 1.25 slots per entry (any size: slots are picked by multiply-shift, not a mask).
     pub(crate) fn rebuild_index(&mut self) {
         let n = self.len();
         let mut entries = n;
         if self.with_prefixes {
-            entries += self.blob.len();
+            entries += self.count_prefixes();
         }
-        let cap = (entries + entries / 2 + 16).next_power_of_two().max(16);
-        let bits = cap.trailing_zeros();
-        self.shift = 64 - bits;
+        let cap = entries + entries / 4 + 8;
         // Reserve the all-ones value for PREFIX.
         self.id_bits = (usize::BITS - (n + 2).leading_zeros()).max(1);
         self.table = vec![0u32; cap];
+        self.table.shrink_to_fit();
         self.max_len = 0;
         for id in 0..n as u32 {
             if !self.present(id) {
@@ -166,6 +195,17 @@ impl Vocab {
         }
     }
 
+    /// The home slot of a hash.
+    #[inline(always)]
+    fn home(&self, h: u64) -> usize {
+        (((h >> 32) * self.table.len() as u64) >> 32) as usize
+    }
+
+    #[inline(always)]
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.table.len() { 0 } else { i + 1 }
+    }
+
     #[inline]
     fn prefix_value(&self) -> u32 {
         (1u32 << self.id_bits) - 1
@@ -176,14 +216,13 @@ impl Vocab {
         if self.id_bits >= 32 {
             0
         } else {
-            (h as u32) >> self.id_bits
+            ((h as u32) ^ ((h >> 21) as u32)) >> self.id_bits
         }
     }
 
     fn insert(&mut self, id: u32) {
         let h = hash_from(SEED, self.token_bytes(id));
-        let mask = self.table.len() - 1;
-        let mut i = (h >> self.shift) as usize;
+        let mut i = self.home(h);
         let want = (self.tag(h) << self.id_bits) | (id + 1);
         let vmask = self.prefix_value();
         loop {
@@ -198,13 +237,12 @@ impl Vocab {
                 self.table[i] = want;
                 return;
             }
-            i = (i + 1) & mask;
+            i = self.next(i);
         }
     }
 
     fn insert_prefix(&mut self, h: u64) {
-        let mask = self.table.len() - 1;
-        let mut i = (h >> self.shift) as usize;
+        let mut i = self.home(h);
         let tag = self.tag(h);
         let vmask = self.prefix_value();
         loop {
@@ -218,21 +256,19 @@ impl Vocab {
                 // probe for these bytes will report at least `Prefix` there.
                 return;
             }
-            i = (i + 1) & mask;
+            i = self.next(i);
         }
     }
 
     /// Probes the index for `bytes`, whose hash from [`SEED`] is `h`.
     #[inline]
     pub(crate) fn probe(&self, h: u64, bytes: &[u8]) -> Probe {
-        let mask = self.table.len() - 1;
-        let mut i = (h >> self.shift) as usize;
+        let mut i = self.home(h);
         let tag = self.tag(h);
         let vmask = self.prefix_value();
         let mut prefix = false;
         loop {
-            // SAFETY-free: `i` is masked to the table length.
-            let s = self.table[i & mask];
+            let s = self.table[i];
             if s == 0 {
                 return if prefix { Probe::Prefix } else { Probe::Absent };
             }
@@ -249,7 +285,7 @@ impl Vocab {
                     prefix = true;
                 }
             }
-            i = (i + 1) & mask;
+            i = self.next(i);
         }
     }
 
@@ -257,12 +293,11 @@ impl Vocab {
     /// [`SEED`] over both parts is `h`.
     #[inline]
     pub(crate) fn get2(&self, h: u64, a: &[u8], b: &[u8]) -> Option<u32> {
-        let mask = self.table.len() - 1;
-        let mut i = (h >> self.shift) as usize;
+        let mut i = self.home(h);
         let tag = self.tag(h);
         let vmask = self.prefix_value();
         loop {
-            let s = self.table[i & mask];
+            let s = self.table[i];
             if s == 0 {
                 return None;
             }
@@ -275,7 +310,7 @@ impl Vocab {
                     }
                 }
             }
-            i = (i + 1) & mask;
+            i = self.next(i);
         }
     }
 
@@ -354,6 +389,63 @@ impl Vocab {
     }
 }
 
+/// Fills a [`Vocab`] one token at a time without an intermediate copy when the tokens
+/// come in id order (the usual layout of `tokenizer.json`); any other order falls back
+/// to [`Vocab::from_pairs`].
+#[derive(Debug)]
+pub(crate) struct VocabBuilder {
+    blob: String,
+    offsets: Vec<u32>,
+    /// The ids in push order, once they stopped being `0, 1, 2, ...`.
+    ids: Option<Vec<u32>>,
+    with_prefixes: bool,
+}
+
+impl VocabBuilder {
+    /// Adds `token` with `id`.
+    pub(crate) fn push(&mut self, token: &str, id: u32) {
+        let k = self.offsets.len() - 1;
+        if self.ids.is_none() && id as usize != k {
+            self.ids = Some((0..k as u32).collect());
+        }
+        if let Some(ids) = &mut self.ids {
+            ids.push(id);
+        }
+        self.blob.push_str(token);
+        self.offsets.push(self.blob.len() as u32);
+    }
+
+    /// The vocabulary; `None` when an id repeats or the data is too large.
+    pub(crate) fn finish(mut self) -> Option<Vocab> {
+        if self.blob.len() >= u32::MAX as usize || self.offsets.len() >= 1 << 28 {
+            return None;
+        }
+        match self.ids.take() {
+            None => {
+                self.blob.shrink_to_fit();
+                self.offsets.shrink_to_fit();
+                let mut v = Vocab {
+                    blob: self.blob,
+                    offsets: self.offsets,
+                    with_prefixes: self.with_prefixes,
+                    ..Vocab::default()
+                };
+                v.rebuild_index();
+                Some(v)
+            }
+            Some(ids) => {
+                let blob = &self.blob;
+                let offsets = &self.offsets;
+                let pairs = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &id)| (&blob[offsets[k] as usize..offsets[k + 1] as usize], id));
+                Vocab::from_pairs(pairs, self.with_prefixes)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,6 +467,23 @@ mod tests {
         assert_eq!(v.get2(h, b"##", b"b"), Some(1));
         assert_eq!(v.max_len(), 6);
         assert!(Vocab::from_pairs([("a", 0u32), ("b", 0)].iter().copied(), false).is_none());
+    }
+
+    #[test]
+    fn builder_any_order() {
+        let mut b = Vocab::builder(false);
+        b.push("x", 0);
+        b.push("y", 1);
+        let v = b.finish().unwrap();
+        assert_eq!((v.get("y"), v.token(0)), (Some(1), Some("x")));
+        let mut b = Vocab::builder(false);
+        b.push("x", 2);
+        b.push("y", 0);
+        let v = b.finish().unwrap();
+        assert_eq!(
+            (v.get("x"), v.token(0), v.token(1)),
+            (Some(2), Some("y"), None)
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ pub(crate) mod wordpiece;
 
 use crate::config::{bad, bool_or, opt_str, opt_u64, type_of, unsupported};
 use crate::error::Error;
-use crate::json::{Number, Value};
+use std::ops::Range;
+
+use crate::json::{self, Number, Value};
 use crate::vocab::Vocab;
 
 use self::bpe::{Bpe, PairMap};
@@ -37,28 +39,79 @@ pub(crate) enum Model {
     WordLevel(WordLevel),
 }
 
-/// Reads a `{token: id}` object into a vocabulary.
-fn vocab_map(v: &Value, at: &str) -> Result<Vocab, Error> {
-    let members = match v.get("vocab") {
-        Some(Value::Object(m)) => m,
-        Some(other) => {
-            return Err(bad(
-                at,
-                "vocab",
-                format!("expected an object, found {}", other.type_name()),
-            ));
+/// The unparsed `model.vocab` and `model.merges` of a file (byte ranges of `text`, see
+/// [`json::parse_lazy`]): read member by member, so that a large vocabulary never exists
+/// as a tree of JSON values.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lazy<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) vocab: Option<Range<usize>>,
+    pub(crate) merges: Option<Range<usize>>,
+}
+
+/// Calls `f` on each member of the object `v[key]`, or of the lazy range when the
+/// value was skipped.
+fn each_member(
+    v: &Value,
+    at: &str,
+    key: &str,
+    lazy: Option<(&str, Range<usize>)>,
+    mut f: impl FnMut(&str, Value) -> Result<(), Error>,
+) -> Result<(), Error> {
+    match (v.get(key), lazy) {
+        (Some(Value::Null) | None, Some((text, r))) => json::for_each_member(text, r, f),
+        (Some(Value::Object(m)), _) => {
+            for (k, x) in m {
+                f(k, x.clone())?;
+            }
+            Ok(())
         }
-        None => return Err(bad(at, "vocab", "missing")),
-    };
-    for (k, id) in members {
-        if id.as_u64().is_none_or(|i| i >= u64::from(u32::MAX)) {
-            return Err(bad(at, "vocab", format!("token `{k}` has no valid id")));
-        }
+        (Some(other), _) => Err(bad(
+            at,
+            key,
+            format!("expected an object, found {}", other.type_name()),
+        )),
+        (None, None) => Err(bad(at, key, "missing")),
     }
-    let pairs = members
-        .iter()
-        .map(|(k, id)| (k.as_str(), id.as_u64().unwrap_or(0) as u32));
-    Vocab::from_pairs(pairs, false).ok_or_else(|| {
+}
+
+/// Calls `f` on each element of the array `v[key]`, or of the lazy range.
+fn each_element(
+    v: &Value,
+    at: &str,
+    key: &str,
+    lazy: Option<(&str, Range<usize>)>,
+    mut f: impl FnMut(Value) -> Result<(), Error>,
+) -> Result<(), Error> {
+    match (v.get(key), lazy) {
+        (Some(Value::Null) | None, Some((text, r))) => json::for_each_element(text, r, f),
+        (Some(Value::Array(a)), _) => {
+            for x in a {
+                f(x.clone())?;
+            }
+            Ok(())
+        }
+        (Some(other), _) => Err(bad(
+            at,
+            key,
+            format!("expected an array, found {}", other.type_name()),
+        )),
+        (None, None) => Err(bad(at, key, "missing")),
+    }
+}
+
+/// Reads a `{token: id}` object into a vocabulary.
+fn vocab_map(v: &Value, at: &str, lazy: &Lazy<'_>) -> Result<Vocab, Error> {
+    let mut b = Vocab::builder(false);
+    let range = lazy.vocab.clone().map(|r| (lazy.text, r));
+    each_member(v, at, "vocab", range, |k, id| {
+        match id.as_u64().filter(|&i| i < u64::from(u32::MAX) >> 4) {
+            Some(i) => b.push(k, i as u32),
+            None => return Err(bad(at, "vocab", format!("token `{k}` has no valid id"))),
+        }
+        Ok(())
+    })?;
+    b.finish().ok_or_else(|| {
         bad(
             at,
             "vocab",
@@ -69,7 +122,7 @@ fn vocab_map(v: &Value, at: &str) -> Result<Vocab, Error> {
 
 impl Model {
     /// Parses the model object at JSON path `at`.
-    pub(crate) fn from_json(v: &Value, at: &str) -> Result<Model, Error> {
+    pub(crate) fn from_json(v: &Value, at: &str, lazy: &Lazy<'_>) -> Result<Model, Error> {
         let kind = match type_of(v, at) {
             Ok(k) => k,
             // Old files omit the type; HF then guesses from the fields.
@@ -79,7 +132,7 @@ impl Model {
         };
         match kind {
             "WordPiece" => {
-                let vocab = vocab_map(v, at)?;
+                let vocab = vocab_map(v, at, lazy)?;
                 let unk_token = opt_str(v, at, "unk_token")?.unwrap_or("[UNK]").to_string();
                 let unk_id = vocab.get(&unk_token).ok_or_else(|| {
                     bad(
@@ -95,31 +148,38 @@ impl Model {
                 Ok(Model::WordPiece(WordPiece::new(vocab, unk_id, prefix, max)))
             }
             "WordLevel" => {
-                let vocab = vocab_map(v, at)?;
+                let vocab = vocab_map(v, at, lazy)?;
                 let unk_token = opt_str(v, at, "unk_token")?.unwrap_or("<unk>").to_string();
                 let unk_id = vocab.get(&unk_token);
                 Ok(Model::WordLevel(WordLevel { vocab, unk_id }))
             }
             "Unigram" => {
-                let list = crate::config::array(v, at, "vocab")?;
-                let mut toks = Vec::with_capacity(list.len());
-                let mut scores = Vec::with_capacity(list.len());
-                for (i, e) in list.iter().enumerate() {
+                let mut b = Vocab::builder(true);
+                let mut scores = Vec::new();
+                let range = lazy.vocab.clone().map(|r| (lazy.text, r));
+                each_element(v, at, "vocab", range, |e| {
                     match e.as_array() {
                         Some([Value::String(t), Value::Number(Number { f, .. })]) => {
-                            toks.push(t.as_str());
+                            b.push(t, scores.len() as u32);
                             scores.push(*f);
                         }
                         _ => {
-                            return Err(bad(at, &format!("vocab[{i}]"), "expected [token, score]"));
+                            return Err(bad(
+                                at,
+                                &format!("vocab[{}]", scores.len()),
+                                "expected [token, score]",
+                            ));
                         }
                     }
-                }
-                let vocab = Vocab::from_list(toks.iter().copied(), true)
+                    Ok(())
+                })?;
+                scores.shrink_to_fit();
+                let vocab = b
+                    .finish()
                     .ok_or_else(|| bad(at, "vocab", "vocabulary too large"))?;
                 let unk_id = opt_u64(v, at, "unk_id")?.map(|u| u as u32);
                 if let Some(u) = unk_id
-                    && u as usize >= toks.len()
+                    && u as usize >= scores.len()
                 {
                     return Err(bad(at, "unk_id", "outside the vocabulary"));
                 }
@@ -137,49 +197,48 @@ impl Model {
                 {
                     return Err(unsupported("model", "BPE with dropout"));
                 }
-                let vocab = vocab_map(v, at)?;
+                let vocab = vocab_map(v, at, lazy)?;
                 let prefix = opt_str(v, at, "continuing_subword_prefix")?.map(String::from);
                 let suffix = opt_str(v, at, "end_of_word_suffix")?.map(String::from);
-                let list = crate::config::array(v, at, "merges")?;
-                let mut merges = PairMap::with_capacity(list.len());
                 let plen = prefix.as_ref().map_or(0, String::len);
-                let mut rank = 0u32;
+                let mut i = 0usize;
                 let mut joined = String::new();
-                for (i, m) in list.iter().enumerate() {
-                    let (a, b) = match m {
+                let mut pairs: Vec<(u32, u32, u32)> = Vec::new();
+                let range = lazy.merges.clone().map(|r| (lazy.text, r));
+                each_element(v, at, "merges", range, |m| {
+                    let here = format!("merges[{i}]");
+                    i += 1;
+                    let (a, b) = match &m {
                         Value::String(s) => {
                             if s.starts_with("#version") {
-                                continue;
+                                return Ok(());
                             }
                             let mut parts = s.split(' ');
                             match (parts.next(), parts.next(), parts.next()) {
                                 (Some(a), Some(b), None) => (a, b),
-                                _ => {
-                                    return Err(bad(at, &format!("merges[{i}]"), "expected `a b`"));
-                                }
+                                _ => return Err(bad(at, &here, "expected `a b`")),
                             }
                         }
                         Value::Array(p) => match p.as_slice() {
                             [Value::String(a), Value::String(b)] => (a.as_str(), b.as_str()),
-                            _ => return Err(bad(at, &format!("merges[{i}]"), "expected [a, b]")),
+                            _ => return Err(bad(at, &here, "expected [a, b]")),
                         },
-                        _ => return Err(bad(at, &format!("merges[{i}]"), "expected a merge")),
+                        _ => return Err(bad(at, &here, "expected a merge")),
                     };
-                    let missing = |t: &str| {
-                        bad(
-                            at,
-                            &format!("merges[{i}]"),
-                            format!("`{t}` is not in the vocabulary"),
-                        )
-                    };
+                    let missing =
+                        |t: &str| bad(at, &here, format!("`{t}` is not in the vocabulary"));
                     let ia = vocab.get(a).ok_or_else(|| missing(a))?;
                     let ib = vocab.get(b).ok_or_else(|| missing(b))?;
                     joined.clear();
                     joined.push_str(a);
                     joined.push_str(b.get(plen..).unwrap_or(""));
                     let new_id = vocab.get(&joined).ok_or_else(|| missing(&joined))?;
-                    merges.insert(ia, ib, (rank, new_id));
-                    rank += 1;
+                    pairs.push((ia, ib, new_id));
+                    Ok(())
+                })?;
+                let mut merges = PairMap::with_capacity(pairs.len());
+                for (r, &(a, b, new_id)) in pairs.iter().enumerate() {
+                    merges.insert(a, b, (r as u32, new_id));
                 }
                 Ok(Model::Bpe(Bpe::new(
                     vocab,
