@@ -66,19 +66,19 @@ pub struct ModelInfo {
     pub files: Vec<String>,
 }
 
-/// `true` when an environment flag is set to a true value (`1`, `true`, `yes`, `on`).
-fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
-}
-
-/// `true` when `HF_HUB_OFFLINE` asks for no network use.
+/// `true` when `HF_HUB_OFFLINE` asks for no network use; when it is unset or empty,
+/// `TRANSFORMERS_OFFLINE` decides, as in Python. True values: `1`, `true`, `yes`, `on`
+/// (any case).
 pub fn offline_from_env() -> bool {
-    env_flag("HF_HUB_OFFLINE")
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    get("HF_HUB_OFFLINE")
+        .or_else(|| get("TRANSFORMERS_OFFLINE"))
+        .is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
 }
 
 /// The local folder of the hub id `id` with the `files` a task needs, using the
