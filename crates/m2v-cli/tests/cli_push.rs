@@ -15,6 +15,7 @@ fn m2v(args: &[&str], env: &[(&str, &str)]) -> Output {
         "HF_TOKEN",
         "HF_HOME",
         "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
         "HF_ENDPOINT",
         "HF_HUB_CACHE",
     ] {
