@@ -28,9 +28,17 @@
 //! process environment in parallel tests), `HF_HUB_OFFLINE`, and precise 401/403/404
 //! errors. The protocol is small (one JSON call, `HEAD`/`GET` per file, four calls to
 //! push), so it is written here on `ureq` 3 (blocking, rustls with `ring`, webpki
-//! roots; no OpenSSL, no cmake) plus `sha2`/`sha1` for verification, `serde_json` and
-//! `base64`. The whole network stack is the `net` feature, off by default: the other
-//! crates depend on `m2v-hub` for the cache only and never compile an HTTP client.
+//! roots; no OpenSSL, no cmake: `ring` compiles a few C/assembly files with the system
+//! C compiler) plus `sha2`/`sha1` for verification, `serde_json` and `base64`: 47 crates,
+//! about 80 s of CPU for a cold debug build. The whole network stack is the `net`
+//! feature, off by default: the other crates depend on `m2v-hub` for the cache only
+//! and never compile an HTTP client.
+//!
+//! Limits: uploads offer only the `basic` LFS transfer (one `PUT` per file, so files
+//! up to the storage's single-request limit, 5 GB on the real hub) and never Xet;
+//! downloads use plain HTTP `GET`s of the resolve or storage URL. Everything was tested
+//! against the local test hub (and Python `huggingface_hub` against the same hub), not
+//! against huggingface.co, which is unreachable from the machines this was built on.
 //!
 //! Invariants: a blob in the cache is complete and verified; a snapshot entry points
 //! at an existing blob; `refs/<rev>` is written after the files; no error, log line or
