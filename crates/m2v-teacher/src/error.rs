@@ -14,7 +14,105 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The tokenizer could not be loaded.
+    /// A JSON file could not be parsed or does not have the expected structure.
+    #[error("{path}: {message}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What serde reported (with line and column).
+        message: String,
+    },
+    /// A field has a value this crate does not support (an unknown activation, an
+    /// unsupported architecture or module, ...).
+    #[error("{path}: unsupported {field} `{value}`")]
+    Unsupported {
+        /// The file the value comes from.
+        path: PathBuf,
+        /// The field (e.g. `hidden_act`, `model_type`).
+        field: String,
+        /// The value found.
+        value: String,
+    },
+    /// A required field is missing or inconsistent with another.
+    #[error("{path}: invalid field `{field}`: {message}")]
+    InvalidField {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The safetensors file is malformed.
+    #[error("{path}: malformed safetensors file: {message}")]
+    Safetensors {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A tensor the architecture needs is not in the checkpoint.
+    #[error("{path}: missing tensor `{name}`")]
+    MissingTensor {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The checkpoint key (without the architecture prefix).
+        name: String,
+    },
+    /// The checkpoint holds tensors the architecture does not use (a sign that it is a
+    /// different model than `config.json` says).
+    #[error("{path}: {} unused tensors, e.g. `{}`", names.len(), names.first().map(String::as_str).unwrap_or(""))]
+    UnusedTensors {
+        /// The checkpoint.
+        path: PathBuf,
+        /// Their keys.
+        names: Vec<String>,
+    },
+    /// A tensor has the wrong shape.
+    #[error("{path}: tensor `{name}` has shape {actual:?}, expected {expected:?}")]
+    TensorShape {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The checkpoint key.
+        name: String,
+        /// The shape the architecture needs.
+        expected: Vec<usize>,
+        /// The shape in the file.
+        actual: Vec<usize>,
+    },
+    /// A tensor has a dtype this crate cannot read.
+    #[error("{path}: tensor `{name}` has unsupported dtype {dtype}")]
+    TensorDtype {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The checkpoint key.
+        name: String,
+        /// The dtype in the header.
+        dtype: String,
+    },
+    /// An input sequence cannot be run through the model.
+    #[error("sequence {index}: {message}")]
+    BadInput {
+        /// Its index in the batch.
+        index: usize,
+        /// What is wrong (empty, too long, id out of range).
+        message: String,
+    },
+    /// The GPU backend was requested but is not available.
+    #[error("gpu device unavailable: {0}")]
+    GpuUnavailable(String),
+    /// The backend failed while running or reading back a tensor.
+    #[error("backend: {0}")]
+    Backend(String),
+    /// Sentences were to be encoded but the folder has no usable tokenizer.
+    #[error("{path}: no tokenizer: {message}")]
+    NoTokenizer {
+        /// The tokenizer file looked for.
+        path: PathBuf,
+        /// Why it is not available.
+        message: String,
+    },
+    /// The tokenizer could not be loaded or failed.
     #[error("tokenizer: {0}")]
     Tokenizer(#[from] m2v_tokenize::Error),
 }

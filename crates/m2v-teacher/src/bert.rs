@@ -1,0 +1,223 @@
+//! BERT (`model_type: "bert"`): BERT, MiniLM, bge, LaBSE, e5 and other BERT-shaped
+//! encoders with absolute position embeddings and token types.
+//!
+//! Checkpoint keys (after stripping `bert.`), `L` = layer index:
+//!
+//! | key | field | shape |
+//! |---|---|---|
+//! | `embeddings.word_embeddings.weight` | `BertEmbeddings::word` | `[vocab, h]` |
+//! | `embeddings.position_embeddings.weight` | `BertEmbeddings::position` | `[max_pos, h]` |
+//! | `embeddings.token_type_embeddings.weight` | `BertEmbeddings::token_type` (row 0) | `[types, h]` |
+//! | `embeddings.LayerNorm.{weight,bias}` | `BertEmbeddings::layer_norm` | `[h]` |
+//! | `encoder.layer.L.attention.self.{query,key,value}.{weight,bias}` | `BertLayer::qkv` (fused) | `[h, h]`, `[h]` |
+//! | `encoder.layer.L.attention.output.dense.{weight,bias}` | `BertLayer::attention_output` | `[h, h]` |
+//! | `encoder.layer.L.attention.output.LayerNorm.{weight,bias}` | `BertLayer::attention_norm` | `[h]` |
+//! | `encoder.layer.L.intermediate.dense.{weight,bias}` | `BertLayer::intermediate` | `[i, h]` |
+//! | `encoder.layer.L.output.dense.{weight,bias}` | `BertLayer::output` | `[h, i]` |
+//! | `encoder.layer.L.output.LayerNorm.{weight,bias}` | `BertLayer::output_norm` | `[h]` |
+//! | `pooler.dense.{weight,bias}` (optional) | `BertModel::pooler` | `[h, h]` |
+//!
+//! `embeddings.position_ids` is a buffer and is ignored. Token type ids are all zero
+//! (single-segment inputs), so only row 0 of the token-type table is used.
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor, activation};
+
+use crate::config::{Activation, ModelConfig};
+use crate::encoder::{Batch, Encoder};
+use crate::error::Error;
+use crate::nn::{Embedding, LayerNorm, Linear, activate, multi_head_attention};
+use crate::weights::Weights;
+
+/// Word + absolute position + token-type embeddings, then LayerNorm.
+#[derive(Debug)]
+struct BertEmbeddings {
+    word: Embedding,
+    position: Tensor<2>,
+    /// Row 0 of the token-type table, `[1, 1, h]`; `None` when the model has none.
+    token_type: Option<Tensor<3>>,
+    layer_norm: LayerNorm,
+}
+
+impl BertEmbeddings {
+    /// `[batch, len]` ids to `[batch, len, h]`.
+    fn forward(&self, batch: &Batch, device: &Device) -> Tensor<3> {
+        let [_, h] = self.position.dims();
+        let x = self.word.forward(batch.ids_tensor(device));
+        let pos = self
+            .position
+            .clone()
+            .narrow(0, 0, batch.len)
+            .reshape([1, batch.len, h]);
+        let mut x = x + pos;
+        if let Some(tt) = &self.token_type {
+            x = x + tt.clone();
+        }
+        self.layer_norm.forward(x)
+    }
+}
+
+/// One transformer layer (post-LayerNorm).
+#[derive(Debug)]
+struct BertLayer {
+    qkv: Linear,
+    attention_output: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+impl BertLayer {
+    fn load(cfg: &ModelConfig, w: &mut Weights, l: usize, device: &Device) -> Result<Self, Error> {
+        let (h, i, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
+        let p = format!("encoder.layer.{l}");
+        let names: Vec<String> = ["query", "key", "value"]
+            .iter()
+            .map(|n| format!("{p}.attention.self.{n}"))
+            .collect();
+        Ok(Self {
+            qkv: Linear::load_fused(w, &names, h, h, device)?,
+            attention_output: Linear::load(
+                w,
+                &format!("{p}.attention.output.dense"),
+                h,
+                h,
+                device,
+            )?,
+            attention_norm: LayerNorm::load(
+                w,
+                &format!("{p}.attention.output.LayerNorm"),
+                h,
+                eps,
+                device,
+            )?,
+            intermediate: Linear::load(w, &format!("{p}.intermediate.dense"), h, i, device)?,
+            output: Linear::load(w, &format!("{p}.output.dense"), i, h, device)?,
+            output_norm: LayerNorm::load(w, &format!("{p}.output.LayerNorm"), h, eps, device)?,
+        })
+    }
+
+    /// `[batch, len, h]` to `[batch, len, h]`.
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        heads: usize,
+        act: Activation,
+        mask: Option<Tensor<4, burn::tensor::Bool>>,
+    ) -> Tensor<3> {
+        let ctx = multi_head_attention(self.qkv.forward(x.clone()), heads, mask, None);
+        let a = self
+            .attention_norm
+            .forward(self.attention_output.forward(ctx) + x);
+        let i = activate(self.intermediate.forward(a.clone()), act);
+        self.output_norm.forward(self.output.forward(i) + a)
+    }
+}
+
+/// A BERT encoder with its optional pooler.
+#[derive(Debug)]
+pub(crate) struct BertModel {
+    embeddings: BertEmbeddings,
+    layers: Vec<BertLayer>,
+    pooler: Option<Linear>,
+    heads: usize,
+    act: Activation,
+    max_len: usize,
+    vocab_size: usize,
+    pad: u32,
+}
+
+impl BertModel {
+    /// Loads every tensor of the key table above.
+    pub(crate) fn load(
+        cfg: &ModelConfig,
+        config_path: &Path,
+        w: &mut Weights,
+        device: &Device,
+    ) -> Result<Self, Error> {
+        if cfg.position_embedding_type != "absolute" {
+            return Err(Error::Unsupported {
+                path: config_path.to_path_buf(),
+                field: "position_embedding_type".to_string(),
+                value: cfg.position_embedding_type.clone(),
+            });
+        }
+        let h = cfg.hidden_size;
+        let word = Embedding::load(w, "embeddings.word_embeddings", cfg.vocab_size, h, device)?;
+        let position = Embedding::load(
+            w,
+            "embeddings.position_embeddings",
+            cfg.max_position_embeddings,
+            h,
+            device,
+        )?
+        .weight;
+        let token_type = if cfg.type_vocab_size > 0 {
+            let t = Embedding::load(
+                w,
+                "embeddings.token_type_embeddings",
+                cfg.type_vocab_size,
+                h,
+                device,
+            )?;
+            Some(t.weight.narrow(0, 0, 1).reshape([1, 1, h]))
+        } else {
+            None
+        };
+        let layer_norm = LayerNorm::load(w, "embeddings.LayerNorm", h, cfg.layer_norm_eps, device)?;
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|l| BertLayer::load(cfg, w, l, device))
+            .collect::<Result<Vec<_>, _>>()?;
+        let pooler = if w.contains("pooler.dense.weight") {
+            Some(Linear::load(w, "pooler.dense", h, h, device)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            embeddings: BertEmbeddings {
+                word,
+                position,
+                token_type,
+                layer_norm,
+            },
+            layers,
+            pooler,
+            heads: cfg.num_attention_heads,
+            act: cfg.activation(config_path)?,
+            max_len: cfg.max_position_embeddings,
+            vocab_size: cfg.vocab_size,
+            pad: cfg.pad_token_id.unwrap_or(0),
+        })
+    }
+}
+
+impl Encoder for BertModel {
+    fn forward(&self, batch: &Batch, device: &Device) -> Tensor<3> {
+        let mask = batch.key_padding_mask(device);
+        let mut x = self.embeddings.forward(batch, device);
+        for layer in &self.layers {
+            x = layer.forward(x, self.heads, self.act, mask.clone());
+        }
+        x
+    }
+
+    fn pooler(&self, first: Tensor<2>) -> Option<Tensor<2>> {
+        self.pooler
+            .as_ref()
+            .map(|p| activation::tanh(p.forward(first)))
+    }
+
+    fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn pad_id(&self) -> u32 {
+        self.pad
+    }
+}

@@ -1,0 +1,420 @@
+//! The configuration files of a sentence-transformers folder, mirrored field for field.
+//!
+//! - `config.json`: [`ModelConfig`] (Hugging Face `transformers` names).
+//! - `modules.json`, `1_Pooling/config.json`, `sentence_bert_config.json`:
+//!   [`SentenceConfig`], the sentence-transformers pipeline on top of the transformer.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::pooling::Pooling;
+
+/// `config.json` of a Hugging Face encoder, with the fields BERT-like and MPNet models
+/// use. Optional fields default to the values of `transformers`' config classes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelConfig {
+    /// `bert`, `mpnet`, ... (selects the architecture).
+    pub model_type: String,
+    /// e.g. `["BertModel"]`; informative only.
+    #[serde(default)]
+    pub architectures: Vec<String>,
+    /// Rows of the word embedding table.
+    pub vocab_size: usize,
+    /// Width of the hidden states.
+    pub hidden_size: usize,
+    /// Number of transformer layers.
+    pub num_hidden_layers: usize,
+    /// Attention heads per layer; must divide `hidden_size`.
+    pub num_attention_heads: usize,
+    /// Width of the feed-forward layer.
+    pub intermediate_size: usize,
+    /// Feed-forward activation: `gelu`, `gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`,
+    /// `relu`, `silu`/`swish`.
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    /// Rows of the position embedding table.
+    #[serde(default = "default_max_pos")]
+    pub max_position_embeddings: usize,
+    /// Rows of the token-type embedding table (BERT).
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: usize,
+    /// LayerNorm epsilon (HF BERT: `1e-12`, not Burn's `1e-5`).
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    /// Padding id (BERT 0, MPNet and RoBERTa 1).
+    #[serde(default)]
+    pub pad_token_id: Option<u32>,
+    /// BERT position embeddings: only `absolute` is supported.
+    #[serde(default = "default_pos_type")]
+    pub position_embedding_type: String,
+    /// MPNet relative-position buckets.
+    #[serde(default = "default_buckets")]
+    pub relative_attention_num_buckets: usize,
+}
+
+fn default_act() -> String {
+    "gelu".to_string()
+}
+fn default_max_pos() -> usize {
+    512
+}
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+fn default_pos_type() -> String {
+    "absolute".to_string()
+}
+fn default_buckets() -> usize {
+    32
+}
+
+/// The feed-forward activation named by `hidden_act`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Activation {
+    /// Exact GELU (`0.5 x (1 + erf(x / sqrt 2))`).
+    Gelu,
+    /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`).
+    GeluTanh,
+    Relu,
+    Silu,
+}
+
+impl ModelConfig {
+    /// Reads and checks `config.json`.
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let cfg: Self = read_json(path)?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), Error> {
+        let bad = |field: &str, message: String| Error::InvalidField {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            message,
+        };
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
+            return Err(bad(
+                "num_attention_heads",
+                format!(
+                    "{} heads do not divide hidden_size {}",
+                    self.num_attention_heads, self.hidden_size
+                ),
+            ));
+        }
+        for (field, v) in [
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("intermediate_size", self.intermediate_size),
+            ("max_position_embeddings", self.max_position_embeddings),
+        ] {
+            if v == 0 {
+                return Err(bad(field, "must be positive".to_string()));
+            }
+        }
+        self.activation(path)?;
+        Ok(())
+    }
+
+    /// The activation of `hidden_act`, or an error naming the field.
+    pub(crate) fn activation(&self, path: &Path) -> Result<Activation, Error> {
+        Ok(match self.hidden_act.as_str() {
+            "gelu" => Activation::Gelu,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+            "relu" => Activation::Relu,
+            "silu" | "swish" => Activation::Silu,
+            other => {
+                return Err(Error::Unsupported {
+                    path: path.to_path_buf(),
+                    field: "hidden_act".to_string(),
+                    value: other.to_string(),
+                });
+            }
+        })
+    }
+}
+
+/// One entry of `modules.json`.
+#[derive(Debug, Clone, Deserialize)]
+struct ModuleEntry {
+    #[serde(default)]
+    path: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+/// `1_Pooling/config.json`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct PoolingFile {
+    pooling_mode_cls_token: bool,
+    pooling_mode_mean_tokens: bool,
+    pooling_mode_max_tokens: bool,
+    pooling_mode_mean_sqrt_len_tokens: bool,
+    pooling_mode_weightedmean_tokens: bool,
+    pooling_mode_lasttoken: bool,
+    include_prompt: Option<bool>,
+}
+
+/// `sentence_bert_config.json`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct SentenceBertFile {
+    max_seq_length: Option<usize>,
+    do_lower_case: bool,
+}
+
+/// The sentence-transformers pipeline of a folder: pooling, normalization and the
+/// maximum sequence length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentenceConfig {
+    /// How token rows become one sentence row (`1_Pooling/config.json`; mean when the
+    /// folder has no `modules.json`, as sentence-transformers does for a plain model).
+    pub pooling: Pooling,
+    /// Whether `modules.json` ends with a `Normalize` module.
+    pub normalize: bool,
+    /// `max_seq_length` of `sentence_bert_config.json` (special tokens included).
+    pub max_seq_length: Option<usize>,
+    /// `do_lower_case` of `sentence_bert_config.json`: lowercase texts before tokenizing.
+    pub lowercase: bool,
+}
+
+impl SentenceConfig {
+    /// Reads the sentence-transformers files of `dir`. A folder without `modules.json` is
+    /// a plain transformer: mean pooling, no normalization. Modules other than
+    /// `Transformer`, `Pooling` and `Normalize` (e.g. `Dense`) are an error.
+    pub fn from_dir(dir: &Path) -> Result<Self, Error> {
+        let sbert = dir.join("sentence_bert_config.json");
+        let max_seq_length = if sbert.is_file() {
+            let f: SentenceBertFile = read_json(&sbert)?;
+            (f.max_seq_length, f.do_lower_case)
+        } else {
+            (None, false)
+        };
+        let (max_seq_length, lowercase) = max_seq_length;
+        let modules_path = dir.join("modules.json");
+        if !modules_path.is_file() {
+            return Ok(Self {
+                pooling: Pooling::Mean,
+                normalize: false,
+                max_seq_length,
+                lowercase,
+            });
+        }
+        let modules: Vec<ModuleEntry> = read_json(&modules_path)?;
+        let mut pooling = None;
+        let mut normalize = false;
+        for (i, m) in modules.iter().enumerate() {
+            let short = m.kind.rsplit('.').next().unwrap_or(&m.kind);
+            match short {
+                "Transformer" if i == 0 => {}
+                "Pooling" if pooling.is_none() && !normalize => {
+                    let p = dir.join(&m.path).join("config.json");
+                    pooling = Some(pooling_from_file(&p)?);
+                }
+                "Normalize" if pooling.is_some() => normalize = true,
+                _ => {
+                    return Err(Error::Unsupported {
+                        path: modules_path,
+                        field: format!("[{i}].type"),
+                        value: m.kind.clone(),
+                    });
+                }
+            }
+        }
+        let pooling = pooling.ok_or_else(|| Error::InvalidField {
+            path: modules_path.clone(),
+            field: "type".to_string(),
+            message: "no sentence_transformers.models.Pooling module".to_string(),
+        })?;
+        Ok(Self {
+            pooling,
+            normalize,
+            max_seq_length,
+            lowercase,
+        })
+    }
+}
+
+fn pooling_from_file(path: &Path) -> Result<Pooling, Error> {
+    let f: PoolingFile = read_json(path)?;
+    if f.include_prompt == Some(false) {
+        return Err(Error::Unsupported {
+            path: path.to_path_buf(),
+            field: "include_prompt".to_string(),
+            value: "false".to_string(),
+        });
+    }
+    let modes = [
+        (
+            f.pooling_mode_cls_token,
+            "pooling_mode_cls_token",
+            Some(Pooling::First),
+        ),
+        (
+            f.pooling_mode_mean_tokens,
+            "pooling_mode_mean_tokens",
+            Some(Pooling::Mean),
+        ),
+        (
+            f.pooling_mode_max_tokens,
+            "pooling_mode_max_tokens",
+            Some(Pooling::Max),
+        ),
+        (
+            f.pooling_mode_mean_sqrt_len_tokens,
+            "pooling_mode_mean_sqrt_len_tokens",
+            Some(Pooling::MeanSqrtLen),
+        ),
+        (
+            f.pooling_mode_weightedmean_tokens,
+            "pooling_mode_weightedmean_tokens",
+            None,
+        ),
+        (
+            f.pooling_mode_lasttoken,
+            "pooling_mode_lasttoken",
+            Some(Pooling::Last),
+        ),
+    ];
+    let on: Vec<_> = modes.iter().filter(|m| m.0).collect();
+    match on.as_slice() {
+        [(_, _, Some(p))] => Ok(*p),
+        [(_, field, None)] => Err(Error::Unsupported {
+            path: path.to_path_buf(),
+            field: (*field).to_string(),
+            value: "true".to_string(),
+        }),
+        [] => Err(Error::InvalidField {
+            path: path.to_path_buf(),
+            field: "pooling_mode_*".to_string(),
+            message: "no pooling mode is set".to_string(),
+        }),
+        many => Err(Error::Unsupported {
+            path: path.to_path_buf(),
+            field: "pooling_mode_*".to_string(),
+            value: many.iter().map(|m| m.1).collect::<Vec<_>>().join(" + "),
+        }),
+    }
+}
+
+/// Reads a JSON file into `T`, naming the file in every error.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Json {
+        path: PathBuf::from(path),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(files: &[(&str, &str)]) -> PathBuf {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let d = std::env::temp_dir().join(format!(
+            "m2v-teacher-cfg-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        for (name, text) in files {
+            let p = d.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        d
+    }
+
+    const MODULES: &str = r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
+        {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},
+        {"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.models.Normalize"}]"#;
+
+    #[test]
+    fn reads_pooling_normalize_and_length() {
+        let d = dir_with(&[
+            ("modules.json", MODULES),
+            (
+                "1_Pooling/config.json",
+                r#"{"word_embedding_dimension": 4, "pooling_mode_cls_token": true}"#,
+            ),
+            ("sentence_bert_config.json", r#"{"max_seq_length": 7}"#),
+        ]);
+        let c = SentenceConfig::from_dir(&d).unwrap();
+        assert_eq!(
+            c,
+            SentenceConfig {
+                pooling: Pooling::First,
+                normalize: true,
+                max_seq_length: Some(7),
+                lowercase: false,
+            }
+        );
+    }
+
+    #[test]
+    fn no_modules_means_mean_pooling() {
+        let d = dir_with(&[("config.json", "{}")]);
+        let c = SentenceConfig::from_dir(&d).unwrap();
+        assert_eq!(c.pooling, Pooling::Mean);
+        assert!(!c.normalize);
+        assert_eq!(c.max_seq_length, None);
+    }
+
+    #[test]
+    fn unsupported_pieces_name_file_and_field() {
+        let d = dir_with(&[
+            ("modules.json", MODULES),
+            (
+                "1_Pooling/config.json",
+                r#"{"pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": true}"#,
+            ),
+        ]);
+        let e = SentenceConfig::from_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("1_Pooling/config.json"), "{e}");
+        assert!(
+            e.contains("pooling_mode_mean_tokens + pooling_mode_max_tokens"),
+            "{e}"
+        );
+
+        let dense = MODULES.replace("Normalize\"}", "Dense\"}");
+        let d = dir_with(&[
+            ("modules.json", &dense),
+            (
+                "1_Pooling/config.json",
+                r#"{"pooling_mode_mean_tokens": true}"#,
+            ),
+        ]);
+        let e = SentenceConfig::from_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("modules.json: unsupported [2].type"), "{e}");
+    }
+
+    #[test]
+    fn config_errors_name_the_field() {
+        let d = dir_with(&[(
+            "config.json",
+            r#"{"model_type":"bert","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,
+                "num_attention_heads":2,"intermediate_size":16,"hidden_act":"quick_gelu"}"#,
+        )]);
+        let e = ModelConfig::from_file(&d.join("config.json")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unsupported hidden_act `quick_gelu`"),
+            "{e}"
+        );
+        let d = dir_with(&[("config.json", r#"{"model_type":"bert"}"#)]);
+        let e = ModelConfig::from_file(&d.join("config.json")).unwrap_err();
+        assert!(e.to_string().contains("missing field `vocab_size`"), "{e}");
+    }
+}

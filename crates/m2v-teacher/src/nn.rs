@@ -1,0 +1,197 @@
+//! Building blocks shared by the architectures: `Linear`, `LayerNorm`, embeddings and
+//! multi-head attention, over Burn's functional ops (`burn::tensor::module`).
+//!
+//! Weights are plain tensors, not Burn `Module`s: the loader fills them straight from
+//! the checkpoint (see the key tables in `bert.rs` and `mpnet.rs`), and inference needs
+//! no parameter machinery.
+
+use burn::tensor::module::{attention, embedding, layer_norm, linear};
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData, activation};
+
+use crate::config::Activation;
+use crate::error::Error;
+use crate::weights::{HostTensor, Weights};
+
+/// Uploads a host tensor of rank `D`.
+pub(crate) fn upload<const D: usize>(t: HostTensor, device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(t.data, t.shape), device)
+}
+
+/// `y = x W + b` with `W` stored `[in, out]` (PyTorch's `[out, in]` transposed once at
+/// load time so every matmul reads it contiguously).
+#[derive(Debug, Clone)]
+pub(crate) struct Linear {
+    weight: Tensor<2>,
+    bias: Tensor<1>,
+}
+
+impl Linear {
+    /// Loads `{name}.weight` `[d_out, d_in]` and `{name}.bias` `[d_out]`.
+    pub(crate) fn load(
+        w: &mut Weights,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        device: &Device,
+    ) -> Result<Self, Error> {
+        let weight = w.take(&format!("{name}.weight"), &[d_out, d_in])?;
+        let bias = w.take(&format!("{name}.bias"), &[d_out])?;
+        Ok(Self {
+            weight: upload(weight.transposed(), device),
+            bias: upload(bias, device),
+        })
+    }
+
+    /// Loads several `[d_out_i, d_in]` projections of the same input as one `Linear`
+    /// whose output is their concatenation (e.g. fused query/key/value).
+    pub(crate) fn load_fused(
+        w: &mut Weights,
+        names: &[String],
+        d_in: usize,
+        d_out: usize,
+        device: &Device,
+    ) -> Result<Self, Error> {
+        let total = d_out * names.len();
+        let mut weight = vec![0.0f32; d_in * total];
+        let mut bias = Vec::with_capacity(total);
+        for (k, name) in names.iter().enumerate() {
+            let t = w.take(&format!("{name}.weight"), &[d_out, d_in])?;
+            for o in 0..d_out {
+                for i in 0..d_in {
+                    weight[i * total + k * d_out + o] = t.data[o * d_in + i];
+                }
+            }
+            bias.extend(w.take(&format!("{name}.bias"), &[d_out])?.data);
+        }
+        Ok(Self {
+            weight: upload(
+                HostTensor {
+                    data: weight,
+                    shape: vec![d_in, total],
+                },
+                device,
+            ),
+            bias: upload(
+                HostTensor {
+                    data: bias,
+                    shape: vec![total],
+                },
+                device,
+            ),
+        })
+    }
+
+    /// `[.., d_in]` to `[.., d_out]`.
+    pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        linear(x, self.weight.clone(), Some(self.bias.clone()))
+    }
+}
+
+/// LayerNorm over the last dimension with the checkpoint's epsilon.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerNorm {
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    eps: f64,
+}
+
+impl LayerNorm {
+    /// Loads `{name}.weight` and `{name}.bias` (`[d]`; old checkpoints say `gamma`/`beta`).
+    pub(crate) fn load(
+        w: &mut Weights,
+        name: &str,
+        d: usize,
+        eps: f64,
+        device: &Device,
+    ) -> Result<Self, Error> {
+        let (g, b) = if w.contains(&format!("{name}.gamma")) {
+            ("gamma", "beta")
+        } else {
+            ("weight", "bias")
+        };
+        Ok(Self {
+            gamma: upload(w.take(&format!("{name}.{g}"), &[d])?, device),
+            beta: upload(w.take(&format!("{name}.{b}"), &[d])?, device),
+            eps,
+        })
+    }
+
+    /// `[.., d]` to `[.., d]`.
+    pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        layer_norm(x, self.gamma.clone(), Some(self.beta.clone()), self.eps)
+    }
+}
+
+/// An embedding table `[rows, d]`.
+#[derive(Debug, Clone)]
+pub(crate) struct Embedding {
+    pub(crate) weight: Tensor<2>,
+    pub(crate) rows: usize,
+}
+
+impl Embedding {
+    /// Loads `{name}.weight` `[rows, d]`.
+    pub(crate) fn load(
+        w: &mut Weights,
+        name: &str,
+        rows: usize,
+        d: usize,
+        device: &Device,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            weight: upload(w.take(&format!("{name}.weight"), &[rows, d])?, device),
+            rows,
+        })
+    }
+
+    /// Looks up `[batch, len]` ids: `[batch, len, d]`. Ids were range-checked by the
+    /// caller.
+    pub(crate) fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        embedding(self.weight.clone(), ids)
+    }
+}
+
+/// Applies the feed-forward activation.
+pub(crate) fn activate<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
+    match act {
+        Activation::Gelu => activation::gelu(x),
+        Activation::GeluTanh => activation::gelu_approximate(x),
+        Activation::Relu => activation::relu(x),
+        Activation::Silu => activation::silu(x),
+    }
+}
+
+/// Multi-head scaled dot-product attention from a fused `[batch, len, 3 * hidden]`
+/// query/key/value projection.
+///
+/// `mask` is `[batch, 1, len, len]`, `true` where a key is padding; `bias` is
+/// `[1 or batch, heads, len, len]` added to the scaled scores (MPNet's relative
+/// positions). Returns the context `[batch, len, hidden]`.
+pub(crate) fn multi_head_attention(
+    qkv: Tensor<3>,
+    heads: usize,
+    mask: Option<Tensor<4, Bool>>,
+    bias: Option<Tensor<4>>,
+) -> Tensor<3> {
+    let [batch, len, three_h] = qkv.dims();
+    let hidden = three_h / 3;
+    let head_dim = hidden / heads;
+    // [b, l, 3, h, d] -> [3, b, h, l, d]
+    let qkv = qkv
+        .reshape([batch, len, 3, heads, head_dim])
+        .permute([2, 0, 3, 1, 4]);
+    let part = |i: usize| {
+        qkv.clone()
+            .narrow(0, i, 1)
+            .reshape([batch, heads, len, head_dim])
+    };
+    let (q, k, v) = (part(0), part(1), part(2));
+    let options = AttentionModuleOptions {
+        scale: None,
+        softcap: None,
+        is_causal: false,
+    };
+    let ctx = attention(q, k, v, mask, bias, options);
+    ctx.swap_dims(1, 2).reshape([batch, len, hidden])
+}

@@ -1,0 +1,322 @@
+//! Reading `model.safetensors` into host `f32` buffers, with bookkeeping of which
+//! tensors the architecture took.
+//!
+//! Keys are looked up without the architecture prefix (`bert.`, `mpnet.`, ...): a
+//! checkpoint saved from `BertModel` has bare keys, one saved from `BertForMaskedLM`
+//! prefixed ones; both load. After building a model, [`Weights::finish`] fails if a
+//! tensor the model did not take remains (apart from known buffers such as
+//! `embeddings.position_ids` and heads of other tasks), so a mismatch between
+//! `config.json` and the checkpoint cannot go unnoticed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+#[derive(Debug, Deserialize)]
+struct HeaderEntry {
+    dtype: String,
+    shape: Vec<usize>,
+    data_offsets: [usize; 2],
+}
+
+#[derive(Debug)]
+struct Entry {
+    dtype: String,
+    shape: Vec<usize>,
+    start: usize,
+    end: usize,
+}
+
+/// The tensors of one safetensors file, keyed by name without the architecture prefix.
+#[derive(Debug)]
+pub(crate) struct Weights {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    /// Data starts here (8 + header length).
+    base: usize,
+    entries: BTreeMap<String, Entry>,
+}
+
+/// A host tensor: row-major `f32` values and their shape.
+#[derive(Debug, Clone)]
+pub(crate) struct HostTensor {
+    pub(crate) data: Vec<f32>,
+    pub(crate) shape: Vec<usize>,
+}
+
+impl HostTensor {
+    /// The transpose of a 2-D tensor `[r, c]` as `[c, r]` (PyTorch `Linear` weights are
+    /// `[out, in]`; `y = x W` needs `[in, out]`).
+    pub(crate) fn transposed(&self) -> HostTensor {
+        let (r, c) = (self.shape[0], self.shape[1]);
+        let mut data = vec![0.0f32; r * c];
+        for i in 0..r {
+            for j in 0..c {
+                data[j * r + i] = self.data[i * c + j];
+            }
+        }
+        HostTensor {
+            data,
+            shape: vec![c, r],
+        }
+    }
+}
+
+/// Keys a checkpoint may hold that no encoder uses: buffers and the heads of other
+/// tasks (masked LM, NSP, classification).
+fn ignorable(key: &str) -> bool {
+    key.ends_with("position_ids")
+        || key.starts_with("lm_head.")
+        || key.starts_with("cls.")
+        || key.starts_with("classifier.")
+        || key.starts_with("qa_outputs.")
+}
+
+impl Weights {
+    /// Reads the file and parses its header; `prefixes` are the architecture prefixes
+    /// (`"bert."`) stripped from keys that carry them.
+    pub(crate) fn open(path: &Path, prefixes: &[&str]) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bad = |message: String| Error::Safetensors {
+            path: path.to_path_buf(),
+            message,
+        };
+        let len_bytes: [u8; 8] = bytes
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("shorter than 8 bytes".to_string()))?;
+        let header_len = usize::try_from(u64::from_le_bytes(len_bytes))
+            .map_err(|_| bad("header length overflows".to_string()))?;
+        let base = 8usize
+            .checked_add(header_len)
+            .filter(|&b| b <= bytes.len())
+            .ok_or_else(|| bad(format!("header length {header_len} exceeds the file")))?;
+        let header: BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(&bytes[8..base]).map_err(|e| bad(format!("header: {e}")))?;
+        let data_len = bytes.len() - base;
+        let mut entries = BTreeMap::new();
+        for (key, value) in header {
+            if key == "__metadata__" {
+                continue;
+            }
+            let h: HeaderEntry = serde_json::from_value(value)
+                .map_err(|e| bad(format!("header entry `{key}`: {e}")))?;
+            let [start, end] = h.data_offsets;
+            if start > end || end > data_len {
+                return Err(bad(format!(
+                    "tensor `{key}` has offsets {start}..{end} outside {data_len} data bytes"
+                )));
+            }
+            let name = prefixes
+                .iter()
+                .find_map(|p| key.strip_prefix(p))
+                .unwrap_or(&key)
+                .to_string();
+            let entry = Entry {
+                dtype: h.dtype,
+                shape: h.shape,
+                start,
+                end,
+            };
+            if entries.insert(name.clone(), entry).is_some() {
+                return Err(bad(format!(
+                    "tensor `{name}` appears both with and without a prefix"
+                )));
+            }
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+            base,
+            entries,
+        })
+    }
+
+    /// `true` when the checkpoint has `name`.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// Takes tensor `name` (removing it from the pending set), checking its shape.
+    pub(crate) fn take(&mut self, name: &str, shape: &[usize]) -> Result<HostTensor, Error> {
+        let e = self
+            .entries
+            .remove(name)
+            .ok_or_else(|| Error::MissingTensor {
+                path: self.path.clone(),
+                name: name.to_string(),
+            })?;
+        if e.shape != shape {
+            return Err(Error::TensorShape {
+                path: self.path.clone(),
+                name: name.to_string(),
+                expected: shape.to_vec(),
+                actual: e.shape,
+            });
+        }
+        let n: usize = shape.iter().product();
+        let raw = &self.bytes[self.base + e.start..self.base + e.end];
+        let width = match e.dtype.as_str() {
+            "F32" => 4,
+            "F16" | "BF16" => 2,
+            _ => 0,
+        };
+        if width == 0 {
+            return Err(Error::TensorDtype {
+                path: self.path.clone(),
+                name: name.to_string(),
+                dtype: e.dtype,
+            });
+        }
+        if raw.len() != n * width {
+            return Err(Error::Safetensors {
+                path: self.path.clone(),
+                message: format!(
+                    "tensor `{name}` has {} bytes, expected {} for shape {shape:?} {}",
+                    raw.len(),
+                    n * width,
+                    e.dtype
+                ),
+            });
+        }
+        let data: Vec<f32> = match e.dtype.as_str() {
+            "F32" => raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            "BF16" => raw
+                .chunks_exact(2)
+                .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
+                .collect(),
+            _ => raw
+                .chunks_exact(2)
+                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+        };
+        Ok(HostTensor {
+            data,
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// Fails when tensors other than known buffers and task heads were not taken.
+    pub(crate) fn finish(self) -> Result<(), Error> {
+        let names: Vec<String> = self.entries.into_keys().filter(|k| !ignorable(k)).collect();
+        if names.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::UnusedTensors {
+                path: self.path,
+                names,
+            })
+        }
+    }
+}
+
+/// IEEE half to single precision.
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let man = u32::from(h & 0x3ff);
+    let bits = match (exp, man) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: normalise.
+            let mut e: i32 = -14;
+            let mut m = m;
+            while m & 0x400 == 0 {
+                m <<= 1;
+                e -= 1;
+            }
+            let m = m & 0x3ff;
+            sign | (((e + 127) as u32) << 23) | (m << 13)
+        }
+        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes a safetensors file with the given (name, dtype, shape, bytes) tensors.
+    pub(crate) fn write(path: &Path, tensors: &[(&str, &str, Vec<usize>, Vec<u8>)]) {
+        let mut header = serde_json::Map::new();
+        let mut data = Vec::new();
+        for (name, dtype, shape, bytes) in tensors {
+            let start = data.len();
+            data.extend_from_slice(bytes);
+            header.insert(
+                (*name).to_string(),
+                serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [start, data.len()]}),
+            );
+        }
+        let h = serde_json::to_vec(&header).unwrap();
+        let mut out = (h.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(&h);
+        out.extend_from_slice(&data);
+        std::fs::write(path, out).unwrap();
+    }
+
+    fn f32_bytes(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn prefixes_shapes_dtypes_and_leftovers() {
+        let p = std::env::temp_dir().join(format!("m2v-teacher-w-{}.st", std::process::id()));
+        write(
+            &p,
+            &[
+                (
+                    "bert.a",
+                    "F32",
+                    vec![2, 3],
+                    f32_bytes(&[1., 2., 3., 4., 5., 6.]),
+                ),
+                (
+                    "b",
+                    "F16",
+                    vec![3],
+                    vec![0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00],
+                ),
+                ("c", "BF16", vec![1], vec![0x80, 0x3f]),
+                ("embeddings.position_ids", "I64", vec![1], vec![0; 8]),
+                ("d", "I64", vec![1], vec![0; 8]),
+            ],
+        );
+        let mut w = Weights::open(&p, &["bert."]).unwrap();
+        let a = w.take("a", &[2, 3]).unwrap();
+        assert_eq!(a.transposed().data, vec![1., 4., 2., 5., 3., 6.]);
+        let b = w.take("b", &[3]).unwrap();
+        assert_eq!(b.data[..2], [1.0, -2.0]);
+        assert_eq!(b.data[2], 2f32.powi(-24));
+        assert_eq!(w.take("c", &[1]).unwrap().data, vec![1.0]);
+        let e = w.take("a", &[2, 3]).unwrap_err().to_string();
+        assert!(e.ends_with("missing tensor `a`"), "{e}");
+        let e = w.take("d", &[2]).unwrap_err().to_string();
+        assert!(e.contains("tensor `d` has shape [1], expected [2]"), "{e}");
+
+        let mut w = Weights::open(&p, &["bert."]).unwrap();
+        let e = w.take("d", &[1]).unwrap_err().to_string();
+        assert!(e.contains("unsupported dtype I64"), "{e}");
+        for (n, s) in [("a", vec![2, 3]), ("b", vec![3]), ("c", vec![1])] {
+            w.take(n, &s).unwrap();
+        }
+        // position_ids is a known buffer; nothing else is left.
+        w.finish().unwrap();
+
+        let w = Weights::open(&p, &["bert."]).unwrap();
+        let e = w.finish().unwrap_err().to_string();
+        assert!(e.contains("4 unused tensors, e.g. `a`"), "{e}");
+        std::fs::remove_file(&p).ok();
+    }
+}
