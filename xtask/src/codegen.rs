@@ -149,30 +149,37 @@ fn decompositions(compat: bool) -> (Vec<(u32, u32)>, Vec<u32>) {
 }
 
 /// Canonical composition pairs `(first, second) -> composite`, Hangul excluded.
+///
+/// A composite `c` composes from `(a, b)` where `b` is the last char of its full
+/// canonical decomposition `d` and `a` is a char whose full decomposition is the rest
+/// of `d`; `compose` itself decides (it knows the exclusions).
 fn compositions() -> Vec<(u32, u32, u32)> {
-    // Every second element of a pair is a char that appears after the first position
-    // of some canonical decomposition.
-    let mut seconds = std::collections::BTreeSet::new();
+    use std::collections::HashMap;
+    let mut by_decomposition: HashMap<Vec<char>, Vec<char>> = HashMap::new();
+    let mut decomposed = Vec::new();
     for c in all_chars() {
         let mut d = Vec::new();
         unorm::decompose_canonical(c, |x| d.push(x));
-        for &x in d.iter().skip(1) {
-            seconds.insert(x);
+        if d.len() >= 2 {
+            decomposed.push((c, d.clone()));
         }
+        by_decomposition.entry(d).or_default().push(c);
     }
     let mut out = Vec::new();
-    for a in all_chars() {
-        let ua = a as u32;
-        if (0x1100..0x1200).contains(&ua) || (0xAC00..0xAC00 + 11172).contains(&ua) {
+    for (c, d) in decomposed {
+        let uc = c as u32;
+        if (0xAC00..0xAC00 + 11172).contains(&uc) {
             continue;
         }
-        for &b in &seconds {
-            if let Some(c) = unorm::compose(a, b) {
-                out.push((ua, b as u32, c as u32));
+        let (last, rest) = (d[d.len() - 1], &d[..d.len() - 1]);
+        for &a in by_decomposition.get(rest).map(Vec::as_slice).unwrap_or(&[]) {
+            if unorm::compose(a, last) == Some(c) {
+                out.push((a as u32, last as u32, uc));
             }
         }
     }
     out.sort_unstable();
+    out.dedup();
     out
 }
 

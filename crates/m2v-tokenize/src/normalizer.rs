@@ -249,6 +249,8 @@ pub(crate) fn is_bert_control(c: char) -> bool {
 pub(crate) struct Precompiled {
     trie: Vec<u32>,
     normalized: Vec<u8>,
+    /// The replacement of each ASCII char (a range of `normalized`), precomputed.
+    ascii: Vec<Option<(u32, u32)>>,
 }
 
 impl Precompiled {
@@ -265,7 +267,20 @@ impl Precompiled {
             .collect();
         let normalized = b.get(trie_end..)?.to_vec();
         std::str::from_utf8(&normalized).ok()?;
-        Some(Precompiled { trie, normalized })
+        let mut p = Precompiled {
+            trie,
+            normalized,
+            ascii: Vec::new(),
+        };
+        p.ascii = (0u8..128)
+            .map(|b| {
+                p.transform(&[b]).map(|r| {
+                    let start = r.as_ptr() as usize - p.normalized.as_ptr() as usize;
+                    (start as u32, (start + r.len()) as u32)
+                })
+            })
+            .collect();
+        Some(p)
     }
 
     /// The replacement of the shortest key that is a prefix of `chunk` (sic: this is
@@ -297,7 +312,31 @@ impl Precompiled {
     }
 
     fn normalize(&self, s: &str, out: &mut String) {
-        unicode::graphemes(s, |g| {
+        if s.is_ascii() {
+            // Every ASCII char is a grapheme of its own, except CR LF.
+            let b = s.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
+                    self.grapheme("\r\n", out);
+                    i += 2;
+                    continue;
+                }
+                match self.ascii.get(b[i] as usize).copied().flatten() {
+                    Some((x, y)) => out.push_str(
+                        std::str::from_utf8(&self.normalized[x as usize..y as usize]).unwrap_or(""),
+                    ),
+                    None => out.push(char::from(b[i])),
+                }
+                i += 1;
+            }
+            return;
+        }
+        unicode::graphemes(s, |g| self.grapheme(g, out));
+    }
+
+    fn grapheme(&self, g: &str, out: &mut String) {
+        {
             if g.len() < 6
                 && let Some(n) = self.transform(g.as_bytes())
             {
@@ -311,7 +350,7 @@ impl Precompiled {
                     None => out.push(c),
                 }
             }
-        });
+        }
     }
 }
 

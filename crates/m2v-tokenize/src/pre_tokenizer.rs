@@ -295,27 +295,37 @@ impl PreTokenizer {
                 prepend_scheme,
                 split,
             } => {
-                let mut w = String::with_capacity(s.len() + 3);
+                if s.is_empty() {
+                    return;
+                }
                 let prepend = match prepend_scheme {
                     PrependScheme::Always => true,
                     PrependScheme::First => first,
                     PrependScheme::Never => false,
                 };
-                if prepend && !s.is_empty() && !s.starts_with(*replacement) && !s.starts_with(' ') {
-                    w.push(*replacement);
-                } else if prepend && s.starts_with(' ') {
-                    // ' ' becomes the replacement below, so the result starts with it.
+                // Spaces become the replacement; a leading space (or replacement)
+                // makes the prefix unnecessary.
+                let start = out.buf.len();
+                if prepend && !s.starts_with(*replacement) && !s.starts_with(' ') {
+                    out.buf.push(*replacement);
                 }
                 for c in s.chars() {
-                    w.push(if c == ' ' { *replacement } else { c });
+                    out.buf.push(if c == ' ' { *replacement } else { c });
                 }
+                let end = out.buf.len();
                 if *split {
-                    let r = *replacement;
-                    split_by(&w, first, Behavior::MergedWithNext, out, |t| {
-                        char_matches(t, |c| c == r)
-                    });
+                    // `MergedWithNext` on the replacement: a piece starts at each one.
+                    let mut a = start;
+                    for (i, c) in out.buf[start..end].char_indices() {
+                        let i = start + i;
+                        if c == *replacement && i > a {
+                            out.ranges.push((a as u32, i as u32, first && a == start));
+                            a = i;
+                        }
+                    }
+                    out.ranges.push((a as u32, end as u32, first && a == start));
                 } else {
-                    out.push(&w, first);
+                    out.ranges.push((start as u32, end as u32, first));
                 }
             }
             PreTokenizer::ByteLevel {
