@@ -5,6 +5,7 @@
 //! Errors go to stderr with a non-zero exit code; results go to stdout or `--output`.
 
 mod cmd;
+mod distill;
 
 use clap::{Parser, Subcommand};
 
@@ -18,8 +19,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the local folder a hub id resolves to in the Hugging Face cache (offline).
+    /// Distill a sentence transformer into a static model (model2vec format).
+    Distill(Box<cmd::distill::Args>),
+    /// Print the local folder of a model: a folder as given, or a hub id resolved through the
+    /// Hugging Face cache (downloaded first unless HF_HUB_OFFLINE=1).
     Resolve(cmd::resolve::Args),
+    /// Embed texts with a static model: one row per input line (npy, jsonl or safetensors).
+    Encode(cmd::encode::Args),
+    /// Print the token ids `encode` averages, one JSON array per input line.
+    Tokenize(cmd::tokenize::Args),
+    /// Describe a static model: layout, dtype, sizes, tokenizer, settings, config.
+    Inspect(cmd::inspect::Args),
     /// Upload a model folder to the Hugging Face hub (creating the repository if needed).
     Push(cmd::push::Args),
 }
@@ -27,7 +37,11 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Distill(a) => cmd::distill::run(*a),
         Command::Resolve(a) => cmd::resolve::run(a),
+        Command::Encode(a) => cmd::encode::run(a),
+        Command::Tokenize(a) => cmd::tokenize::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
         Command::Push(a) => cmd::push::run(a),
     };
     if let Err(e) = result {
