@@ -1,7 +1,10 @@
 //! One module per subcommand, plus shared helpers.
 
+pub mod encode;
+pub mod inspect;
 pub mod push;
 pub mod resolve;
+pub mod tokenize;
 
 use std::path::PathBuf;
 

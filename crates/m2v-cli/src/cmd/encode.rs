@@ -1,0 +1,451 @@
+//! `m2v-cli encode`: one embedding row per input line, streamed in chunks.
+//!
+//! Stable interface (scripts drive it): `--model <hub id|dir> --input <file|-> --output
+//! <file|-> [--format npy|jsonl|safetensors] [--threads N] [--max-length N|none]
+//! [--normalize true|false] [--lossy] [--chunk-lines N] [--quiet]`.
+//!
+//! Lines are split on `\n` (a trailing `\r` is dropped with it); an empty line is an
+//! empty text (a zero vector, or a zero vector after normalization); a final line
+//! without a newline counts. Files are written to a temporary name beside the output
+//! and renamed when complete, so a failure leaves no partial file.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use m2v_static::{EncodeOptions, LoadOptions, StaticModel};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// numpy `.npy`, little-endian f32, shape `[lines, dim]`.
+    Npy,
+    /// One JSON array of floats per line.
+    Jsonl,
+    /// safetensors with one F32 tensor `embeddings` `[lines, dim]`.
+    Safetensors,
+}
+
+/// Arguments of `m2v-cli encode`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A hub id `ORG/NAME[@REVISION]` (resolved offline in the HF cache) or a folder.
+    #[arg(long)]
+    pub model: String,
+    /// Input text file, one text per line; `-` for stdin.
+    #[arg(long, default_value = "-")]
+    pub input: String,
+    /// Output file; `-` for stdout.
+    #[arg(long, default_value = "-")]
+    pub output: String,
+    /// Output format; default from the output extension (`.npy`, `.safetensors`),
+    /// else jsonl.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Maximum tokens per text, or `none` (default: the model's).
+    #[arg(long)]
+    pub max_length: Option<MaxLength>,
+    /// Normalize the embeddings (default: the model's config).
+    #[arg(long, action = clap::ArgAction::Set)]
+    pub normalize: Option<bool>,
+    /// Replace invalid UTF-8 with U+FFFD instead of failing.
+    #[arg(long)]
+    pub lossy: bool,
+    /// Lines encoded per chunk (bounds memory).
+    #[arg(long, default_value_t = 65_536)]
+    pub chunk_lines: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl Format {
+    fn infer(output: &str) -> Format {
+        match Path::new(output).extension().and_then(|e| e.to_str()) {
+            Some("npy") => Format::Npy,
+            Some("safetensors") => Format::Safetensors,
+            _ => Format::Jsonl,
+        }
+    }
+}
+
+/// Bytes reserved for the npy preamble (magic, version, length, padded dict), so that
+/// the row count can be written once known.
+const NPY_PREAMBLE: usize = 128;
+/// Bytes reserved for the safetensors length + JSON header.
+const ST_PREAMBLE: usize = 256;
+
+fn npy_preamble(rows: usize, dim: usize) -> Vec<u8> {
+    let mut dict =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    let total = NPY_PREAMBLE - 10;
+    while dict.len() < total - 1 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+fn st_preamble(rows: usize, dim: usize) -> Result<Vec<u8>> {
+    use m2v_static::safetensors::{TensorSpec, header_bytes};
+    let h = header_bytes(
+        &[TensorSpec {
+            name: "embeddings",
+            dtype: m2v_static::Dtype::F32,
+            shape: &[rows, dim],
+        }],
+        &[],
+    )?;
+    let mut json = String::from_utf8_lossy(&h[8..]).trim_end().to_string();
+    while json.len() < ST_PREAMBLE - 8 {
+        json.push(' ');
+    }
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(json.as_bytes());
+    Ok(out)
+}
+
+/// Where rows go: a temporary file (renamed to the output, or copied to stdout for
+/// npy/safetensors), or stdout directly (jsonl).
+enum Dest {
+    Stdout(BufWriter<io::Stdout>),
+    File {
+        w: BufWriter<File>,
+        tmp: PathBuf,
+        /// `None`: copy to stdout when done.
+        dest: Option<PathBuf>,
+    },
+}
+
+struct Sink {
+    format: Format,
+    dim: usize,
+    rows: usize,
+    dest: Dest,
+    line: String,
+}
+
+impl Sink {
+    fn new(format: Format, output: &str, dim: usize) -> Result<Sink> {
+        let dest = if output == "-" && format == Format::Jsonl {
+            Dest::Stdout(BufWriter::with_capacity(1 << 20, io::stdout()))
+        } else {
+            let (tmp, dest) = if output == "-" {
+                let t = std::env::temp_dir().join(format!("m2v-encode-{}.tmp", std::process::id()));
+                (t, None)
+            } else {
+                let dest = PathBuf::from(output);
+                let name = dest
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "out".into());
+                let tmp = dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+                (tmp, Some(dest))
+            };
+            let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            match format {
+                Format::Npy => w.write_all(&[b' '; NPY_PREAMBLE])?,
+                Format::Safetensors => w.write_all(&[b' '; ST_PREAMBLE])?,
+                Format::Jsonl => {}
+            }
+            Dest::File { w, tmp, dest }
+        };
+        Ok(Sink {
+            format,
+            dim,
+            rows: 0,
+            dest,
+            line: String::new(),
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match &mut self.dest {
+            Dest::Stdout(s) => s,
+            Dest::File { w, .. } => w,
+        }
+    }
+
+    fn write_rows(&mut self, data: &[f32]) -> Result<()> {
+        self.rows += data.len() / self.dim.max(1);
+        match self.format {
+            Format::Jsonl => {
+                for row in data.chunks_exact(self.dim.max(1)) {
+                    let mut line = std::mem::take(&mut self.line);
+                    line.clear();
+                    line.push('[');
+                    for (j, x) in row.iter().enumerate() {
+                        if j > 0 {
+                            line.push(',');
+                        }
+                        if x.is_finite() {
+                            use std::fmt::Write as _;
+                            let _ = write!(line, "{x}");
+                        } else {
+                            line.push_str("null");
+                        }
+                    }
+                    line.push_str("]\n");
+                    self.writer().write_all(line.as_bytes())?;
+                    self.line = line;
+                }
+            }
+            Format::Npy | Format::Safetensors => {
+                let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+                self.writer().write_all(&bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<usize> {
+        let rows = self.rows;
+        let (w, tmp, dest) = match self.dest {
+            Dest::Stdout(mut s) => {
+                s.flush()?;
+                return Ok(rows);
+            }
+            Dest::File { w, tmp, dest } => (w, tmp, dest),
+        };
+        let mut f = w.into_inner().map_err(|e| e.into_error())?;
+        let preamble = match self.format {
+            Format::Npy => Some(npy_preamble(rows, self.dim)),
+            Format::Safetensors => Some(st_preamble(rows, self.dim)?),
+            Format::Jsonl => None,
+        };
+        if let Some(p) = preamble {
+            f.seek(SeekFrom::Start(0))?;
+            f.write_all(&p)?;
+        }
+        match dest {
+            Some(dest) => {
+                f.sync_all().ok();
+                std::fs::rename(&tmp, &dest)
+                    .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?
+            }
+            None => {
+                f.seek(SeekFrom::Start(0))?;
+                let mut out = io::stdout().lock();
+                io::copy(&mut f, &mut out)?;
+                out.flush()?;
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+fn open_input(input: &str) -> Result<(Box<dyn Read>, Option<u64>)> {
+    if input == "-" {
+        return Ok((Box::new(io::stdin().lock()), None));
+    }
+    let f = File::open(input).with_context(|| format!("opening {input}"))?;
+    let len = f.metadata().ok().map(|m| m.len());
+    Ok((Box::new(f), len))
+}
+
+fn progress(quiet: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
+    if quiet || !io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = match total {
+        Some(n) => {
+            let pb = indicatif::ProgressBar::new(n);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {msg} ({elapsed}, eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            pb
+        }
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    Some(pb)
+}
+
+/// Loads the model named by a CLI argument.
+pub fn load_model(arg: &str) -> Result<StaticModel> {
+    let dir = super::model_dir(arg)?;
+    StaticModel::load(&dir, &LoadOptions::new()).with_context(|| format!("loading model {arg}"))
+}
+
+pub fn run(a: Args) -> Result<()> {
+    if a.chunk_lines == 0 {
+        bail!("--chunk-lines must be at least 1");
+    }
+    let model = load_model(&a.model)?;
+    let format = a.format.unwrap_or_else(|| Format::infer(&a.output));
+    let mut opts = EncodeOptions::new().threads(a.threads.unwrap_or(0));
+    if let Some(MaxLength(m)) = a.max_length {
+        opts = opts.max_length(m);
+    }
+    if let Some(n) = a.normalize {
+        opts = opts.normalize(n);
+    }
+    let (input, total) = open_input(&a.input)?;
+    let pb = progress(a.quiet, total);
+    let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, input), a.lossy);
+    let mut sink = Sink::new(format, &a.output, model.dim())?;
+    let mut texts: Vec<String> = Vec::with_capacity(a.chunk_lines.min(1 << 16));
+    let mut out = Vec::new();
+    loop {
+        texts.clear();
+        while texts.len() < a.chunk_lines {
+            match reader
+                .next_line()
+                .with_context(|| format!("reading {}", a.input))?
+            {
+                Some(t) => texts.push(t),
+                None => break,
+            }
+        }
+        if texts.is_empty() {
+            break;
+        }
+        out.clear();
+        out.resize(texts.len() * model.dim(), 0.0);
+        model.encode_to_slice(&texts, &opts, &mut out);
+        sink.write_rows(&out)?;
+        if let Some(pb) = &pb {
+            pb.set_position(reader.bytes_read());
+            pb.set_message(format!("{} lines", reader.lines_read()));
+        }
+    }
+    let rows = sink.finish()?;
+    if let Some(pb) = pb {
+        pb.finish_with_message(format!("{rows} lines"));
+    }
+    Ok(())
+}
+
+/// `--max-length`: a number of tokens or `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxLength(pub Option<usize>);
+
+impl std::str::FromStr for MaxLength {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("none") {
+            return Ok(MaxLength(None));
+        }
+        s.parse::<usize>()
+            .map(|n| MaxLength(Some(n)))
+            .map_err(|_| format!("`{s}` is neither a number of tokens nor `none`"))
+    }
+}
+
+/// Reads `\n`-separated lines (dropping a `\r` before the `\n`) as UTF-8 strings,
+/// failing on invalid UTF-8 with the 1-based line number unless `lossy`.
+pub struct LineReader<R> {
+    r: R,
+    lossy: bool,
+    buf: Vec<u8>,
+    lines: u64,
+    bytes: u64,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(r: R, lossy: bool) -> Self {
+        LineReader {
+            r,
+            lossy,
+            buf: Vec::new(),
+            lines: 0,
+            bytes: 0,
+        }
+    }
+
+    /// The next line, `None` at the end of the input.
+    pub fn next_line(&mut self) -> Result<Option<String>> {
+        self.buf.clear();
+        let n = self.r.read_until(b'\n', &mut self.buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.bytes += n as u64;
+        self.lines += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+        }
+        match std::str::from_utf8(&self.buf) {
+            Ok(s) => Ok(Some(s.to_string())),
+            Err(_) if self.lossy => Ok(Some(String::from_utf8_lossy(&self.buf).into_owned())),
+            Err(e) => bail!(
+                "line {}: invalid UTF-8 at byte {} (use --lossy to replace it)",
+                self.lines,
+                e.valid_up_to() + 1
+            ),
+        }
+    }
+
+    /// Lines read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.lines
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_preamble_is_aligned_and_fixed_size() {
+        for (r, d) in [(0, 1), (7, 256), (usize::MAX, usize::MAX)] {
+            let p = npy_preamble(r, d);
+            assert_eq!(p.len(), NPY_PREAMBLE);
+            assert_eq!(p.len() % 64, 0);
+            assert!(p.ends_with(b"\n"));
+        }
+    }
+
+    #[test]
+    fn st_preamble_parses() {
+        let p = st_preamble(3, 2).unwrap();
+        assert_eq!(p.len(), ST_PREAMBLE);
+        let mut file = p.clone();
+        file.extend_from_slice(&[0u8; 24]);
+        let h = m2v_static::safetensors::read_header(&file).unwrap();
+        assert_eq!(h.get("embeddings").unwrap().shape, [3, 2]);
+    }
+
+    #[test]
+    fn lines_and_utf8() {
+        let mut r = LineReader::new(&b"a\r\n\nb\xffc\nlast"[..], false);
+        assert_eq!(r.next_line().unwrap().as_deref(), Some("a"));
+        assert_eq!(r.next_line().unwrap().as_deref(), Some(""));
+        let e = r.next_line().unwrap_err().to_string();
+        assert!(e.contains("line 3"), "{e}");
+        let mut r = LineReader::new(&b"b\xffc\nlast"[..], true);
+        assert_eq!(r.next_line().unwrap().as_deref(), Some("b\u{fffd}c"));
+        assert_eq!(r.next_line().unwrap().as_deref(), Some("last"));
+        assert_eq!(r.next_line().unwrap(), None);
+        assert_eq!("none".parse::<MaxLength>(), Ok(MaxLength(None)));
+        assert_eq!("12".parse::<MaxLength>(), Ok(MaxLength(Some(12))));
+        assert!("x".parse::<MaxLength>().is_err());
+    }
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(Format::infer("a.npy"), Format::Npy);
+        assert_eq!(Format::infer("a.safetensors"), Format::Safetensors);
+        assert_eq!(Format::infer("-"), Format::Jsonl);
+        assert_eq!(Format::infer("a.jsonl"), Format::Jsonl);
+    }
+}

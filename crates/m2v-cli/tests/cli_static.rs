@@ -1,0 +1,276 @@
+//! End-to-end tests of `m2v-cli encode`, `tokenize` and `inspect`, through one helper
+//! that makes a temporary folder and runs the binary. Numbers are compared with the
+//! library's own output (the parity with Python is m2v-static's tests).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use m2v_static::{EncodeOptions, StaticModel};
+use m2v_tokenize::json::{self, Value};
+
+fn tiny(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../m2v-static/tests/fixtures/tiny")
+        .join(name)
+}
+
+/// A temporary folder removed on drop (no tempfile dependency needed).
+struct Tmp(PathBuf);
+impl Tmp {
+    fn new(tag: &str) -> Tmp {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "m2v-cli-static-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Tmp(p)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `m2v-cli args...` in a fresh temp folder holding `files`, with `stdin`,
+/// returning the folder (for output files) and the process output.
+fn run_with(args: &[&str], stdin: &[u8], files: &[(&str, &[u8])]) -> (Tmp, Output) {
+    let tmp = Tmp::new(args.first().copied().unwrap_or("x"));
+    for (name, data) in files {
+        std::fs::write(tmp.path(name), data).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_m2v-cli"))
+        .args(args)
+        .current_dir(&tmp.0)
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (tmp, out)
+}
+
+fn run(args: &[&str], stdin: &[u8]) -> (Tmp, Output) {
+    run_with(args, stdin, &[])
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+const INPUT: &str =
+    "A girl is styling her hair.\n\nthe quick brown fox\r\n☃ 日本語\nlast line without newline";
+const LINES: [&str; 5] = [
+    "A girl is styling her hair.",
+    "",
+    "the quick brown fox",
+    "☃ 日本語",
+    "last line without newline",
+];
+
+fn parse_jsonl(s: &str) -> Vec<Vec<f64>> {
+    s.lines()
+        .map(|l| {
+            json::parse(l)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn encode_jsonl_from_stdin_matches_the_library() {
+    let model_dir = tiny("tiny_f16_norm");
+    let (_t, out) = run(
+        &["encode", "--model", model_dir.to_str().unwrap()],
+        INPUT.as_bytes(),
+    );
+    let rows = parse_jsonl(&ok(&out));
+    let want = StaticModel::from_pretrained(&model_dir)
+        .unwrap()
+        .encode(&LINES);
+    assert_eq!(rows.len(), 5);
+    for (i, r) in rows.iter().enumerate() {
+        let w: Vec<f64> = want.row(i).iter().map(|&x| f64::from(x)).collect();
+        // jsonl prints the shortest decimal that round-trips the f32.
+        let got: Vec<f64> = r.iter().map(|&x| f64::from(x as f32)).collect();
+        assert_eq!(got, w, "row {i}");
+    }
+    assert!(
+        rows[1].iter().all(|&x| x == 0.0),
+        "empty line is a zero vector"
+    );
+}
+
+#[test]
+fn encode_npy_and_safetensors_files() {
+    let model_dir = tiny("tiny_i8_vq");
+    let model = StaticModel::from_pretrained(&model_dir).unwrap();
+    let want = model.encode_with(
+        &LINES,
+        &EncodeOptions::new().normalize(false).max_length(Some(3)),
+    );
+    for (file, fmt) in [("out.npy", None), ("out.bin", Some("safetensors"))] {
+        let mut args = vec![
+            "encode",
+            "--model",
+            model_dir.to_str().unwrap(),
+            "--input",
+            "in.txt",
+            "--output",
+            file,
+            "--normalize",
+            "false",
+            "--max-length",
+            "3",
+            "--threads",
+            "2",
+            "--chunk-lines",
+            "2",
+        ];
+        if let Some(f) = fmt {
+            args.extend(["--format", f]);
+        }
+        let (tmp, out) = run_with(&args, b"", &[("in.txt", INPUT.as_bytes())]);
+        ok(&out);
+        let bytes = std::fs::read(tmp.path(file)).unwrap();
+        let data_start = if file.ends_with(".npy") {
+            assert_eq!(&bytes[..6], b"\x93NUMPY");
+            let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+            let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+            assert!(header.contains("'shape': (5, 8)"), "{header}");
+            assert!(header.contains("'<f4'"), "{header}");
+            10 + hlen
+        } else {
+            let h = m2v_static::safetensors::read_header(&bytes).unwrap();
+            let t = h.get("embeddings").unwrap();
+            assert_eq!(t.shape, [5, 8]);
+            t.start
+        };
+        let got: Vec<f32> = bytes[data_start..]
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|b| f32::from_le_bytes(*b))
+            .collect();
+        assert_eq!(got, want.as_slice(), "{file}");
+        // Only the input and the output remain: the temporary file was renamed.
+        let names: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+}
+
+#[test]
+fn invalid_utf8_names_the_line_unless_lossy() {
+    let model_dir = tiny("tiny_f32");
+    let m = model_dir.to_str().unwrap();
+    let input = b"fine\nbad \xff byte\n";
+    let (_t, out) = run(&["encode", "--model", m], input);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("--lossy"), "{err}");
+    let (_t, out) = run(&["encode", "--model", m, "--lossy"], input);
+    assert_eq!(parse_jsonl(&ok(&out)).len(), 2);
+}
+
+#[test]
+fn tokenize_prints_the_ids_encode_averages() {
+    let model_dir = tiny("tiny_f32");
+    let model = StaticModel::from_pretrained(&model_dir).unwrap();
+    let (_t, out) = run(
+        &[
+            "tokenize",
+            "--model",
+            model_dir.to_str().unwrap(),
+            "--max-length",
+            "4",
+        ],
+        INPUT.as_bytes(),
+    );
+    let text = ok(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5);
+    for (l, t) in lines.iter().zip(LINES) {
+        let ids: Vec<u32> = json::parse(l)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(ids, model.tokenize(t, Some(4)));
+        assert!(ids.len() <= 4);
+    }
+}
+
+#[test]
+fn inspect_text_and_json() {
+    let model_dir = tiny("tiny_i8_vq");
+    let m = model_dir.to_str().unwrap();
+    let (_t, out) = run(&["inspect", m], b"");
+    let text = ok(&out);
+    for want in [
+        "layout: model2vec",
+        "dtype: I8",
+        "dim: 8",
+        "tokenizer: WordPiece",
+        "normalize: true",
+        "mapping: true",
+        "weights: true",
+    ] {
+        assert!(text.contains(want), "{want:?} not in\n{text}");
+    }
+    let (_t, out) = run(&["inspect", m, "--json"], b"");
+    let v = json::parse(ok(&out).trim()).unwrap();
+    assert_eq!(v.get("rows").and_then(Value::as_u64), Some(40));
+    assert_eq!(
+        v.get("config")
+            .and_then(|c| c.get("embedding_dtype"))
+            .and_then(Value::as_str),
+        Some("int8")
+    );
+}
+
+#[test]
+fn hub_ids_resolve_through_the_cache() {
+    let Some(_) = m2v_hub::testing::model_or_skip("minishlab/potion-base-8M", "potion-base-8M")
+    else {
+        return;
+    };
+    let (_t, out) = run(&["inspect", "minishlab/potion-base-8M"], b"");
+    let text = ok(&out);
+    assert!(
+        text.contains("vocab_size: 29528") && text.contains("dim: 256"),
+        "{text}"
+    );
+}
+
+#[test]
+fn errors_are_reported_not_panicked() {
+    let (_t, out) = run(&["encode", "--model", "/nonexistent/folder"], b"x\n");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error:") && !err.contains("panicked"),
+        "{err}"
+    );
+}
