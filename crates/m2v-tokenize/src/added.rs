@@ -49,6 +49,8 @@ impl AddedToken {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Matcher {
     first: Vec<bool>,
+    /// The distinct first bytes, when there is exactly one (a fast scan).
+    single_first: Option<u8>,
     /// `(pattern, index into the added tokens)`, sorted by first byte then longest first.
     patterns: Vec<(String, usize)>,
     /// Start of each first byte's group in `patterns` (257 entries).
@@ -72,8 +74,14 @@ impl Matcher {
         for i in 1..257 {
             starts[i] += starts[i - 1];
         }
+        let mut firsts = (0..=255u8).filter(|&b| first[b as usize]);
+        let single_first = match (firsts.next(), firsts.next()) {
+            (Some(b), None) => Some(b),
+            _ => None,
+        };
         Matcher {
             first,
+            single_first,
             patterns,
             starts,
         }
@@ -109,7 +117,10 @@ impl Matcher {
     /// Can `s` contain a match at all? (A fast pre-check.)
     #[inline]
     pub(crate) fn may_match(&self, s: &str) -> bool {
-        !self.patterns.is_empty() && s.bytes().any(|c| self.first[c as usize])
+        match self.single_first {
+            Some(b) => s.as_bytes().contains(&b),
+            None => !self.patterns.is_empty() && s.bytes().any(|c| self.first[c as usize]),
+        }
     }
 }
 

@@ -78,6 +78,7 @@ pub(crate) enum PreTokenizer {
     Whitespace,
     WhitespaceSplit,
     Punctuation(Behavior),
+    CharDelimiterSplit(char),
     Metaspace {
         replacement: char,
         prepend_scheme: PrependScheme,
@@ -108,6 +109,14 @@ impl PreTokenizer {
             "Whitespace" => PreTokenizer::Whitespace,
             "WhitespaceSplit" => PreTokenizer::WhitespaceSplit,
             "Punctuation" => PreTokenizer::Punctuation(Behavior::from_json(v, at, "behavior")?),
+            "CharDelimiterSplit" => {
+                let d = str_req(v, at, "delimiter")?;
+                let mut it = d.chars();
+                match (it.next(), it.next()) {
+                    (Some(c), None) => PreTokenizer::CharDelimiterSplit(c),
+                    _ => return Err(bad(at, "delimiter", "expected one character")),
+                }
+            }
             "Metaspace" => {
                 let rep = str_req(v, at, "replacement")?;
                 let mut it = rep.chars();
@@ -184,6 +193,17 @@ impl PreTokenizer {
             }
             other => return Err(unsupported("pre_tokenizer", other)),
         })
+    }
+
+    /// Does this pipeline contain a `Metaspace` with `prepend_scheme: "first"`?
+    pub(crate) fn uses_first_scheme(&self) -> bool {
+        match self {
+            PreTokenizer::Metaspace { prepend_scheme, .. } => {
+                *prepend_scheme == PrependScheme::First
+            }
+            PreTokenizer::Sequence(list) => list.iter().any(PreTokenizer::uses_first_scheme),
+            _ => false,
+        }
     }
 
     /// Appends the words of `s` to `out`. `first` says whether `s` starts at offset 0
@@ -265,6 +285,11 @@ impl PreTokenizer {
             PreTokenizer::Punctuation(b) => {
                 split_by(s, first, *b, out, |t| {
                     char_matches(t, unicode::is_bert_punc)
+                });
+            }
+            PreTokenizer::CharDelimiterSplit(d) => {
+                split_by(s, first, Behavior::Removed, out, |t| {
+                    char_matches(t, |c| c == *d)
                 });
             }
             PreTokenizer::Digits { individual } => {
@@ -616,6 +641,11 @@ mod tests {
             r#"{"type":"Digits","individual_digits":false}"#,
             "a12b",
             &["a", "12", "b"],
+        );
+        check(
+            r#"{"type":"CharDelimiterSplit","delimiter":"-"}"#,
+            "a-b--c",
+            &["a", "b", "c"],
         );
         check(
             r#"{"type":"Punctuation","behavior":"MergedWithPrevious"}"#,

@@ -41,6 +41,8 @@ pub struct Tokenizer {
     /// Present when the pipeline is BERT's (BertNormalizer with clean_text,
     /// BertPreTokenizer, WordPiece): an all-ASCII segment then takes a fused loop.
     bert_fast: Option<BertFast>,
+    /// The pre-tokenizer has a `Metaspace` with `prepend_scheme: "first"`.
+    needs_first: bool,
 }
 
 /// Tables of the fused BERT path for ASCII text.
@@ -142,7 +144,12 @@ impl Tokenizer {
             let list = list
                 .as_array()
                 .ok_or_else(|| bad("", "added_tokens", "expected an array"))?;
-            let mut next_id = model_size as u32;
+            // HF's `get_vocab_size()`: distinct strings for map vocabularies, the list
+            // length (duplicates included) for Unigram.
+            let mut next_id = match &model {
+                Model::Unigram(_) => vocab.len() as u32,
+                _ => model_size as u32,
+            };
             for (i, t) in list.iter().enumerate() {
                 let mut tok = AddedToken::from_json(t, &format!("added_tokens[{i}]"))?;
                 if tok.content.is_empty() {
@@ -238,6 +245,9 @@ impl Tokenizer {
             }
         }
 
+        let needs_first = pre_tokenizer
+            .as_ref()
+            .is_some_and(PreTokenizer::uses_first_scheme);
         let mut tok = Tokenizer {
             json: v,
             normalizer,
@@ -252,6 +262,7 @@ impl Tokenizer {
             pad_id,
             vocab_size,
             bert_fast,
+            needs_first,
         };
         if tok.pad_id.is_none() {
             tok.pad_id = tok
@@ -419,7 +430,9 @@ impl Tokenizer {
                     Piece::Text(c, d) => (c, d),
                 };
                 let part = &normalized[c..d];
-                let first = a == 0 && c == 0;
+                // HF's `offsets_original().0 == 0` (for Metaspace's "first" scheme): the
+                // piece starts the input, and the normalizer kept its first char.
+                let first = a == 0 && c == 0 && (!self.needs_first || self.keeps_first_char(seg));
                 match &self.pre_tokenizer {
                     Some(p) => {
                         splits.clear();
@@ -434,6 +447,19 @@ impl Tokenizer {
                     None => self.model_tokenize(part, lattice, bpe, out),
                 }
             }
+        }
+    }
+
+    /// Does the normalizer keep the first char of `seg` (rather than delete it)?
+    fn keeps_first_char(&self, seg: &str) -> bool {
+        match (&self.normalizer, seg.chars().next()) {
+            (Some(n), Some(c)) => {
+                let mut b = [0u8; 4];
+                let mut out = String::new();
+                n.normalize(c.encode_utf8(&mut b), &mut out);
+                !out.is_empty()
+            }
+            _ => true,
         }
     }
 
@@ -510,10 +536,7 @@ impl BertFast {
         word.clear();
         let flush = |word: &mut Vec<u8>, out: &mut Vec<u32>| {
             if !word.is_empty() {
-                // The word holds ASCII bytes only.
-                if let Ok(w) = std::str::from_utf8(word) {
-                    wp.tokenize(w, out);
-                }
+                wp.tokenize_bytes(word, out);
                 word.clear();
             }
         };

@@ -34,6 +34,20 @@ pub(crate) fn hash_from(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// Byte equality without a `memcmp` call (tokens are short).
+#[inline(always)]
+fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return false;
+        }
+    }
+    true
+}
+
 /// The outcome of probing a prefix hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Probe {
@@ -278,7 +292,7 @@ impl Vocab {
                     prefix = true;
                 } else {
                     let id = v - 1;
-                    if self.token_bytes(id) == bytes {
+                    if eq_bytes(self.token_bytes(id), bytes) {
                         return Probe::Token(id);
                     }
                     // A token with the same tag stands for its own prefixes too.
@@ -305,7 +319,10 @@ impl Vocab {
                 let v = s & vmask;
                 if v != vmask {
                     let t = self.token_bytes(v - 1);
-                    if t.len() == a.len() + b.len() && t.starts_with(a) && t.ends_with(b) {
+                    if t.len() == a.len() + b.len()
+                        && eq_bytes(&t[..a.len()], a)
+                        && eq_bytes(&t[a.len()..], b)
+                    {
                         return Some(v - 1);
                     }
                 }

@@ -74,3 +74,60 @@ fn word_level() {
         pair.check_all(&c[..20_000.min(c.len())]);
     }
 }
+
+/// Every normalizer and pre-tokenizer this crate implements, swapped into a trained BPE
+/// (whose subword pieces make any character difference visible) and compared.
+#[test]
+fn components() {
+    let texts = training_texts();
+    let json = train::prefixed_bpe(&texts, 3000);
+    let v = m2v_tokenize::json::parse(&json).unwrap_or_else(|e| panic!("{e}"));
+    let normalizers = [
+        r#"null"#,
+        r#"{"type":"NFD"}"#,
+        r#"{"type":"NFKD"}"#,
+        r#"{"type":"NFC"}"#,
+        r#"{"type":"NFKC"}"#,
+        r#"{"type":"Sequence","normalizers":[{"type":"NFD"},{"type":"StripAccents"},{"type":"Lowercase"}]}"#,
+        r#"{"type":"BertNormalizer","clean_text":false,"handle_chinese_chars":true,"strip_accents":true,"lowercase":false}"#,
+        r#"{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":false,"strip_accents":null,"lowercase":false}"#,
+        r#"{"type":"Sequence","normalizers":[{"type":"Strip","strip_left":true,"strip_right":true},{"type":"Replace","pattern":{"String":"  "},"content":" "},{"type":"Prepend","prepend":"_"}]}"#,
+        r#"{"type":"Strip","strip_left":false,"strip_right":true}"#,
+    ];
+    let pre_tokenizers = [
+        r#"{"type":"Whitespace"}"#,
+        r#"{"type":"WhitespaceSplit"}"#,
+        r#"{"type":"BertPreTokenizer"}"#,
+        r#"{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"Punctuation","behavior":"Isolated"},{"type":"Digits","individual_digits":true}]}"#,
+        r#"{"type":"Sequence","pretokenizers":[{"type":"Punctuation","behavior":"MergedWithPrevious"},{"type":"Digits","individual_digits":false}]}"#,
+        r#"{"type":"Sequence","pretokenizers":[{"type":"Punctuation","behavior":"MergedWithNext"},{"type":"Whitespace"}]}"#,
+        r#"{"type":"Sequence","pretokenizers":[{"type":"Punctuation","behavior":"Contiguous"},{"type":"CharDelimiterSplit","delimiter":"e"}]}"#,
+        r#"{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"String":"th"},"behavior":"Removed","invert":false},{"type":"WhitespaceSplit"}]}"#,
+        r#"{"type":"Split","pattern":{"String":" "},"behavior":"MergedWithPrevious","invert":true}"#,
+        r#"{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":true}"#,
+        r#"{"type":"Metaspace","replacement":"▁","prepend_scheme":"never","split":false}"#,
+        r#"{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}"#,
+        r#"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":false}"#,
+    ];
+    let sample: Vec<String> = adversarial()
+        .into_iter()
+        .chain(corpus().unwrap_or_default().into_iter().step_by(97))
+        .collect();
+    for n in normalizers {
+        for p in pre_tokenizers {
+            let mut w = v.clone();
+            if let m2v_tokenize::json::Value::Object(top) = &mut w {
+                for (k, x) in top.iter_mut() {
+                    if k == "normalizer" {
+                        *x = m2v_tokenize::json::parse(n).unwrap_or_else(|e| panic!("{e}"));
+                    }
+                    if k == "pre_tokenizer" {
+                        *x = m2v_tokenize::json::parse(p).unwrap_or_else(|e| panic!("{e}"));
+                    }
+                }
+            }
+            let pair = Pair::from_json(&format!("{n} + {p}"), &m2v_tokenize::json::to_string(&w));
+            pair.check_all(&sample);
+        }
+    }
+}

@@ -36,13 +36,31 @@ impl WordPiece {
     /// Appends the ids of one word (non-empty, already normalized and pre-tokenized).
     #[inline]
     pub(crate) fn tokenize(&self, word: &str, out: &mut Vec<u32>) {
-        let b = word.as_bytes();
+        self.tokenize_bytes(word.as_bytes(), out);
+    }
+
+    /// [`WordPiece::tokenize`] on the UTF-8 bytes of a word.
+    #[inline]
+    pub(crate) fn tokenize_bytes(&self, b: &[u8], out: &mut Vec<u32>) {
         if b.len() > self.max_input_chars_per_word
-            && word.chars().count() > self.max_input_chars_per_word
+            && b.iter().filter(|&&x| x & 0xC0 != 0x80).count() > self.max_input_chars_per_word
         {
             out.push(self.unk_id);
             return;
         }
+        // The common case: the whole word is a token.
+        if b.len() <= self.vocab.max_len()
+            && let Probe::Token(id) = self.vocab.probe(hash_from(SEED, b), b)
+        {
+            out.push(id);
+            return;
+        }
+        self.tokenize_pieces(b, out);
+    }
+
+    #[inline(never)]
+    fn tokenize_pieces(&self, b: &[u8], out: &mut Vec<u32>) {
+        let is_boundary = |i: usize| i == b.len() || b[i] & 0xC0 != 0x80;
         let mark = out.len();
         let max_len = self.vocab.max_len();
         let plen = self.prefix.len();
@@ -64,7 +82,7 @@ impl WordPiece {
             let mut found = None;
             let mut end = start + limit;
             while end > start {
-                if word.is_char_boundary(end) {
+                if is_boundary(end) {
                     let len = end - start;
                     let h = if len <= STACK {
                         hashes[len - 1]
