@@ -53,6 +53,14 @@ pub enum Error {
     /// The Python peer failed.
     #[error("python peer: {0}")]
     Python(String),
+    /// The figure could not be rendered.
+    #[error("{path}: cannot render the figure: {what}")]
+    Plot {
+        /// The output file.
+        path: PathBuf,
+        /// What went wrong.
+        what: String,
+    },
     /// JSON (de)serialisation failed.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),

@@ -44,7 +44,7 @@ pub use crate::machine::{Machine, format_utc, machine, utc_now};
 pub use crate::metrics::{
     SplitMix64, accuracy, average_ranks, cosine, pearson, spearman, stratified_folds,
 };
-pub use crate::plot::{Point, points, report_svg, svg};
+pub use crate::plot::{Point, points, render_png, report_svg, svg};
 pub use crate::report::{ModelResult, Report, TaskInfo, human_params};
 pub use crate::tasks::{
     Classification, Group, Pairs, Protocol, SEED, SuiteOptions, TREC_CLASSES, Task, TaskData,

@@ -102,6 +102,28 @@ impl LogReg {
         (&self.weights, &self.bias)
     }
 
+    /// Class probabilities of each row of `x` (`rows × dim`), row-major `rows × k`.
+    pub fn predict_proba(&self, x: &[f32]) -> Vec<f64> {
+        let k = self.n_classes();
+        let mut z = vec![0.0; self.dim];
+        let mut out = Vec::with_capacity(x.len() / self.dim.max(1) * k);
+        for row in x.chunks_exact(self.dim.max(1)) {
+            for (j, zj) in z.iter_mut().enumerate() {
+                *zj = (f64::from(row[j]) - self.mean[j]) * self.inv_std[j];
+            }
+            let logits: Vec<f64> = (0..k)
+                .map(|c| {
+                    let w = &self.weights[c * self.dim..(c + 1) * self.dim];
+                    self.bias[c] + w.iter().zip(&z).map(|(a, b)| a * b).sum::<f64>()
+                })
+                .collect();
+            let m = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let sum: f64 = logits.iter().map(|l| (l - m).exp()).sum();
+            out.extend(logits.iter().map(|l| (l - m).exp() / sum));
+        }
+        out
+    }
+
     /// The most probable class of each row of `x` (`rows × dim`).
     pub fn predict(&self, x: &[f32]) -> Vec<usize> {
         let mut z = vec![0.0; self.dim];

@@ -252,3 +252,30 @@ mod tests {
         assert!(s.trim_end().ends_with("</svg>"));
     }
 }
+
+/// Rasterises an SVG (such as [`svg`]'s) to a PNG file with `resvg` (pure Rust;
+/// fonts from the system font folders through `fontdb`, no C font libraries). When no
+/// font is found the PNG has no text; the SVG is the reference rendering.
+pub fn render_png(svg: &str, path: &std::path::Path, scale: f32) -> Result<(), crate::Error> {
+    use resvg::{tiny_skia, usvg};
+    let mut opt = usvg::Options::default();
+    opt.fontdb_mut().load_system_fonts();
+    let bad = |what: String| crate::Error::Plot {
+        path: path.to_path_buf(),
+        what,
+    };
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| bad(e.to_string()))?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(scale)
+        .ok_or_else(|| bad("bad size".into()))?;
+    let mut pm = tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| bad("cannot allocate the image".into()))?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pm.as_mut(),
+    );
+    pm.save_png(path).map_err(|e| bad(e.to_string()))
+}

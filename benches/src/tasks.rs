@@ -125,7 +125,8 @@ impl Task {
 /// How much of each set to use ([`SuiteOptions::quick`] for CI smoke runs).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SuiteOptions {
-    /// At most this many pairs per STS subset (a seeded random sample).
+    /// At most this many pairs per STS task (a seeded random sample; a SemEval year
+    /// gets `ceil(max / subsets)` pairs per subset).
     pub max_pairs: Option<usize>,
     /// At most this many items per classification set (train and test each for
     /// train/test sets), a seeded random sample.
@@ -144,12 +145,12 @@ impl SuiteOptions {
         }
     }
 
-    /// Subsets for a run of a few minutes: 500 pairs per STS subset, 2000 items per
-    /// classification set, 5-fold CV.
+    /// Subsets for a run of a few minutes: 500 pairs per STS task, 1000 items per
+    /// classification split, 5-fold CV.
     pub fn quick() -> Self {
         SuiteOptions {
             max_pairs: Some(500),
-            max_items: Some(2000),
+            max_items: Some(1000),
             folds: 5,
         }
     }
@@ -440,13 +441,15 @@ fn sts_year(dir: &Path, opts: &SuiteOptions) -> Result<Vec<Pairs>, Error> {
         })
         .collect();
     names.sort();
+    // The cap is per task: spread it over the year's subsets.
+    let cap = opts.max_pairs.map(|m| m.div_ceil(names.len().max(1)));
     names
         .iter()
         .map(|n| {
             let ip = dir.join(format!("STS.input.{n}.txt"));
             let gp = dir.join(format!("STS.gs.{n}.txt"));
             let p = parse_sts_subset(n, &read(&ip)?, &read(&gp)?, &gp)?;
-            Ok(sample_pairs(p, opts.max_pairs))
+            Ok(sample_pairs(p, cap))
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 //! One module per task. xtask may touch the network (through `pip`) and may use
 //! `anyhow`; library crates may not.
 
+mod bench;
 mod ci;
 mod codegen;
 mod demo;
@@ -18,6 +19,8 @@ tasks:
                     Hugging Face cache (all when no NAME; `fetch --list` lists them)
   ci                the whole test suite: fetch test assets, fmt, clippy, test
   codegen [--check] regenerate m2v-tokenize's Unicode tables (--check: verify only)
+  bench [ARGS]      speed and accuracy tables (m2v-bench in release; --quick for
+                    a few minutes; `bench --help` lists ARGS); writes target/bench/
   demo              fetch all-MiniLM-L6-v2, distill it, encode three sentences
   help              this text
 ";
@@ -37,6 +40,7 @@ fn run() -> Result<()> {
     };
     match task.as_str() {
         "fetch" => fetch::run(rest),
+        "bench" => bench::run(rest),
         "ci" => ci::run(rest),
         "codegen" => codegen::run(rest),
         "demo" => demo::run(rest),

