@@ -49,6 +49,13 @@ pub struct Args {
     /// Replace the output folder if it is not empty.
     #[arg(long)]
     pub force: bool,
+    /// After saving, upload the model folder to this hub repository `ORG/NAME` (created
+    /// if missing; token from $HF_TOKEN or `huggingface-cli login`).
+    #[arg(long, value_name = "ORG/NAME")]
+    pub push_to: Option<String>,
+    /// With --push-to: create the repository as private.
+    #[arg(long, requires = "push_to")]
+    pub private: bool,
     /// Cache the teacher's output in FILE and reuse it when the inputs match (for
     /// development and tests: variants that differ only after the forward pass).
     #[arg(long, hide = true, value_name = "FILE")]
@@ -150,6 +157,22 @@ pub fn run(a: Args) -> Result<()> {
     } else {
         distill::distill(&opts, &Quiet)?
     };
+    if let Some(repo) = &a.push_to {
+        let options = m2v_hub::PushOptions {
+            private: a.private,
+            token: None,
+            message: Some(format!("Add a static model distilled from {} with m2v", a.model)),
+        };
+        let info = m2v_hub::push_folder(&summary.output, repo, options).with_context(|| {
+            format!(
+                "the model is saved in {}, but pushing it to {repo} failed",
+                summary.output.display()
+            )
+        })?;
+        if !a.quiet {
+            eprintln!("pushed to {}", info.commit_url);
+        }
+    }
     if a.quiet {
         return Ok(());
     }

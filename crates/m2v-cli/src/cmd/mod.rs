@@ -1,5 +1,6 @@
 //! One module per subcommand, plus shared helpers.
 
+pub mod distill;
 pub mod encode;
 pub mod inspect;
 pub mod push;
