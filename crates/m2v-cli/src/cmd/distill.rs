@@ -25,7 +25,12 @@ pub struct Args {
     #[arg(long, default_value = "256", value_name = "INT|FLOAT|auto|none")]
     pub pca_dims: m2v_reduce::PcaDims,
     /// SIF coefficient, in (0, 1).
-    #[arg(long, default_value_t = 1e-4, conflicts_with = "no_sif", value_name = "F")]
+    #[arg(
+        long,
+        default_value_t = 1e-4,
+        conflicts_with = "no_sif",
+        value_name = "F"
+    )]
     pub sif_coefficient: f64,
     /// Do not weight the embeddings with SIF.
     #[arg(long)]
@@ -68,7 +73,9 @@ pub struct Args {
 fn parse_pooling(s: &str) -> Result<Pooling, String> {
     match s {
         "mean" | "first" | "last" | "pooler" => s.parse::<Pooling>().map_err(|e| e.to_string()),
-        other => Err(format!("unknown pooling `{other}` (mean, first, last or pooler)")),
+        other => Err(format!(
+            "unknown pooling `{other}` (mean, first, last or pooler)"
+        )),
     }
 }
 
@@ -161,7 +168,10 @@ pub fn run(a: Args) -> Result<()> {
         let options = m2v_hub::PushOptions {
             private: a.private,
             token: None,
-            message: Some(format!("Add a static model distilled from {} with m2v", a.model)),
+            message: Some(format!(
+                "Add a static model distilled from {} with m2v",
+                a.model
+            )),
         };
         let info = m2v_hub::push_folder(&summary.output, repo, options).with_context(|| {
             format!(

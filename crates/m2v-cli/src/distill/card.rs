@@ -60,7 +60,7 @@ pub fn render(c: &Card<'_>) -> String {
     fm.push_str("tags:\n- embeddings\n- static-embeddings\n- sentence-transformers\n");
     let sif = c
         .sif
-        .map_or_else(|| "none".to_string(), |s| super::pyjson::float_repr(s));
+        .map_or_else(|| "none".to_string(), super::pyjson::float_repr);
     let name = c.model_name;
     let base = c.base_model;
     format!(

@@ -155,11 +155,7 @@ pub fn compile_pattern(pattern: &str) -> Result<regex::Regex> {
 /// `tokenizer.encode(word)` of the reference's (pruned) teacher tokenizer, including
 /// the padding that tokenizer still carries (e.g. all-MiniLM-L6-v2's `Fixed: 128`: the
 /// reference feeds those pad positions to the teacher unmasked, so we do too).
-fn encode_new_word(
-    tok: &m2v_tokenize::Tokenizer,
-    padding: &Value,
-    word: &str,
-) -> Result<Vec<u32>> {
+fn encode_new_word(tok: &m2v_tokenize::Tokenizer, padding: &Value, word: &str) -> Result<Vec<u32>> {
     let mut ids = tok.encode_with_special_tokens(word);
     if padding.is_null() {
         return Ok(ids);
@@ -172,7 +168,7 @@ fn encode_new_word(
         .map_or(ids.len(), |n| (n as usize).max(ids.len()));
     if let Some(m) = padding.get("pad_to_multiple_of").and_then(Value::as_u64) {
         let m = m as usize;
-        if m > 0 && target % m != 0 {
+        if m > 0 && !target.is_multiple_of(m) {
             target += m - target % m;
         }
     }
@@ -189,7 +185,7 @@ fn encode_new_word(
 
 /// The teacher input of every token, in id order.
 fn teacher_inputs(d: &DistillVocabulary, teacher_json: &Value) -> Result<Vec<Vec<u32>>> {
-    let needs_text = d.sources.iter().any(|s| *s == TokenSource::Text);
+    let needs_text = d.sources.contains(&TokenSource::Text);
     let tok = if needs_text {
         Some(
             m2v_tokenize::Tokenizer::from_value(d.teacher_tokenizer.clone())
@@ -241,8 +237,13 @@ fn cache_key(inputs: &[Vec<u32>], dir: &Path, pooling: Pooling) -> u64 {
 /// The cached teacher output, if the file exists and matches.
 fn read_cache(path: &Path, key: u64, rows: usize, cols: usize) -> Option<Vec<f32>> {
     let b = std::fs::read(path).ok()?;
-    let word = |i: usize| -> Option<u64> { Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?)) };
-    if b.get(..8)? != CACHE_MAGIC || word(8)? != key || word(16)? != rows as u64 || word(24)? != cols as u64 {
+    let word =
+        |i: usize| -> Option<u64> { Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?)) };
+    if b.get(..8)? != CACHE_MAGIC
+        || word(8)? != key
+        || word(16)? != rows as u64
+        || word(24)? != cols as u64
+    {
         return None;
     }
     let data = b.get(32..)?;
@@ -265,7 +266,8 @@ fn write_cache(path: &Path, key: u64, rows: usize, cols: usize, data: &[f32]) ->
     for x in data {
         b.extend_from_slice(&x.to_le_bytes());
     }
-    std::fs::write(path, b).with_context(|| format!("cannot write the teacher cache {}", path.display()))
+    std::fs::write(path, b)
+        .with_context(|| format!("cannot write the teacher cache {}", path.display()))
 }
 
 /// The value written as `apply_pca`.
@@ -290,10 +292,10 @@ pub fn distill(opts: &Options, progress: &dyn Progress) -> Result<Summary> {
             last = now;
         }
     };
-    if let Some(s) = opts.sif_coefficient {
-        if !(s > 0.0 && s < 1.0) {
-            bail!("the SIF coefficient must be > 0 and < 1, got {s}");
-        }
+    if let Some(s) = opts.sif_coefficient
+        && !(s > 0.0 && s < 1.0)
+    {
+        bail!("the SIF coefficient must be > 0 and < 1, got {s}");
     }
     let pattern = opts
         .token_remove_pattern
@@ -318,10 +320,9 @@ pub fn distill(opts: &Options, progress: &dyn Progress) -> Result<Summary> {
     lap("load teacher", &mut phases);
 
     // Vocabulary surgery.
-    let remove = pattern
-        .as_ref()
-        .map(|re| move |t: &str| re.is_match(t));
-    let remove_ref: Option<&dyn Fn(&str) -> bool> = remove.as_ref().map(|f| f as &dyn Fn(&str) -> bool);
+    let remove = pattern.as_ref().map(|re| move |t: &str| re.is_match(t));
+    let remove_ref: Option<&dyn Fn(&str) -> bool> =
+        remove.as_ref().map(|f| f as &dyn Fn(&str) -> bool);
     let vopts = VocabularyOptions {
         vocabulary: &opts.vocabulary,
         remove: remove_ref,
@@ -386,7 +387,8 @@ pub fn distill(opts: &Options, progress: &dyn Progress) -> Result<Summary> {
                 None => vec![1.0; n],
             };
             let p = m2v_reduce::pca(&emb, n, dim, opts.pca_dims)?;
-            let q = m2v_reduce::quantize_weighted(&p.data, p.rows, p.cols, &weights, opts.quantize_to)?;
+            let q =
+                m2v_reduce::quantize_weighted(&p.data, p.rows, p.cols, &weights, opts.quantize_to)?;
             (q, None, None, p)
         }
     };
@@ -422,7 +424,10 @@ pub fn distill(opts: &Options, progress: &dyn Progress) -> Result<Summary> {
         });
     }
     staging.write("model.safetensors", &save::safetensors_bytes(&tensors)?)?;
-    staging.write("tokenizer.json", json::to_string(&vocab.tokenizer).as_bytes())?;
+    staging.write(
+        "tokenizer.json",
+        json::to_string(&vocab.tokenizer).as_bytes(),
+    )?;
     let config = save::ModelConfig {
         tokenizer_name: opts.model_name.clone(),
         apply_pca: apply_pca_json(opts.pca_dims),

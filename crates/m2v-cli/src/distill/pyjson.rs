@@ -183,7 +183,10 @@ mod tests {
     fn indent4_like_json_dump() {
         let v = PyJson::Dict(vec![
             ("model_type".into(), PyJson::str("model2vec")),
-            ("architectures".into(), PyJson::List(vec![PyJson::str("StaticModel")])),
+            (
+                "architectures".into(),
+                PyJson::List(vec![PyJson::str("StaticModel")]),
+            ),
             ("x".into(), PyJson::List(vec![])),
             ("name".into(), PyJson::str("caf\u{e9} \u{1f600}\"")),
             ("n".into(), PyJson::Null),

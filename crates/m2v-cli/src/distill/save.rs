@@ -208,7 +208,10 @@ impl Staging {
                     );
                 }
             }
-            Ok(_) => bail!("the output path {} exists and is not a folder", output.display()),
+            Ok(_) => bail!(
+                "the output path {} exists and is not a folder",
+                output.display()
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot access {}", output.display()));
@@ -260,8 +263,8 @@ impl Staging {
     /// Writes one file into the temporary folder.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.tmp.join(name);
-        let mut f = fs::File::create(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut f =
+            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         f.write_all(bytes)
             .and_then(|()| f.sync_all())
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -347,9 +350,24 @@ mod tests {
         let w = [0u8; 40];
         let m = [0u8; 20];
         let b = safetensors_bytes(&[
-            Tensor { name: "embeddings", dtype: "F16", shape: &[3, 2], bytes: &e },
-            Tensor { name: "weights", dtype: "F64", shape: &[5], bytes: &w },
-            Tensor { name: "mapping", dtype: "I32", shape: &[5], bytes: &m },
+            Tensor {
+                name: "embeddings",
+                dtype: "F16",
+                shape: &[3, 2],
+                bytes: &e,
+            },
+            Tensor {
+                name: "weights",
+                dtype: "F64",
+                shape: &[5],
+                bytes: &w,
+            },
+            Tensor {
+                name: "mapping",
+                dtype: "I32",
+                shape: &[5],
+                bytes: &m,
+            },
         ])
         .unwrap();
         assert_eq!(
@@ -357,13 +375,27 @@ mod tests {
             "{\"weights\":{\"dtype\":\"F64\",\"shape\":[5],\"data_offsets\":[0,40]},\"mapping\":{\"dtype\":\"I32\",\"shape\":[5],\"data_offsets\":[40,60]},\"embeddings\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[60,72]}}    "
         );
         assert_eq!(b.len(), 272);
-        let b = safetensors_bytes(&[Tensor { name: "embeddings", dtype: "F16", shape: &[3, 2], bytes: &e }]).unwrap();
+        let b = safetensors_bytes(&[Tensor {
+            name: "embeddings",
+            dtype: "F16",
+            shape: &[3, 2],
+            bytes: &e,
+        }])
+        .unwrap();
         assert_eq!(
             header(&b),
             "{\"embeddings\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[0,12]}}      "
         );
         assert_eq!(b.len(), 92);
-        assert!(safetensors_bytes(&[Tensor { name: "x", dtype: "F16", shape: &[3], bytes: &e }]).is_err());
+        assert!(
+            safetensors_bytes(&[Tensor {
+                name: "x",
+                dtype: "F16",
+                shape: &[3],
+                bytes: &e
+            }])
+            .is_err()
+        );
     }
 
     #[test]
@@ -381,13 +413,20 @@ mod tests {
         s.write("x.txt", b"1").unwrap();
         s.commit().unwrap();
         assert_eq!(fs::read(out.join("x.txt")).unwrap(), b"1");
-        assert!(Staging::new(&out, false).is_err(), "non-empty output without force");
+        assert!(
+            Staging::new(&out, false).is_err(),
+            "non-empty output without force"
+        );
         let s = Staging::new(&out, true).unwrap();
         s.write("y.txt", b"2").unwrap();
         s.commit().unwrap();
         assert!(!out.join("x.txt").exists());
         assert_eq!(fs::read(out.join("y.txt")).unwrap(), b"2");
-        assert_eq!(fs::read_dir(root.join("a")).unwrap().count(), 1, "no leftovers");
+        assert_eq!(
+            fs::read_dir(root.join("a")).unwrap().count(),
+            1,
+            "no leftovers"
+        );
         fs::remove_dir_all(&root).unwrap();
     }
 }
