@@ -71,6 +71,30 @@ def save(name: str, arr: np.ndarray) -> str:
     return name
 
 
+def potion() -> dict | None:
+    from huggingface_hub import try_to_load_from_cache
+    from safetensors.numpy import load_file
+
+    path = try_to_load_from_cache("minishlab/potion-base-8M", "model.safetensors")
+    if not isinstance(path, str):
+        print("potion-base-8M not in the HF cache: skipping the real-data fixture")
+        return None
+    e32 = load_file(path)["embeddings"].astype(np.float32)
+    e64 = e32.astype(np.float64)
+    out: dict = {"repo": "minishlab/potion-base-8M", "rows": int(e32.shape[0]), "cols": int(e32.shape[1])}
+    for dims in [64, 0.9]:
+        s64, ev64, evr64 = _pca_fit_transform(e64.copy(), dims)
+        s32 = apply_pca(e32.copy(), dims)
+        assert s32.shape == s64.shape
+        case = {"out_cols": int(s64.shape[1]), "explained_variance_ratio_f64": [float(v) for v in evr64]}
+        if dims == 64:
+            # The first 8 rows of the scores (reference run on f64 input, and as it runs).
+            case["scores_head_f64ref"] = [float(v) for v in s64[:8].astype(np.float32).reshape(-1)]
+            case["scores_head_f32ref"] = [float(v) for v in s32[:8].reshape(-1)]
+        out[str(dims)] = case
+    return out
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     x32 = matrix(ROWS, COLS, SEED)
@@ -163,7 +187,10 @@ def main() -> None:
                       "weights_dtype": str(w.dtype), "distinct_clusters": int(len(set(mapping.tolist())))}
     fx["vocabulary_quantization"] = vq
 
-    (OUT / "reduce.json").write_text(json.dumps(fx, indent=1) + "\n")
+    # Real embeddings: potion-base-8M's matrix (29528 x 256), when it is in the HF cache.
+    fx["potion"] = potion()
+
+    (OUT / "reduce.json").write_text(json.dumps(fx, separators=(",", ":")) + "\n")
     print("wrote", OUT)
 
 

@@ -11,7 +11,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
 use crate::error::{Error, check_shape};
-use crate::sif::sif_weights;
+use crate::sif::compute_weights;
 
 /// Rows whose distances to all centres are computed in one matrix product.
 const BLOCK: usize = 1024;
@@ -337,10 +337,7 @@ pub fn vocabulary_quantize(
             rows,
         });
     }
-    let weights = match sif_coefficient {
-        Some(s) => sif_weights(rows, s)?,
-        None => vec![1.0; rows],
-    };
+    let weights = compute_weights(rows, sif_coefficient)?;
     // scikit-learn's `_tolerance`: mean of the column variances times `tol`.
     let mut mean = vec![0.0f64; cols];
     let mut sq = vec![0.0f64; cols];

@@ -10,10 +10,14 @@
 //! 2. [`pca`] with [`PcaDims`] → [`PcaResult`]: centre, covariance in `f64`, symmetric
 //!    eigendecomposition (faer), descending components, scores, the max-|score| sign rule,
 //!    and the reference's clamps and skips (reported in [`PcaResult::note`]).
-//! 3. [`sif_weights`]: Zipf/SIF weights per token id, bit-identical to the reference's `f64`.
-//! 4. [`quantize_weighted`] (weights multiplied in `f64`, as the reference's default path)
-//!    or [`quantize`] (no weights) → [`Quantized`] bytes in a [`DType`]; the f16 rounding is
-//!    this crate's own ([`f32_to_f16_bits`], [`f64_to_f16_bits`], [`f16_bits_to_f32`]).
+//! 3. [`sif_weights`] / [`compute_weights`]: Zipf/SIF weights per token id (ones without
+//!    SIF), bit-identical to the reference's `f64`.
+//! 4. [`quantize_weighted`] with those weights (multiplied in `f64` and rounded once, as the
+//!    reference's default path; pass the ones too when SIF is off, the reference still
+//!    multiplies) → [`Quantized`] bytes in a [`DType`]. [`quantize`] casts an unweighted
+//!    `f32` matrix (the vocabulary-quantization path). The f16 rounding is this crate's own
+//!    ([`f32_to_f16_bits`], [`f64_to_f16_bits`], [`f16_bits_to_f32`]); [`apply_weights`]
+//!    multiplies in place when only `f32` output is wanted.
 //! 5. Optionally [`vocabulary_quantize`] ([`KMeansOptions`] → [`VocabularyQuantization`]):
 //!    k-means on the pre-PCA vectors; the driver then runs [`pca`] on the centres,
 //!    [`quantize`]s them and stores `mapping` (I32) and `weights` (F64).
@@ -26,14 +30,14 @@
 //! The default path of the driver, as the reference's `distill_from_model`:
 //!
 //! ```
-//! use m2v_reduce::{DType, PcaDims, pca, quantize_weighted, sif_weights};
+//! use m2v_reduce::{DType, PcaDims, compute_weights, pca, quantize_weighted};
 //!
 //! # fn main() -> Result<(), m2v_reduce::Error> {
 //! let (rows, cols) = (6, 3);
 //! let teacher: Vec<f32> = (0..rows * cols).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
 //! let reduced = pca(&teacher, rows, cols, PcaDims::Int(2))?;
 //! assert_eq!((reduced.rows, reduced.cols), (6, 2));
-//! let weights = sif_weights(rows, 1e-4)?;
+//! let weights = compute_weights(rows, Some(1e-4))?; // None: ones
 //! let tensor = quantize_weighted(&reduced.data, reduced.rows, reduced.cols, &weights, DType::F16)?;
 //! assert_eq!(tensor.shape, [6, 2]);
 //! assert_eq!(tensor.bytes.len(), 6 * 2 * 2);
@@ -54,4 +58,4 @@ pub use crate::f16::{f16_bits_to_f32, f32_to_f16_bits, f64_to_f16_bits};
 pub use crate::kmeans::{KMeansInit, KMeansOptions, VocabularyQuantization, vocabulary_quantize};
 pub use crate::pca::{PcaDims, PcaResult, nan_to_num, pca};
 pub use crate::quantize::{DType, Quantized, quantize, quantize_weighted};
-pub use crate::sif::{apply_weights, sif_weights};
+pub use crate::sif::{apply_weights, compute_weights, sif_weights};

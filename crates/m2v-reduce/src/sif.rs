@@ -58,6 +58,19 @@ pub fn sif_weights(n: usize, coefficient: f64) -> Result<Vec<f64>, Error> {
         .collect())
 }
 
+/// The per-token weights of the reference's `compute_weights(n, sif_coefficient)`:
+/// [`sif_weights`] with `Some(s)`, ones with `None`.
+///
+/// The driver multiplies by these even without SIF (as the reference does with
+/// `np.ones`): that makes the reference's array `f64`, which changes the int8 arithmetic,
+/// so pass them to [`quantize_weighted`](crate::quantize_weighted) either way.
+pub fn compute_weights(n: usize, sif_coefficient: Option<f64>) -> Result<Vec<f64>, Error> {
+    match sif_coefficient {
+        Some(s) => sif_weights(n, s),
+        None => Ok(vec![1.0; n]),
+    }
+}
+
 /// Multiplies row `i` of a row-major matrix by `weights[i]`, the product taken in `f64`
 /// and rounded once to `f32` (what the reference's `embeddings * weights[:, None]`
 /// followed by `astype(float32)` gives).
