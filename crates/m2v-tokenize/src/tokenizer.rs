@@ -626,6 +626,12 @@ mod tests {
     }
 
     #[test]
+    fn is_shareable() {
+        fn check<T: Clone + Send + Sync + std::fmt::Debug>() {}
+        check::<Tokenizer>();
+    }
+
+    #[test]
     fn errors_name_component_and_file() {
         let bad_json = BERT.replace("BertPreTokenizer", "FancySplitter");
         let e = Tokenizer::from_json_str(&bad_json).unwrap_err();
