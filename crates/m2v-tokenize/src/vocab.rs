@@ -135,10 +135,14 @@ pub(crate) struct Vocab {
     gaps: Vec<bool>,
     /// Slot values when every id fits a `u16` (`0xFFFF` stands for `PREFIX`).
     narrow: Vec<u16>,
-    /// Slot values otherwise.
+    /// Slot values otherwise: `tag << 24 | value` (`0xFF_FFFF` stands for `PREFIX`),
+    /// so that a probe touches one array.
     wide: Vec<u32>,
     is_narrow: bool,
+    /// The tag of each slot, in narrow mode only.
     tags: Vec<u8>,
+    /// Number of slots.
+    cap: usize,
     with_prefixes: bool,
     max_len: usize,
 }
@@ -159,7 +163,7 @@ impl Vocab {
             bytes += t.len();
             count += 1;
         }
-        if n >= (1 << 28) || bytes >= u32::MAX as usize {
+        if n >= (1 << 24) - 2 || bytes >= u32::MAX as usize {
             return None;
         }
         // Place tokens in id order.
@@ -245,24 +249,33 @@ impl Vocab {
     }
 
     /// Rebuilds the hash index from the strings (after an edit). The table has room for
-    /// 1.25 slots per entry (any size: slots are picked by multiply-shift, not a mask).
+    /// 1.25 slots per entry, 2 with prefixes (any size: slots are picked by
+    /// multiply-shift, not a mask).
     pub(crate) fn rebuild_index(&mut self) {
         let n = self.len();
         let mut entries = n;
         if self.with_prefixes {
             entries += self.count_prefixes();
         }
-        let cap = entries + entries / 4 + 8;
+        // Lookups in a Unigram lattice mostly miss (they run until no token starts with
+        // the bytes), and a miss scans to an empty slot: keep that table half empty.
+        let cap = if self.with_prefixes {
+            2 * entries + 8
+        } else {
+            entries + entries / 4 + 8
+        };
         // Reserve the all-ones value for PREFIX.
         self.is_narrow = n + 1 < 0xFFFF;
+        self.cap = cap;
         if self.is_narrow {
             self.narrow = vec![0u16; cap];
+            self.tags = vec![0u8; cap];
             self.wide = Vec::new();
         } else {
             self.wide = vec![0u32; cap];
             self.narrow = Vec::new();
+            self.tags = Vec::new();
         }
-        self.tags = vec![0u8; cap];
         self.max_len = 0;
         for id in 0..n as u32 {
             if !self.present(id) {
@@ -290,12 +303,12 @@ impl Vocab {
     /// The home slot of a hash.
     #[inline(always)]
     fn home(&self, h: u64) -> usize {
-        (((h >> 32) * self.tags.len() as u64) >> 32) as usize
+        (((h >> 32) * self.cap as u64) >> 32) as usize
     }
 
     #[inline(always)]
     fn next(&self, i: usize) -> usize {
-        if i + 1 == self.tags.len() { 0 } else { i + 1 }
+        if i + 1 == self.cap { 0 } else { i + 1 }
     }
 
     #[inline(always)]
@@ -312,17 +325,31 @@ impl Vocab {
                 v => u32::from(v),
             }
         } else {
-            self.wide[i]
+            match self.wide[i] & 0xFF_FFFF {
+                0xFF_FFFF => PREFIX,
+                v => v,
+            }
+        }
+    }
+
+    /// The tag of slot `i`.
+    #[inline(always)]
+    fn tag_at(&self, i: usize) -> u8 {
+        if self.is_narrow {
+            self.tags[i]
+        } else {
+            (self.wide[i] >> 24) as u8
         }
     }
 
     fn set_slot(&mut self, i: usize, v: u32, tag: u8) {
         if self.is_narrow {
             self.narrow[i] = if v == PREFIX { 0xFFFF } else { v as u16 };
+            self.tags[i] = tag;
         } else {
-            self.wide[i] = v;
+            let v = if v == PREFIX { 0xFF_FFFF } else { v };
+            self.wide[i] = (u32::from(tag) << 24) | v;
         }
-        self.tags[i] = tag;
     }
 
     fn insert(&mut self, id: u32) {
@@ -353,7 +380,7 @@ impl Vocab {
                 self.set_slot(i, PREFIX, tag);
                 return;
             }
-            if self.tags[i] == tag {
+            if self.tag_at(i) == tag {
                 // A token or a prefix with the same tag already marks this spot: a
                 // probe for these bytes will report at least `Prefix` there.
                 return;
@@ -373,7 +400,7 @@ impl Vocab {
             if v == 0 {
                 return if prefix { Probe::Prefix } else { Probe::Absent };
             }
-            if self.tags[i] == tag {
+            if self.tag_at(i) == tag {
                 if v == PREFIX {
                     prefix = true;
                 } else {
@@ -400,7 +427,7 @@ impl Vocab {
             if v == 0 {
                 return None;
             }
-            if self.tags[i] == tag && v != PREFIX {
+            if self.tag_at(i) == tag && v != PREFIX {
                 let t = self.token_bytes(v - 1);
                 if t.len() == a.len() + b.len()
                     && eq_bytes(&t[..a.len()], a)
@@ -416,7 +443,7 @@ impl Vocab {
     /// The id of `token`, if present.
     #[inline]
     pub(crate) fn get(&self, token: &str) -> Option<u32> {
-        if self.tags.is_empty() {
+        if self.cap == 0 {
             return None;
         }
         match self.probe(hash_from(SEED, token.as_bytes()), token.as_bytes()) {
@@ -518,7 +545,7 @@ impl VocabBuilder {
 
     /// The vocabulary; `None` when an id repeats or the data is too large.
     pub(crate) fn finish(mut self) -> Option<Vocab> {
-        if self.blob.len() >= u32::MAX as usize || self.offsets.len() >= 1 << 28 {
+        if self.blob.len() >= u32::MAX as usize || self.offsets.len() >= (1 << 24) - 2 {
             return None;
         }
         match self.ids.take() {
