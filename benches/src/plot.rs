@@ -185,14 +185,26 @@ pub fn svg(points: &[Point], title: &str, subtitle: &str, threads: usize) -> Str
             p.color
         );
     }
+    // Two short lines per label (model · params, then the implementation) so that
+    // neighbouring points overlap less.
     for p in &order {
+        let (name, imp) = match p.label.split_once(" (") {
+            Some((n, rest)) => (n, rest.strip_suffix(')').unwrap_or(rest)),
+            None => (p.label.as_str(), ""),
+        };
+        let x = px(p.speed) + radius(p.params).min(12.0) + 3.0;
+        let y = py(p.score) - 2.0;
         let _ = writeln!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" font-size="11">{} · {}</text>"#,
-            px(p.speed) + radius(p.params).min(12.0) + 3.0,
-            py(p.score) - 2.0,
-            esc(&p.label),
+            r#"<text x="{x:.1}" y="{y:.1}" font-size="11">{} · {}</text>"#,
+            esc(name),
             human_params(p.params)
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{x:.1}" y="{:.1}" font-size="10" fill="#444">{}</text>"##,
+            y + 12.0,
+            esc(imp)
         );
     }
     s.push_str("</svg>\n");
@@ -215,6 +227,33 @@ pub fn report_svg(rep: &Report) -> String {
         ),
         rep.threads,
     )
+}
+
+/// Rasterises an SVG (such as [`svg`]'s) to a PNG file with `resvg` (pure Rust;
+/// fonts from the system font folders through `fontdb`, no C font libraries). When no
+/// font is found the PNG has no text; the SVG is the reference rendering.
+pub fn render_png(svg: &str, path: &std::path::Path, scale: f32) -> Result<(), crate::Error> {
+    use resvg::{tiny_skia, usvg};
+    let mut opt = usvg::Options::default();
+    opt.fontdb_mut().load_system_fonts();
+    let bad = |what: String| crate::Error::Plot {
+        path: path.to_path_buf(),
+        what,
+    };
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| bad(e.to_string()))?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(scale)
+        .ok_or_else(|| bad("bad size".into()))?;
+    let mut pm = tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| bad("cannot allocate the image".into()))?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pm.as_mut(),
+    );
+    pm.save_png(path).map_err(|e| bad(e.to_string()))
 }
 
 #[cfg(test)]
@@ -251,31 +290,4 @@ mod tests {
         assert!(s.contains(r#"r="40.0""#));
         assert!(s.trim_end().ends_with("</svg>"));
     }
-}
-
-/// Rasterises an SVG (such as [`svg`]'s) to a PNG file with `resvg` (pure Rust;
-/// fonts from the system font folders through `fontdb`, no C font libraries). When no
-/// font is found the PNG has no text; the SVG is the reference rendering.
-pub fn render_png(svg: &str, path: &std::path::Path, scale: f32) -> Result<(), crate::Error> {
-    use resvg::{tiny_skia, usvg};
-    let mut opt = usvg::Options::default();
-    opt.fontdb_mut().load_system_fonts();
-    let bad = |what: String| crate::Error::Plot {
-        path: path.to_path_buf(),
-        what,
-    };
-    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| bad(e.to_string()))?;
-    let size = tree
-        .size()
-        .to_int_size()
-        .scale_by(scale)
-        .ok_or_else(|| bad("bad size".into()))?;
-    let mut pm = tiny_skia::Pixmap::new(size.width(), size.height())
-        .ok_or_else(|| bad("cannot allocate the image".into()))?;
-    resvg::render(
-        &tree,
-        tiny_skia::Transform::from_scale(scale, scale),
-        &mut pm.as_mut(),
-    );
-    pm.save_png(path).map_err(|e| bad(e.to_string()))
 }

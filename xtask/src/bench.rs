@@ -1,7 +1,8 @@
 //! `cargo xtask bench [ARGS]`: the speed and accuracy tables.
 //!
 //! xtask stays light: the evaluation lives in the `m2v-benches` package and this task
-//! only runs its `m2v-bench` binary in release mode with the arguments passed through
+//! only runs its `m2v-bench` binary in release mode (with the `peers` feature, which
+//! adds the model2vec-rs speed peer) with the arguments passed through
 //! (`cargo xtask bench --help` lists them). Results go to `target/bench/`.
 
 use std::process::Command;
@@ -16,10 +17,10 @@ pub fn run(args: &[String]) -> Result<()> {
             "--release",
             "-p",
             "m2v-benches",
-            "--bin",
-            "m2v-bench",
-            "--",
+            "--features",
+            "peers",
         ])
+        .args(["--bin", "m2v-bench", "--"])
         .args(args)
         .status()
         .with_context(|| format!("running {cargo}"))?;

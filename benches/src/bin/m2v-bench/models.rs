@@ -212,3 +212,55 @@ impl Embedder for TeacherEmbedder {
         pool.install(run)
     }
 }
+
+/// The same folder through `model2vec-rs` (feature `peers`), for the speed columns.
+#[cfg(feature = "peers")]
+pub fn load_model2vec_rs(spec: &Spec) -> Result<Box<dyn Embedder>> {
+    let Some(dir) = &spec.dir else {
+        bail!("model2vec-rs needs a model folder");
+    };
+    let m = model2vec_rs::model::StaticModel::from_pretrained(dir, None, None, None)
+        .map_err(|e| anyhow::anyhow!("model2vec-rs cannot load {}: {e:#}", dir.display()))?;
+    let params = safetensors_params(&dir.join("model.safetensors")).unwrap_or(0);
+    Ok(Box::new(Model2VecRs {
+        name: spec.name.clone(),
+        model: m,
+        params,
+    }))
+}
+
+/// `model2vec_rs::model::StaticModel`, parallel through rayon (a pool of `threads`).
+#[cfg(feature = "peers")]
+struct Model2VecRs {
+    name: String,
+    model: model2vec_rs::model::StaticModel,
+    params: usize,
+}
+
+#[cfg(feature = "peers")]
+impl Embedder for Model2VecRs {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn implementation(&self) -> String {
+        "model2vec-rs 0.4".into()
+    }
+    fn params(&self) -> usize {
+        self.params
+    }
+    fn dim(&self) -> usize {
+        self.model.dim()
+    }
+    fn encode(&self, texts: &[&str], threads: usize) -> Result<Vec<f32>, Error> {
+        let owned: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .map_err(|e| Error::Model {
+                model: self.name.clone(),
+                what: format!("cannot build a thread pool: {e}"),
+            })?;
+        let rows = pool.install(|| self.model.encode_with_args(&owned, Some(512), 1024));
+        Ok(rows.into_iter().flatten().collect())
+    }
+}
