@@ -359,18 +359,25 @@ fn fails(args: &[&str], out: &Path, needle: &str) {
     }
 }
 
-/// A copy of the teacher folder without some files (symlinks to the real ones).
+/// A copy of the teacher folder without some of its top-level files.
 fn partial_teacher(root: &Path, teacher: &Path, skip: &[&str]) -> PathBuf {
-    let dir = root.join("teacher");
-    std::fs::create_dir_all(&dir).unwrap();
-    for e in std::fs::read_dir(teacher).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name();
-        if skip.iter().any(|s| name.to_string_lossy() == *s) || e.path().is_dir() {
-            continue;
+    fn copy(from: &Path, to: &Path, skip: &[&str]) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            if skip.iter().any(|s| name.to_string_lossy() == *s) {
+                continue;
+            }
+            if e.path().is_dir() {
+                copy(&e.path(), &to.join(&name), &[]);
+            } else {
+                std::fs::copy(e.path(), to.join(&name)).unwrap();
+            }
         }
-        std::fs::copy(e.path(), dir.join(&name)).unwrap();
     }
+    let dir = root.join("teacher");
+    copy(teacher, &dir, skip);
     dir
 }
 
@@ -398,12 +405,14 @@ fn teacher_without_weights() {
 fn unknown_architecture() {
     let Some(teacher) = teacher() else { return };
     let root = temp("arch");
-    let t = partial_teacher(&root, &teacher, &["model.safetensors"]);
-    std::fs::write(
-        t.join("config.json"),
-        r#"{"model_type": "llama", "architectures": ["LlamaModel"], "hidden_size": 8}"#,
-    )
-    .unwrap();
+    let t = partial_teacher(&root, &teacher, &[]);
+    // The real config with another architecture, so only the architecture is wrong.
+    let config = std::fs::read_to_string(teacher.join("config.json")).unwrap();
+    let config = config
+        .replace("\"bert\"", "\"llama\"")
+        .replace("BertModel", "LlamaModel");
+    assert!(config.contains("llama"));
+    std::fs::write(t.join("config.json"), config).unwrap();
     let out = root.join("out");
     fails(
         &[
