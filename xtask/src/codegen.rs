@@ -7,7 +7,7 @@
 //! tables) and its regex classes (`\w`, `\s`, `\p{L}`, `\p{N}`) from `regex-syntax`
 //! 0.8, and its grapheme clusters from `unicode-segmentation`. This task reads the very
 //! same crates and writes their data as plain Rust arrays into
-//! `crates/m2v-tokenize/src/unicode/tables.rs`. The test [`tests::tables_are_current`]
+//! `crates/m2v-tokenize/src/unicode/tables.rs`. The test `tests::tables_are_current`
 //! fails when the committed file differs from what this task would write.
 
 use std::fmt::Write as _;
