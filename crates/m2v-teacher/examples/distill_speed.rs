@@ -34,6 +34,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seqs.len() as f64 / cpu,
         out.len()
     );
+    // Sentences: the texts of the committed parity fixture, through the whole
+    // sentence-transformers pipeline.
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/all-MiniLM-L6-v2/sentences.json"
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(fixture)?)?;
+    let texts: Vec<&str> = meta["texts"]
+        .as_array()
+        .ok_or("sentences.json: no texts")?
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    teacher.encode_sentences(&texts[..16], 64)?;
+    let (t, c) = (Instant::now(), cpu_seconds());
+    teacher.encode_sentences(&texts, 64)?;
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "{} sentences in {s:.3} s = {:.1} sentences/s; {:.2} s of CPU",
+        texts.len(),
+        texts.len() as f64 / s,
+        cpu_seconds() - c
+    );
     Ok(())
 }
 

@@ -35,6 +35,7 @@
 //! # Ok::<(), m2v_teacher::Error>(())
 //! ```
 
+mod alloc;
 mod bert;
 mod config;
 mod encoder;
