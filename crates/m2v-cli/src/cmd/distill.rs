@@ -48,7 +48,7 @@ pub struct Args {
     /// Cluster the vocabulary into K rows (k-means), storing a token→row mapping.
     #[arg(long, value_name = "K")]
     pub vocabulary_quantization: Option<usize>,
-    /// Where the teacher runs: cpu or gpu (wgpu; needs the `wgpu` feature).
+    /// Where the teacher runs: cpu or gpu (wgpu; needs m2v-cli built with `--features wgpu`).
     #[arg(long, default_value = "cpu", value_parser = parse_device)]
     pub device: Device,
     /// Replace the output folder if it is not empty.

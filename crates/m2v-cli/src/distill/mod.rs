@@ -24,8 +24,12 @@ pub use m2v_teacher::{DeviceChoice as Device, Pooling};
 /// The reference's default `token_remove_pattern`.
 pub const DEFAULT_REMOVE_PATTERN: &str = r"\[unused\d+\]";
 
-/// Sequences per teacher batch (the reference's `_DEFAULT_BATCH_SIZE`).
+/// Sequences per teacher batch on the CPU (the reference's `_DEFAULT_BATCH_SIZE`).
 pub const BATCH_SIZE: usize = 256;
+/// Sequences per teacher batch on the GPU: per-batch overhead dominates small batches
+/// there (measured on an H200: 20k tokens/s at 256, 43k at 1024). Rows do not depend
+/// on the batch size beyond float rounding (batches are sorted by length).
+pub const GPU_BATCH_SIZE: usize = 1024;
 
 /// Everything a distillation needs; the CLI builds it from flags.
 #[derive(Debug, Clone)]
@@ -338,6 +342,10 @@ pub fn distill(opts: &Options, progress: &dyn Progress) -> Result<Summary> {
     // returns the pooled rows in input order.
     let n = inputs.len();
     let dim = teacher.hidden_size();
+    let batch_size = match opts.device {
+        Device::Cpu => BATCH_SIZE,
+        Device::Gpu => GPU_BATCH_SIZE,
+    };
     let key = cache_key(&inputs, &opts.model_dir, opts.pooling);
     let cached = opts
         .teacher_cache
@@ -348,7 +356,7 @@ pub fn distill(opts: &Options, progress: &dyn Progress) -> Result<Summary> {
         None => {
             progress.start(n);
             let e = teacher
-                .encode_ids(&inputs, opts.pooling, BATCH_SIZE, &mut |done, _| {
+                .encode_ids(&inputs, opts.pooling, batch_size, &mut |done, _| {
                     progress.update(done)
                 })
                 .context("teacher forward pass")?;
