@@ -54,6 +54,7 @@ mod embeddings;
 mod error;
 mod half;
 mod layout;
+mod mmap;
 mod model;
 pub mod safetensors;
 mod table;

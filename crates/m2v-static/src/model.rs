@@ -28,12 +28,22 @@ pub struct LoadOptions {
     max_length: Option<Option<usize>>,
     dimensionality: Option<usize>,
     dtype: Option<Dtype>,
+    no_memory_map: bool,
 }
 
 impl LoadOptions {
     /// The defaults: everything from the model's config.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether [`StaticModel::load`] memory-maps `model.safetensors` instead of reading
+    /// it (default: true on 64-bit unix, where loading then takes the same time for any
+    /// table size). The file must then stay unchanged while the model lives (HF cache
+    /// blobs are immutable); pass `false` for a file that may be rewritten in place.
+    pub fn memory_map(mut self, map: bool) -> Self {
+        self.no_memory_map = !map;
+        self
     }
 
     /// Overrides the config's `normalize` (default: the config's value, else false).
@@ -178,10 +188,21 @@ impl StaticModel {
                 source,
             }
         })?;
-        let st = read(&files.safetensors)?;
+        let mapped = if opts.no_memory_map {
+            None
+        } else {
+            crate::mmap::map(&files.safetensors).map_err(|source| Error::Io {
+                path: files.safetensors.clone(),
+                source,
+            })?
+        };
+        let st = match mapped {
+            Some(m) => Buffer::shared(std::sync::Arc::new(m)),
+            None => Buffer::from(read(&files.safetensors)?),
+        };
         let mut m = Self::build(
             tokenizer,
-            Buffer::from(st),
+            st,
             config,
             &[files.layout.tensor_name()],
             opts,
@@ -468,7 +489,7 @@ impl StaticModel {
     ) {
         let mut ids = std::mem::take(&mut s.ids);
         self.tokenize_into(text, max_length, &mut ids);
-        self.lookup.mean(&ids, out, &mut s.acc64);
+        self.lookup.mean(&ids, out, s);
         if normalize {
             table::normalize(out);
         }
@@ -501,7 +522,7 @@ impl StaticModel {
     /// half of [`StaticModel::encode`], for callers that tokenize themselves.
     pub fn pool_ids(&self, ids: &[u32], normalize: bool) -> Vec<f32> {
         let mut out = vec![0.0; self.dim()];
-        self.lookup.mean(ids, &mut out, &mut Vec::new());
+        self.lookup.mean(ids, &mut out, &mut Scratch::default());
         if normalize {
             table::normalize(&mut out);
         }

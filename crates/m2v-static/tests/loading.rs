@@ -73,8 +73,15 @@ fn bytes_and_zero_copy_equal_the_folder() {
         &LoadOptions::new(),
     )
     .unwrap();
+    // A folder is memory-mapped where the platform allows (borrowed bytes), else read.
+    let read = StaticModel::load(tiny("tiny_f32"), &LoadOptions::new().memory_map(false)).unwrap();
+    assert!(!read.is_borrowed());
+    assert_eq!(
+        from_dir.is_borrowed(),
+        cfg!(all(unix, target_pointer_width = "64"))
+    );
     let want = from_dir.encode(TEXTS);
-    for m in [&owned, &borrowed, &shared] {
+    for m in [&owned, &borrowed, &shared, &read] {
         assert_eq!(m.encode(TEXTS), want);
     }
     // An odd start address (unaligned f32 data) reads the same values.

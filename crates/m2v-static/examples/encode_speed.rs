@@ -1,0 +1,57 @@
+//! Quick timing of `StaticModel::encode` (no criterion; for profiling with `perf`).
+//!
+//! `cargo run --release -p m2v-static --example encode_speed -- MODEL_DIR TEXTS [REPEATS] [THREADS]`
+//!
+//! `TEXTS` holds one text per line. Prints the best of `REPEATS` (default 3) runs in
+//! texts/s and tokens/s, and the time spent tokenizing alone, so the share of the
+//! row lookups can be read off. `THREADS` defaults to 1.
+
+use std::time::Instant;
+
+use m2v_static::{EncodeOptions, StaticModel};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [model, texts, rest @ ..] = args.as_slice() else {
+        return Err("usage: encode_speed MODEL_DIR TEXTS [REPEATS] [THREADS]".into());
+    };
+    let repeats: usize = rest.first().map_or(Ok(3), |s| s.parse())?;
+    let threads: usize = rest.get(1).map_or(Ok(1), |s| s.parse())?;
+    let t = Instant::now();
+    let model = StaticModel::from_pretrained(model)?;
+    println!("load: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    let text = std::fs::read_to_string(texts)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let opts = EncodeOptions::new().threads(threads);
+    let best = |f: &mut dyn FnMut()| {
+        (0..repeats.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let mut tokens = 0usize;
+    let mut ids = Vec::new();
+    let tok = best(&mut || {
+        tokens = 0;
+        for l in &lines {
+            model.tokenize_into(l, Some(512), &mut ids);
+            tokens += ids.len();
+        }
+    });
+    let enc = best(&mut || {
+        std::hint::black_box(model.encode_with(&lines, &opts));
+    });
+    println!(
+        "{} texts, {tokens} tokens, {threads} thread(s): encode {:.0} texts/s ({:.1} M tokens/s); \
+         tokenize alone {:.0} texts/s ({:.0}% of encode time)",
+        lines.len(),
+        lines.len() as f64 / enc,
+        tokens as f64 / enc / 1e6,
+        lines.len() as f64 / tok,
+        100.0 * tok / enc
+    );
+    Ok(())
+}
