@@ -253,8 +253,9 @@ impl Teacher {
     /// Sequences are sorted by length (longest first), cut into batches of
     /// `batch_size`, padded, run, pooled and put back in input order, so the result
     /// does not depend on `batch_size` or on the number of threads. On the CPU, one
-    /// batch per rayon thread runs at a time. `progress(done, total)` is called after each
-    /// batch with the number of sequences done. No normalization is applied.
+    /// batch per rayon thread runs at a time. `progress(done, total)` is called once per
+    /// batch, in order, with the number of sequences done (on the CPU, as each group of
+    /// parallel batches completes). No normalization is applied.
     pub fn encode_ids<S: AsRef<[u32]> + Sync>(
         &self,
         seqs: &[S],
@@ -295,8 +296,8 @@ impl Teacher {
                     out[i * h..(i + 1) * h].copy_from_slice(row);
                 }
                 done += chunk.len();
+                progress(done, seqs.len());
             }
-            progress(done, seqs.len());
         }
         Ok(out)
     }
