@@ -86,7 +86,7 @@ pub(crate) struct Lookup {
 }
 
 /// Row decoding for one stored dtype.
-trait Row {
+trait Row: 'static {
     fn get(c: &[u8], j: usize) -> f32;
     fn add(acc: &mut [f32], row: &[u8]);
     fn add_scaled(acc: &mut [f32], row: &[u8], w: f32);
@@ -176,6 +176,8 @@ pub(crate) struct Scratch {
     pub acc64: Vec<f64>,
     /// (byte offset of the row in the buffer, weight) of each token, in token order.
     pub rows: Vec<(usize, f32)>,
+    /// Exact integer sums of unweighted I8 rows.
+    pub acc_i32: Vec<i32>,
 }
 
 impl Lookup {
@@ -213,6 +215,11 @@ impl Lookup {
     #[inline(always)]
     fn mean_typed<R: Row>(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
         let mut n = 0usize;
+        // (More ids than 2^23 could overflow the i32 sums: those take the f64 path.)
+        if self.table.dtype == Dtype::I8 && self.weights.is_none() && ids.len() < 1 << 23 {
+            self.mean_i8_exact(ids, out, s);
+            return;
+        }
         let acc64 = &mut s.acc64;
         if self.accumulates_in_f64() {
             acc64.clear();
@@ -279,6 +286,41 @@ impl Lookup {
             for o in out.iter_mut() {
                 *o = (f64::from(*o) / d) as f32;
             }
+        }
+    }
+
+    /// Unweighted I8 rows: numpy sums them in f64, where every partial sum of integers
+    /// is exact, so summing in i32 (exact below 2^23 rows of |v| <= 128; the caller
+    /// checks) and converting once gives the same f64 sums, then the same division and
+    /// rounding.
+    fn mean_i8_exact(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
+        let t = &self.table;
+        let dim = out.len();
+        let acc = &mut s.acc_i32;
+        acc.clear();
+        acc.resize(dim, 0);
+        let mut n = 0usize;
+        for &id in ids {
+            let r = match &self.mapping {
+                None => id as usize,
+                Some(m) => match m.get(id as usize) {
+                    Some(&r) => r as usize,
+                    None => continue,
+                },
+            };
+            let Some(row) = t.row(r) else { continue };
+            for (a, &b) in acc.iter_mut().zip(row) {
+                *a += i32::from(b as i8);
+            }
+            n += 1;
+        }
+        if n == 0 {
+            out.fill(0.0);
+            return;
+        }
+        let d = n as f64;
+        for (o, &a) in out.iter_mut().zip(acc.iter()) {
+            *o = (f64::from(a) / d) as f32;
         }
     }
 
@@ -356,18 +398,72 @@ fn sum_tiles<R: Row>(bytes: &[u8], rows: &[(usize, f32)], weighted: bool, out: &
         out[j..j + TILE].copy_from_slice(&acc);
         j += TILE;
     }
-    if j < dim {
-        let rest = &mut out[j..];
-        rest.fill(0.0);
+    sum_tail::<R>(bytes, rows, weighted, out, j);
+}
+
+/// The columns `from..` of [`sum_tiles`], in one pass per row.
+#[inline(always)]
+fn sum_tail<R: Row>(
+    bytes: &[u8],
+    rows: &[(usize, f32)],
+    weighted: bool,
+    out: &mut [f32],
+    from: usize,
+) {
+    let es = R::SIZE;
+    let dim = out.len();
+    if from >= dim {
+        return;
+    }
+    let rest = &mut out[from..];
+    rest.fill(0.0);
+    for &(off, w) in rows {
+        let Some(b) = bytes.get(off + from * es..off + dim * es) else {
+            continue;
+        };
+        if weighted {
+            R::add_scaled(rest, b, w);
+        } else {
+            R::add(rest, b);
+        }
+    }
+}
+
+/// [`sum_tiles`] for F16 rows with the F16C conversion instruction, over whole tiles
+/// (`out.len()` is a multiple of [`TILE`]). `vcvtph2ps` is exact, and the multiply and
+/// add stay separate instructions, so the bits equal the scalar path's.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,f16c")]
+fn sum_f16_f16c(bytes: &[u8], rows: &[(usize, f32)], weighted: bool, out: &mut [f32]) {
+    use std::arch::x86_64::{
+        __m128i, _mm_loadu_si128, _mm256_add_ps, _mm256_cvtph_ps, _mm256_mul_ps, _mm256_set1_ps,
+        _mm256_setzero_ps, _mm256_storeu_ps,
+    };
+    const LANES: usize = 8;
+    const REGS: usize = TILE / LANES;
+    for (t, dst) in out.chunks_exact_mut(TILE).enumerate() {
+        let j = t * TILE;
+        let mut acc = [_mm256_setzero_ps(); REGS];
         for &(off, w) in rows {
-            let Some(b) = bytes.get(off + j * es..off + dim * es) else {
+            let Some(b) = bytes.get(off + 2 * j..off + 2 * (j + TILE)) else {
                 continue;
             };
-            if weighted {
-                R::add_scaled(rest, b, w);
-            } else {
-                R::add(rest, b);
+            let wv = _mm256_set1_ps(w);
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `b` holds TILE halves = REGS * 16 bytes; this reads bytes
+                // 16k..16k+16 of it, unaligned loads allowed.
+                let h = unsafe { _mm_loadu_si128(b.as_ptr().add(16 * k).cast::<__m128i>()) };
+                let v = _mm256_cvtph_ps(h);
+                *a = if weighted {
+                    _mm256_add_ps(*a, _mm256_mul_ps(v, wv))
+                } else {
+                    _mm256_add_ps(*a, v)
+                };
             }
+        }
+        for (k, a) in acc.iter().enumerate() {
+            // SAFETY: `dst` holds TILE floats; this writes 8 of them at 8k.
+            unsafe { _mm256_storeu_ps(dst.as_mut_ptr().add(LANES * k), *a) };
         }
     }
 }
@@ -383,6 +479,16 @@ fn sum_tiles_dispatch<R: Row>(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::any::TypeId::of::<R>() == std::any::TypeId::of::<F16>()
+            && std::arch::is_x86_feature_detected!("avx")
+            && std::arch::is_x86_feature_detected!("f16c")
+        {
+            let done = out.len() / TILE * TILE;
+            // SAFETY: the CPU supports AVX and F16C (checked just above).
+            unsafe { sum_f16_f16c(bytes, rows, weighted, &mut out[..done]) };
+            sum_tail::<F16>(bytes, rows, weighted, out, done);
+            return;
+        }
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above).
             unsafe { sum_tiles_avx512::<R>(bytes, rows, weighted, out) };
@@ -468,6 +574,92 @@ mod tests {
             stride: dim,
             dim,
             dtype,
+        }
+    }
+
+    /// A deterministic pseudo-random sequence (SplitMix64).
+    fn noise(seed: u64, n: usize) -> Vec<u64> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^ (z >> 31)
+            })
+            .collect()
+    }
+
+    /// The fast paths (tiles, SIMD dispatch, F16C, exact i8 sums) give the bits of the
+    /// plain per-row loop, for widths with whole tiles and a tail, with and without
+    /// weights.
+    #[test]
+    fn fast_paths_equal_the_scalar_loop() {
+        let (rows, dim) = (50usize, 2 * TILE + 13);
+        let ids: Vec<u32> = noise(7, 40)
+            .iter()
+            .map(|v| (v % rows as u64) as u32)
+            .collect();
+        let w: Vec<f32> = noise(8, rows)
+            .iter()
+            .map(|v| (v % 1000) as f32 / 997.0)
+            .collect();
+        for dtype in [Dtype::F32, Dtype::F16, Dtype::I8] {
+            let raw = noise(dtype as u64 + 1, rows * dim);
+            let (bytes, vals): (Vec<u8>, Vec<f32>) = match dtype {
+                Dtype::F32 => {
+                    let v: Vec<f32> = raw.iter().map(|r| (*r as i32) as f32 / 1e9).collect();
+                    (v.iter().flat_map(|x| x.to_le_bytes()).collect(), v)
+                }
+                Dtype::F16 => {
+                    // Finite halves only (exponent field below 31).
+                    let h: Vec<u16> = raw.iter().map(|r| (*r as u16) & 0xBBFF).collect();
+                    let v = h.iter().map(|&b| f16_to_f32(b)).collect();
+                    (h.iter().flat_map(|x| x.to_le_bytes()).collect(), v)
+                }
+                _ => {
+                    let v: Vec<i8> = raw.iter().map(|r| *r as i8).collect();
+                    (
+                        v.iter().map(|&b| b as u8).collect(),
+                        v.iter().map(|&b| f32::from(b)).collect(),
+                    )
+                }
+            };
+            for weighted in [false, true] {
+                if dtype == Dtype::I8 && weighted {
+                    continue;
+                }
+                let l = Lookup {
+                    table: table(dtype, bytes.clone(), rows, dim),
+                    mapping: None,
+                    weights: weighted.then(|| Weights::F32(w.clone())),
+                };
+                let mut got = vec![0.0f32; dim];
+                l.mean(&ids, &mut got, &mut Scratch::default());
+                let mut want = vec![0.0f32; dim];
+                for (j, o) in want.iter_mut().enumerate() {
+                    if dtype == Dtype::I8 {
+                        let s: f64 = ids
+                            .iter()
+                            .map(|&i| f64::from(vals[i as usize * dim + j]))
+                            .sum();
+                        *o = (s / ids.len() as f64) as f32;
+                    } else {
+                        let mut s = 0.0f32;
+                        for &i in &ids {
+                            let v = vals[i as usize * dim + j];
+                            s += if weighted { v * w[i as usize] } else { v };
+                        }
+                        *o = (f64::from(s) / ids.len() as f64) as f32;
+                    }
+                }
+                let same = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{dtype:?} weighted={weighted}");
+            }
         }
     }
 
