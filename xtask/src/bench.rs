@@ -5,6 +5,7 @@
 //! adds the model2vec-rs speed peer) with the arguments passed through
 //! (`cargo xtask bench --help` lists them). Results go to `target/bench/`.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
@@ -26,4 +27,13 @@ pub fn run(args: &[String]) -> Result<()> {
         .with_context(|| format!("running {cargo}"))?;
     ensure!(status.success(), "m2v-bench failed ({status})");
     Ok(())
+}
+
+/// `<target dir>/<name>`: where a bench run's results go when `--out` is not given
+/// (the target dir is `$CARGO_TARGET_DIR`, else the workspace's `target/`).
+pub fn default_out(name: &str) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join(name)
 }

@@ -3,6 +3,10 @@
 //! Steps: fetch the test assets, `cargo fmt --check`, `cargo clippy --workspace
 //! --all-targets -- -D warnings`, `cargo test --workspace` (unit, integration and doc tests) with `M2V_REQUIRE_ASSETS=1`
 //! (so a test that needs a fetched model fails instead of skipping), and `cargo doc`.
+//! The `wgpu` feature of m2v-teacher is linted too, and its GPU parity test runs on
+//! Mesa's software Vulkan driver (lavapipe) when that is installed (`.ci/run` installs
+//! `mesa-vulkan-drivers`); without it the step says it was skipped. Last, the bench's
+//! smoke test `cargo xtask bench --quick --no-python` (into `target/bench-quick/`).
 
 use std::process::Command;
 
@@ -29,10 +33,68 @@ pub fn run(args: &[String]) -> Result<()> {
             &[],
         )
     })?;
+    step("cargo clippy (m2v-teacher --features wgpu)", || {
+        cargo(
+            &[
+                "clippy",
+                "-p",
+                "m2v-teacher",
+                "--features",
+                "wgpu",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
+        )
+    })?;
     // Library, binary, integration and doc tests; criterion benches are compiled by
     // clippy above but not run here (they are measured with `cargo bench`).
     step("cargo test", || {
         cargo(&["test", "--workspace"], &[("M2V_REQUIRE_ASSETS", "1")])
+    })?;
+    step("wgpu parity test on software Vulkan", || {
+        let Some(icd) = lavapipe_icd() else {
+            println!(
+                "skipped: Mesa's lavapipe is not installed \
+                 (apt-get install mesa-vulkan-drivers libvulkan1)"
+            );
+            return Ok(());
+        };
+        let icd = icd.to_string_lossy().into_owned();
+        // Mesa wants a runtime dir and complains (harmlessly) without one.
+        let runtime = std::env::temp_dir().to_string_lossy().into_owned();
+        cargo(
+            &[
+                "test",
+                "-p",
+                "m2v-teacher",
+                "--features",
+                "wgpu",
+                "--test",
+                "wgpu",
+            ],
+            &[
+                ("M2V_REQUIRE_ASSETS", "1"),
+                ("M2V_REQUIRE_GPU", "1"),
+                ("VK_ICD_FILENAMES", icd.as_str()),
+                ("CUBECL_AUTOTUNE_LEVEL", "minimal"),
+                ("XDG_RUNTIME_DIR", runtime.as_str()),
+            ],
+        )
+    })?;
+    // The bench's smoke test: subsets, potion-base-8M and the MiniLM teacher, release
+    // build with the model2vec-rs peer; the Python peer is left to full runs.
+    step("cargo xtask bench --quick", || {
+        let out = crate::bench::default_out("bench-quick");
+        crate::bench::run(&[
+            "--quick".to_string(),
+            "--no-python".to_string(),
+            "--out".to_string(),
+            out.to_string_lossy().into_owned(),
+        ])?;
+        check_quick_bench(&out.join("results.json"))
     })?;
     step("cargo doc", || {
         cargo(
@@ -42,6 +104,60 @@ pub fn run(args: &[String]) -> Result<()> {
     })?;
     println!("\nci: all steps passed");
     Ok(())
+}
+
+/// The smoke test's results must be complete: the default quick models (potion-base-8M,
+/// the MiniLM teacher, and model2vec-rs's potion row), every scored row with all of its
+/// task scores finite, every speed positive.
+fn check_quick_bench(path: &std::path::Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let tasks = v["tasks"].as_array().map_or(0, Vec::len);
+    let models = v["models"].as_array().context("results.json: no models")?;
+    ensure!(tasks > 0, "results.json: no tasks");
+    for want in ["potion-base-8M", "all-MiniLM-L6-v2"] {
+        ensure!(
+            models.iter().any(|m| m["name"] == want),
+            "results.json: no row for {want}"
+        );
+    }
+    for m in models {
+        let name = format!("{} ({})", m["name"], m["implementation"]);
+        if m["scores_not_run"].is_null() {
+            let scores = m["scores"].as_array().map_or(&[][..], Vec::as_slice);
+            ensure!(
+                scores.len() == tasks,
+                "{name}: {} of {tasks} task scores",
+                scores.len()
+            );
+            for s in scores {
+                let x = s["score"].as_f64().unwrap_or(f64::NAN);
+                ensure!(x.is_finite(), "{name}: {} scored {x}", s["task"]);
+            }
+        }
+        for speed in ["speed_single", "speed_all"] {
+            let s = m[speed]["texts_per_s"].as_f64().unwrap_or(0.0);
+            ensure!(s.is_finite() && s > 0.0, "{name}: {speed} is {s}");
+        }
+    }
+    println!(
+        "bench --quick: {} rows, {tasks} tasks, all complete",
+        models.len()
+    );
+    Ok(())
+}
+
+/// Mesa's software Vulkan driver manifest, when installed.
+fn lavapipe_icd() -> Option<std::path::PathBuf> {
+    std::fs::read_dir("/usr/share/vulkan/icd.d")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("lvp_icd"))
+        })
 }
 
 fn step(name: &str, f: impl FnOnce() -> Result<()>) -> Result<()> {
@@ -65,4 +181,49 @@ fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
         args.join(" ")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(v: &serde_json::Value) -> (tempfile::TempDir, std::path::PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("results.json");
+        std::fs::write(&p, v.to_string()).unwrap();
+        (d, p)
+    }
+
+    fn row(name: &str, scores: serde_json::Value, speed: f64) -> serde_json::Value {
+        let s = serde_json::json!({"texts_per_s": speed});
+        serde_json::json!({"name": name, "implementation": "m2v", "scores": scores,
+            "scores_not_run": null, "speed_single": s, "speed_all": s})
+    }
+
+    #[test]
+    fn quick_bench_check_rejects_incomplete_results() {
+        let one = serde_json::json!([{"task": "STS-B", "score": 75.4}]);
+        let ok = serde_json::json!({"tasks": [{"name": "STS-B"}], "models": [
+            row("potion-base-8M", one.clone(), 1e5), row("all-MiniLM-L6-v2", one.clone(), 90.0)]});
+        let (_d, p) = write(&ok);
+        check_quick_bench(&p).unwrap();
+        let missing = serde_json::json!({"tasks": [{"name": "STS-B"}], "models": [
+            row("potion-base-8M", one.clone(), 1e5), row("all-MiniLM-L6-v2", serde_json::json!([]), 90.0)]});
+        let (_d, p) = write(&missing);
+        assert!(
+            check_quick_bench(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("0 of 1")
+        );
+        let slow = serde_json::json!({"tasks": [{"name": "STS-B"}], "models": [
+            row("potion-base-8M", one.clone(), 0.0), row("all-MiniLM-L6-v2", one, 90.0)]});
+        let (_d, p) = write(&slow);
+        assert!(
+            check_quick_bench(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("speed_single")
+        );
+    }
 }
