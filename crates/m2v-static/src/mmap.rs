@@ -9,7 +9,6 @@
 //! map (reading a truncated mapped page raises SIGBUS). Hugging Face cache blobs are
 //! immutable; [`crate::LoadOptions::memory_map`] turns mapping off for other cases.
 
-use std::fs::File;
 use std::io;
 use std::path::Path;
 
@@ -60,7 +59,7 @@ pub(crate) fn map(path: &Path) -> io::Result<Option<Mapped>> {
     #[cfg(all(unix, target_pointer_width = "64"))]
     {
         use std::os::fd::AsRawFd;
-        let file = File::open(path)?;
+        let file = std::fs::File::open(path)?;
         let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;
         if len == 0 {
             return Ok(None);
@@ -88,7 +87,7 @@ pub(crate) fn map(path: &Path) -> io::Result<Option<Mapped>> {
     }
     #[cfg(not(all(unix, target_pointer_width = "64")))]
     {
-        let _ = (path, File::open);
+        let _ = path;
         Ok(None)
     }
 }

@@ -205,11 +205,18 @@ impl Lookup {
 
     #[inline(always)]
     fn row_of(&self, id: u32) -> Option<&[u8]> {
+        self.table.row(self.row_index(id)?)
+    }
+
+    /// The table row of a token id (through the mapping, if any); `None` when the id
+    /// has no row.
+    #[inline(always)]
+    fn row_index(&self, id: u32) -> Option<usize> {
         let r = match &self.mapping {
             None => id as usize,
             Some(m) => *m.get(id as usize)? as usize,
         };
-        self.table.row(r)
+        (r < self.table.rows).then_some(r)
     }
 
     #[inline(always)]
@@ -255,16 +262,9 @@ impl Lookup {
             let es = R::SIZE;
             let t = &self.table;
             for &id in ids {
-                let r = match &self.mapping {
-                    None => id as usize,
-                    Some(m) => match m.get(id as usize) {
-                        Some(&r) => r as usize,
-                        None => continue,
-                    },
-                };
-                if r >= t.rows {
+                let Some(r) = self.row_index(id) else {
                     continue;
-                }
+                };
                 let w = match &self.weights {
                     None => 1.0,
                     Some(Weights::F32(w)) => w.get(id as usize).copied().unwrap_or(0.0),
@@ -294,21 +294,13 @@ impl Lookup {
     /// checks) and converting once gives the same f64 sums, then the same division and
     /// rounding.
     fn mean_i8_exact(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
-        let t = &self.table;
         let dim = out.len();
         let acc = &mut s.acc_i32;
         acc.clear();
         acc.resize(dim, 0);
         let mut n = 0usize;
         for &id in ids {
-            let r = match &self.mapping {
-                None => id as usize,
-                Some(m) => match m.get(id as usize) {
-                    Some(&r) => r as usize,
-                    None => continue,
-                },
-            };
-            let Some(row) = t.row(r) else { continue };
+            let Some(row) = self.row_of(id) else { continue };
             for (a, &b) in acc.iter_mut().zip(row) {
                 *a += i32::from(b as i8);
             }
@@ -327,12 +319,8 @@ impl Lookup {
     /// The (weighted) row of one token id, as `encode_as_sequence` returns it; `false`
     /// when the id has no row.
     pub fn token_row(&self, id: u32, out: &mut [f32]) -> bool {
-        let r = match &self.mapping {
-            None => id as usize,
-            Some(m) => match m.get(id as usize) {
-                Some(&r) => r as usize,
-                None => return false,
-            },
+        let Some(r) = self.row_index(id) else {
+            return false;
         };
         if !self.table.decode_row(r, out) {
             return false;
