@@ -174,6 +174,17 @@ struct TeacherEmbedder {
     params: usize,
 }
 
+/// A rayon pool of `threads` (at least 1) threads; errors name the model.
+fn rayon_pool(model: &str, threads: usize) -> Result<rayon::ThreadPool, Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| Error::Model {
+            model: model.to_string(),
+            what: format!("cannot build a thread pool: {e}"),
+        })
+}
+
 /// Sentences per forward pass (sorted by length inside each call, so little padding).
 const TEACHER_BATCH: usize = 64;
 
@@ -202,13 +213,7 @@ impl Embedder for TeacherEmbedder {
         if threads >= rayon::current_num_threads() {
             return run();
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .map_err(|e| Error::Model {
-                model: self.name.clone(),
-                what: format!("cannot build a thread pool: {e}"),
-            })?;
+        let pool = rayon_pool(&self.name, threads)?;
         pool.install(run)
     }
 }
@@ -253,13 +258,7 @@ impl Embedder for Model2VecRs {
     }
     fn encode(&self, texts: &[&str], threads: usize) -> Result<Vec<f32>, Error> {
         let owned: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .map_err(|e| Error::Model {
-                model: self.name.clone(),
-                what: format!("cannot build a thread pool: {e}"),
-            })?;
+        let pool = rayon_pool(&self.name, threads)?;
         let rows = pool.install(|| self.model.encode_with_args(&owned, Some(512), 1024));
         Ok(rows.into_iter().flatten().collect())
     }
