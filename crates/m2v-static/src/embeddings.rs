@@ -18,11 +18,9 @@ impl Embeddings {
 
     /// A `rows × dim` matrix of zeros.
     pub(crate) fn zeros(rows: usize, dim: usize) -> Self {
-        Embeddings {
-            data: vec![0.0; rows * dim],
-            rows,
-            dim,
-        }
+        let mut data = vec![0.0; rows * dim];
+        crate::mmap::advise_huge_pages(&mut data);
+        Embeddings { data, rows, dim }
     }
 
     /// Number of rows (texts).

@@ -178,6 +178,9 @@ pub(crate) struct Scratch {
     pub rows: Vec<(usize, f32)>,
     /// Exact integer sums of unweighted I8 rows.
     pub acc_i32: Vec<i32>,
+    /// The ids of a group of texts, back to back, and where each text's ids end.
+    pub group_ids: Vec<u32>,
+    pub group_ends: Vec<usize>,
 }
 
 impl Lookup {
@@ -280,12 +283,7 @@ impl Lookup {
             let bytes = t.buf.as_slice();
             let weighted = self.weights.is_some();
             sum_tiles_dispatch::<R>(bytes, rows, weighted, out);
-            // numpy divides by an intp count: an f64 division rounded to f32, which
-            // equals the correctly rounded f32 division for counts below 2^24.
-            let d = n as f64;
-            for o in out.iter_mut() {
-                *o = (f64::from(*o) / d) as f32;
-            }
+            divide_by_count(out, n);
         }
     }
 
@@ -467,6 +465,22 @@ fn sum_tiles_dispatch<R: Row>(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            let half = std::any::TypeId::of::<R>() == std::any::TypeId::of::<F16>();
+            if half || std::any::TypeId::of::<R>() == std::any::TypeId::of::<F32>() {
+                // SAFETY: the CPU supports AVX-512F (checked just above).
+                let done = unsafe { avx512::sum(bytes, rows, weighted, half, out) };
+                if half {
+                    sum_tail::<F16>(bytes, rows, weighted, out, done);
+                } else {
+                    sum_tail::<F32>(bytes, rows, weighted, out, done);
+                }
+                return;
+            }
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { sum_tiles_avx512::<R>(bytes, rows, weighted, out) };
+            return;
+        }
         if std::any::TypeId::of::<R>() == std::any::TypeId::of::<F16>()
             && std::arch::is_x86_feature_detected!("avx")
             && std::arch::is_x86_feature_detected!("f16c")
@@ -477,11 +491,6 @@ fn sum_tiles_dispatch<R: Row>(
             sum_tail::<F16>(bytes, rows, weighted, out, done);
             return;
         }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { sum_tiles_avx512::<R>(bytes, rows, weighted, out) };
-            return;
-        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
             unsafe { sum_tiles_avx2::<R>(bytes, rows, weighted, out) };
@@ -489,6 +498,114 @@ fn sum_tiles_dispatch<R: Row>(
         }
     }
     sum_tiles::<R>(bytes, rows, weighted, out);
+}
+
+/// [`sum_tiles`] for F32 and F16 rows with AVX-512 registers: up to 256 columns (16
+/// registers) per pass over the rows, so a 256-wide model reads each row once,
+/// front to back, and the rows a few tokens ahead are prefetched while the current one
+/// is added (the rows of a text are scattered over a table larger than L2, and waiting
+/// for them was most of the summing time). Same additions in the same order as the
+/// scalar loop (`vcvtph2ps` is exact; multiply and add are separate instructions), so
+/// the same bits.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::{
+        __m256i, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_loadu_si256, _mm512_add_ps,
+        _mm512_cvtph_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
+        _mm512_storeu_ps,
+    };
+
+    /// Rows ahead of the current one whose tile is prefetched.
+    const AHEAD: usize = 4;
+
+    /// Sums the columns `0..done` of `out` (see [`super::sum_tiles`]) and returns
+    /// `done`, a multiple of 16; the caller sums the rest. `half`: F16 rows, else F32.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn sum(
+        bytes: &[u8],
+        rows: &[(usize, f32)],
+        weighted: bool,
+        half: bool,
+        out: &mut [f32],
+    ) -> usize {
+        let dim = out.len();
+        let mut j = 0;
+        macro_rules! pass {
+            ($regs:literal) => {
+                match (half, weighted) {
+                    (false, false) => tile::<$regs, false, false>(bytes, rows, j, out),
+                    (false, true) => tile::<$regs, false, true>(bytes, rows, j, out),
+                    (true, false) => tile::<$regs, true, false>(bytes, rows, j, out),
+                    (true, true) => tile::<$regs, true, true>(bytes, rows, j, out),
+                }
+                j += $regs * 16;
+            };
+        }
+        while dim - j >= 256 {
+            pass!(16);
+        }
+        if dim - j >= 128 {
+            pass!(8);
+        }
+        if dim - j >= 64 {
+            pass!(4);
+        }
+        if dim - j >= 32 {
+            pass!(2);
+        }
+        if dim - j >= 16 {
+            pass!(1);
+        }
+        j
+    }
+
+    /// Columns `j..j + 16·REGS` of every row, summed into `out`.
+    #[target_feature(enable = "avx512f")]
+    fn tile<const REGS: usize, const HALF: bool, const WEIGHTED: bool>(
+        bytes: &[u8],
+        rows: &[(usize, f32)],
+        j: usize,
+        out: &mut [f32],
+    ) {
+        let es = if HALF { 2 } else { 4 };
+        let len = REGS * 16 * es;
+        let lines = len.div_ceil(64);
+        let mut acc: [__m512; REGS] = [_mm512_setzero_ps(); REGS];
+        for (k, &(off, w)) in rows.iter().enumerate() {
+            if let Some(&(next, _)) = rows.get(k + AHEAD) {
+                let p = bytes.as_ptr().wrapping_add(next + j * es);
+                for l in 0..lines {
+                    // SAFETY: a prefetch is only a hint: it reads nothing the program
+                    // sees and cannot fault, whatever the address.
+                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
+                }
+            }
+            let Some(b) = bytes.get(off + j * es..off + j * es + len) else {
+                continue;
+            };
+            let wv = _mm512_set1_ps(w);
+            for (r, a) in acc.iter_mut().enumerate() {
+                let v = if HALF {
+                    // SAFETY: `b` holds 16·REGS halves; this reads 32 bytes at 32r.
+                    let h = unsafe { _mm256_loadu_si256(b.as_ptr().add(32 * r).cast::<__m256i>()) };
+                    _mm512_cvtph_ps(h)
+                } else {
+                    // SAFETY: `b` holds 16·REGS floats; this reads 16 of them at 16r.
+                    unsafe { _mm512_loadu_ps(b.as_ptr().add(64 * r).cast::<f32>()) }
+                };
+                *a = if WEIGHTED {
+                    _mm512_add_ps(*a, _mm512_mul_ps(v, wv))
+                } else {
+                    _mm512_add_ps(*a, v)
+                };
+            }
+        }
+        let dst = &mut out[j..j + 16 * REGS];
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: `dst` holds 16·REGS floats; this writes 16 of them at 16r.
+            unsafe { _mm512_storeu_ps(dst.as_mut_ptr().add(16 * r), *a) };
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -503,9 +620,67 @@ fn sum_tiles_avx2<R: Row>(bytes: &[u8], rows: &[(usize, f32)], weighted: bool, o
     sum_tiles::<R>(bytes, rows, weighted, out);
 }
 
+/// `out[j] /= n` as numpy's `mean` does for an f32 sum: it divides by the intp count in
+/// f64 and rounds to f32. For `n < 2^24` (exact in f32) that equals the f32 division:
+/// the f64 quotient is rounded twice, and double rounding is innocuous for division
+/// when the wide format has at least 2p+2 bits (53 ≥ 2·24+2; Figueroa 1995), so the
+/// cheaper f32 division (twice the lanes, and faster per lane) gives the same bits. The
+/// test `f32_division_equals_numpys_f64_route` checks it on random values.
+#[inline]
+pub(crate) fn divide_by_count(out: &mut [f32], n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above).
+        unsafe { divide_by_count_avx512(out, n) };
+        return;
+    }
+    divide_by_count_generic(out, n);
+}
+
+/// [`divide_by_count`] with 16-lane divisions (the same IEEE operations, so the same
+/// bits as the baseline build's 4-lane ones).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn divide_by_count_avx512(out: &mut [f32], n: usize) {
+    divide_by_count_generic(out, n);
+}
+
+#[inline(always)]
+fn divide_by_count_generic(out: &mut [f32], n: usize) {
+    if n < 1 << 24 {
+        let d = n as f32;
+        for o in out.iter_mut() {
+            *o /= d;
+        }
+    } else {
+        let d = n as f64;
+        for o in out.iter_mut() {
+            *o = (f64::from(*o) / d) as f32;
+        }
+    }
+}
+
 /// Normalises `v` in place as model2vec does: `v / (‖v‖ + 1e-32)` in f32, with the norm
 /// computed like `np.linalg.norm` (squares in f32, numpy's pairwise summation, sqrt).
 pub(crate) fn normalize(v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F (checked just above).
+        unsafe { normalize_avx512(v) };
+        return;
+    }
+    normalize_generic(v);
+}
+
+/// [`normalize`] compiled with AVX-512 enabled: wider divisions, same bits.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn normalize_avx512(v: &mut [f32]) {
+    normalize_generic(v);
+}
+
+#[inline(always)]
+fn normalize_generic(v: &mut [f32]) {
     let norm = pairwise_sum_squares(v).sqrt() + 1e-32_f32;
     for x in v.iter_mut() {
         *x /= norm;
@@ -516,6 +691,7 @@ pub(crate) fn normalize(v: &mut [f32]) {
 /// elements are summed with 8 accumulators, longer runs are split in two halves (the
 /// first rounded down to a multiple of 8). Bit-identical to `np.add.reduce(x * x)`
 /// along a contiguous axis.
+#[inline(always)]
 fn pairwise_sum_squares(v: &[f32]) -> f32 {
     let n = v.len();
     if n < 8 {
@@ -525,21 +701,19 @@ fn pairwise_sum_squares(v: &[f32]) -> f32 {
         }
         res
     } else if n <= 128 {
-        let mut r = [0.0f32; 8];
-        for (rj, x) in r.iter_mut().zip(v) {
-            *rj = x * x;
-        }
-        let full = n - n % 8;
-        let mut i = 8;
-        while i < full {
-            for (j, rj) in r.iter_mut().enumerate() {
-                let x = v[i + j];
+        // Eight interleaved accumulators, as one 8-lane vector.
+        let (blocks, rest) = v.as_chunks::<8>();
+        let Some((first, blocks)) = blocks.split_first() else {
+            return 0.0;
+        };
+        let mut r = first.map(|x| x * x);
+        for b in blocks {
+            for (rj, x) in r.iter_mut().zip(b) {
                 *rj += x * x;
             }
-            i += 8;
         }
         let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for x in &v[full..] {
+        for x in rest {
             res += x * x;
         }
         res
@@ -584,7 +758,13 @@ mod tests {
     /// weights.
     #[test]
     fn fast_paths_equal_the_scalar_loop() {
-        let (rows, dim) = (50usize, 2 * TILE + 13);
+        for dim in [2 * TILE + 13, 256, 256 + 128 + 64 + 32 + 16 + 5] {
+            fast_paths_equal_the_scalar_loop_at(dim);
+        }
+    }
+
+    fn fast_paths_equal_the_scalar_loop_at(dim: usize) {
+        let rows = 50usize;
         let ids: Vec<u32> = noise(7, 40)
             .iter()
             .map(|v| (v % rows as u64) as u32)
@@ -646,7 +826,7 @@ mod tests {
                     .iter()
                     .zip(&want)
                     .all(|(a, b)| a.to_bits() == b.to_bits());
-                assert!(same, "{dtype:?} weighted={weighted}");
+                assert!(same, "{dtype:?} weighted={weighted} dim={dim}");
             }
         }
     }
@@ -694,6 +874,21 @@ mod tests {
         t.dim = 2;
         assert_eq!(t.row(1), Some(&[3u8, 4][..]));
         assert_eq!(t.row(2), None);
+    }
+
+    /// `divide_by_count`'s f32 division gives the bits of numpy's f64 division rounded
+    /// to f32, on random sums and counts.
+    #[test]
+    fn f32_division_equals_numpys_f64_route() {
+        let raw = noise(11, 200_000);
+        for pair in raw.chunks_exact(2) {
+            let x = f32::from_bits(pair[0] as u32 & 0xBFFF_FFFF);
+            let n = (pair[1] % 4096 + 1) as usize;
+            let mut got = [x];
+            divide_by_count(&mut got, n);
+            let want = (f64::from(x) / n as f64) as f32;
+            assert_eq!(got[0].to_bits(), want.to_bits(), "{x:e} / {n}");
+        }
     }
 
     #[test]
