@@ -5,11 +5,12 @@
 //! `TEXTS` holds one text per line. Prints the best of `REPEATS` (default 3) runs in
 //! texts/s and tokens/s, the time spent tokenizing alone and pooling alone, and the
 //! speed into a reused output buffer (the difference is the page faults of a fresh
-//! output matrix). `THREADS` defaults to 1.
+//! output matrix). `THREADS` defaults to 1. With `M2V_NO_MMAP` set, the model is read
+//! into (huge-page) memory instead of memory-mapped.
 
 use std::time::Instant;
 
-use m2v_static::{EncodeOptions, StaticModel};
+use m2v_static::{EncodeOptions, LoadOptions, StaticModel};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,7 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repeats: usize = rest.first().map_or(Ok(3), |s| s.parse())?;
     let threads: usize = rest.get(1).map_or(Ok(1), |s| s.parse())?;
     let t = Instant::now();
-    let model = StaticModel::from_pretrained(model)?;
+    let map = std::env::var_os("M2V_NO_MMAP").is_none();
+    let model = StaticModel::load(model, &LoadOptions::new().memory_map(map))?;
     println!("load: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let text = std::fs::read_to_string(texts)?;
     let lines: Vec<&str> = text.lines().collect();

@@ -110,6 +110,13 @@ impl Drop for Mapped {
 /// a fifth of the encode time of a large batch). Only a hint: contents are unchanged,
 /// and failure (or another OS) leaves the normal pages.
 pub(crate) fn advise_huge_pages(buf: &mut [f32]) {
+    // SAFETY: any f32 slice is a valid byte slice of 4x the length.
+    advise_huge_pages_bytes(unsafe {
+        std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(buf))
+    });
+}
+
+pub(crate) fn advise_huge_pages_bytes(buf: &mut [u8]) {
     #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
     {
         const HUGE: usize = 2 << 20;
