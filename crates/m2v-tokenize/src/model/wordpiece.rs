@@ -89,7 +89,9 @@ impl WordPiece {
                     } else {
                         hash_from(h0, &b[start..end])
                     };
-                    let id = if start == 0 {
+                    let id = if !self.vocab.may_contain(h) {
+                        None
+                    } else if start == 0 {
                         match self.vocab.probe(h, &b[..end]) {
                             Probe::Token(id) => Some(id),
                             _ => None,
