@@ -171,6 +171,20 @@ fn encode_variants_agree() {
             assert_eq!(p, e);
         }
     }
+    // Enough ids that one call tokenizes and pools several groups of texts, ending
+    // mid-batch; every row still equals the text encoded alone.
+    let many: Vec<&str> = TEXTS.iter().copied().cycle().take(40_000).collect();
+    let tokens: usize = many
+        .iter()
+        .map(|t| m.tokenize(t, m.max_length()).len())
+        .sum();
+    assert!(tokens > 1 << 17, "{tokens} ids");
+    for threads in [1, 3] {
+        let p = m.encode_with(&many, &EncodeOptions::new().threads(threads));
+        for (i, t) in many.iter().enumerate() {
+            assert_eq!(p.row(i), e.row(i % TEXTS.len()), "text {i}: {t:?}");
+        }
+    }
     let empty: [&str; 0] = [];
     assert_eq!(m.encode(&empty).rows(), 0);
     let owned: Vec<String> = TEXTS.iter().map(|s| s.to_string()).collect();
