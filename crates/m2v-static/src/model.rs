@@ -494,10 +494,7 @@ impl StaticModel {
                 }
                 let mut from = 0;
                 for (&end, row) in ends.iter().zip(rows.by_ref()) {
-                    self.lookup.mean(&ids[from..end], row, s);
-                    if normalize {
-                        table::normalize(row);
-                    }
+                    self.lookup.pool(&ids[from..end], row, s, normalize);
                     from = end;
                 }
             }
@@ -552,10 +549,7 @@ impl StaticModel {
     ) {
         let mut ids = std::mem::take(&mut s.ids);
         self.tokenize_into(text, max_length, &mut ids);
-        self.lookup.mean(&ids, out, s);
-        if normalize {
-            table::normalize(out);
-        }
+        self.lookup.pool(&ids, out, s, normalize);
         s.ids = ids;
     }
 
@@ -585,10 +579,8 @@ impl StaticModel {
     /// half of [`StaticModel::encode`], for callers that tokenize themselves.
     pub fn pool_ids(&self, ids: &[u32], normalize: bool) -> Vec<f32> {
         let mut out = vec![0.0; self.dim()];
-        self.lookup.mean(ids, &mut out, &mut Scratch::default());
-        if normalize {
-            table::normalize(&mut out);
-        }
+        self.lookup
+            .pool(ids, &mut out, &mut Scratch::default(), normalize);
         out
     }
 

@@ -192,17 +192,27 @@ impl Lookup {
         )
     }
 
+    /// [`Lookup::pool`] without normalization.
+    #[cfg(test)]
+    pub fn mean(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
+        self.pool(ids, out, s, false);
+    }
+
     /// Writes the mean of the (weighted) rows of `ids` into `out` (`dim` values): a
     /// zero vector when no id has a row. Ids without a row (never produced by a valid
-    /// model's tokenizer) are skipped.
+    /// model's tokenizer) are skipped. Then [`normalize`]s it when `normalize` is set,
+    /// in the same pass where the row fits in vector registers.
     #[inline]
-    pub fn mean(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
-        match self.table.dtype {
-            Dtype::F32 => self.mean_typed::<F32>(ids, out, s),
-            Dtype::F16 => self.mean_typed::<F16>(ids, out, s),
-            Dtype::BF16 => self.mean_typed::<BF16>(ids, out, s),
-            Dtype::F64 => self.mean_typed::<F64>(ids, out, s),
-            _ => self.mean_typed::<I8>(ids, out, s),
+    pub fn pool(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch, normalize: bool) {
+        let fused = match self.table.dtype {
+            Dtype::F32 => self.mean_typed::<F32>(ids, out, s, normalize),
+            Dtype::F16 => self.mean_typed::<F16>(ids, out, s, normalize),
+            Dtype::BF16 => self.mean_typed::<BF16>(ids, out, s, normalize),
+            Dtype::F64 => self.mean_typed::<F64>(ids, out, s, normalize),
+            _ => self.mean_typed::<I8>(ids, out, s, normalize),
+        };
+        if normalize && !fused {
+            self::normalize(out);
         }
     }
 
@@ -222,13 +232,20 @@ impl Lookup {
         (r < self.table.rows).then_some(r)
     }
 
+    /// Returns `true` when it also normalized `out` (only asked when `normalize`).
     #[inline(always)]
-    fn mean_typed<R: Row>(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
+    fn mean_typed<R: Row>(
+        &self,
+        ids: &[u32],
+        out: &mut [f32],
+        s: &mut Scratch,
+        normalize: bool,
+    ) -> bool {
         let mut n = 0usize;
         // (More ids than 2^23 could overflow the i32 sums: those take the f64 path.)
         if self.table.dtype == Dtype::I8 && self.weights.is_none() && ids.len() < 1 << 23 {
             self.mean_i8_exact(ids, out, s);
-            return;
+            return false;
         }
         let acc64 = &mut s.acc64;
         if self.accumulates_in_f64() {
@@ -251,12 +268,13 @@ impl Lookup {
             }
             if n == 0 {
                 out.fill(0.0);
-                return;
+                return false;
             }
             let d = n as f64;
             for (o, a) in out.iter_mut().zip(acc64.iter()) {
                 *o = (*a / d) as f32;
             }
+            false
         } else {
             // Resolve every token to its row and weight first, then sum the rows in
             // column tiles (see `sum_tiles`).
@@ -278,12 +296,17 @@ impl Lookup {
             n = rows.len();
             if n == 0 {
                 out.fill(0.0);
-                return;
+                return false;
             }
             let bytes = t.buf.as_slice();
             let weighted = self.weights.is_some();
+            #[cfg(target_arch = "x86_64")]
+            if let Some(done) = avx512::try_pool::<R>(bytes, rows, weighted, normalize, out) {
+                return done;
+            }
             sum_tiles_dispatch::<R>(bytes, rows, weighted, out);
             divide_by_count(out, n);
+            false
         }
     }
 
@@ -510,9 +533,10 @@ fn sum_tiles_dispatch<R: Row>(
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::{
-        __m256i, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_loadu_si256, _mm512_add_ps,
-        _mm512_cvtph_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
-        _mm512_storeu_ps,
+        __m256i, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_add_ps, _mm256_castpd_ps,
+        _mm256_loadu_si256, _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps, _mm512_castps_pd,
+        _mm512_castps512_ps256, _mm512_cvtph_ps, _mm512_div_ps, _mm512_extractf64x4_pd,
+        _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
     };
 
     /// Rows ahead of the current one whose tile is prefetched.
@@ -559,6 +583,109 @@ mod avx512 {
         j
     }
 
+    /// The whole pooling of a 128- or 256-wide F32/F16 row in registers: sum, divide
+    /// by the count, and normalize when asked (numpy's pairwise sum of squares, on
+    /// 8-lane halves in numpy's order), then one store. `None` when this path does not
+    /// apply (no AVX-512, another dtype or width, 2^24 rows or more); else whether it
+    /// normalized. Same operations in the same order as [`super::divide_by_count`]
+    /// and [`super::normalize`], so the same bits.
+    #[inline]
+    pub(super) fn try_pool<R: super::Row>(
+        bytes: &[u8],
+        rows: &[(usize, f32)],
+        weighted: bool,
+        normalize: bool,
+        out: &mut [f32],
+    ) -> Option<bool> {
+        use std::any::TypeId;
+        let half = TypeId::of::<R>() == TypeId::of::<super::F16>();
+        if !(half || TypeId::of::<R>() == TypeId::of::<super::F32>())
+            || !(out.len() == 128 || out.len() == 256)
+            || rows.len() >= 1 << 24
+            || !std::arch::is_x86_feature_detected!("avx512f")
+        {
+            return None;
+        }
+        macro_rules! go {
+            ($regs:literal) => {
+                // SAFETY: the CPU supports AVX-512F (checked above).
+                unsafe {
+                    match (half, weighted) {
+                        (false, false) => pool::<$regs, false, false>(bytes, rows, normalize, out),
+                        (false, true) => pool::<$regs, false, true>(bytes, rows, normalize, out),
+                        (true, false) => pool::<$regs, true, false>(bytes, rows, normalize, out),
+                        (true, true) => pool::<$regs, true, true>(bytes, rows, normalize, out),
+                    }
+                }
+            };
+        }
+        if out.len() == 256 {
+            go!(16);
+        } else {
+            go!(8);
+        }
+        Some(normalize)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn pool<const REGS: usize, const HALF: bool, const WEIGHTED: bool>(
+        bytes: &[u8],
+        rows: &[(usize, f32)],
+        normalize: bool,
+        out: &mut [f32],
+    ) {
+        let mut acc = sum_regs::<REGS, HALF, WEIGHTED>(bytes, rows, 0);
+        let d = _mm512_set1_ps(rows.len() as f32);
+        for a in acc.iter_mut() {
+            *a = _mm512_div_ps(*a, d);
+        }
+        if normalize {
+            let mut ss = block_squares(&acc[..8]);
+            if REGS == 16 {
+                // numpy splits 256 values into two pairwise sums of 128.
+                ss += block_squares(&acc[8..]);
+            }
+            let nv = _mm512_set1_ps(ss.sqrt() + 1e-32_f32);
+            for a in acc.iter_mut() {
+                *a = _mm512_div_ps(*a, nv);
+            }
+        }
+        store(&acc, &mut out[..16 * REGS]);
+    }
+
+    /// numpy's pairwise sum of the squares of 128 values (8 registers): eight
+    /// accumulators `r[j] = Σ_i x[8i + j]²` in `i` order, then
+    /// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`.
+    #[target_feature(enable = "avx512f")]
+    fn block_squares(regs: &[__m512]) -> f32 {
+        let lo = |x: __m512| _mm512_castps512_ps256(x);
+        let hi = |x: __m512| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)));
+        let mut r = _mm256_setzero_ps();
+        for (k, &x) in regs.iter().enumerate() {
+            let sq = _mm512_mul_ps(x, x);
+            r = if k == 0 {
+                lo(sq)
+            } else {
+                _mm256_add_ps(r, lo(sq))
+            };
+            r = _mm256_add_ps(r, hi(sq));
+        }
+        let mut a = [0.0f32; 8];
+        // SAFETY: `a` holds 8 floats.
+        unsafe { _mm256_storeu_ps(a.as_mut_ptr(), r) };
+        ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn store<const REGS: usize>(acc: &[__m512; REGS], dst: &mut [f32]) {
+        assert!(dst.len() >= 16 * REGS);
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: `dst` holds at least 16·REGS floats (asserted); this writes 16
+            // of them at 16r.
+            unsafe { _mm512_storeu_ps(dst.as_mut_ptr().add(16 * r), *a) };
+        }
+    }
+
     /// Columns `j..j + 16·REGS` of every row, summed into `out`.
     #[target_feature(enable = "avx512f")]
     fn tile<const REGS: usize, const HALF: bool, const WEIGHTED: bool>(
@@ -567,6 +694,17 @@ mod avx512 {
         j: usize,
         out: &mut [f32],
     ) {
+        let acc = sum_regs::<REGS, HALF, WEIGHTED>(bytes, rows, j);
+        store(&acc, &mut out[j..j + 16 * REGS]);
+    }
+
+    /// Columns `j..j + 16·REGS` of every row, summed in registers.
+    #[target_feature(enable = "avx512f")]
+    fn sum_regs<const REGS: usize, const HALF: bool, const WEIGHTED: bool>(
+        bytes: &[u8],
+        rows: &[(usize, f32)],
+        j: usize,
+    ) -> [__m512; REGS] {
         let es = if HALF { 2 } else { 4 };
         let len = REGS * 16 * es;
         let lines = len.div_ceil(64);
@@ -600,11 +738,7 @@ mod avx512 {
                 };
             }
         }
-        let dst = &mut out[j..j + 16 * REGS];
-        for (r, a) in acc.iter().enumerate() {
-            // SAFETY: `dst` holds 16·REGS floats; this writes 16 of them at 16r.
-            unsafe { _mm512_storeu_ps(dst.as_mut_ptr().add(16 * r), *a) };
-        }
+        acc
     }
 }
 
@@ -758,7 +892,7 @@ mod tests {
     /// weights.
     #[test]
     fn fast_paths_equal_the_scalar_loop() {
-        for dim in [2 * TILE + 13, 256, 256 + 128 + 64 + 32 + 16 + 5] {
+        for dim in [2 * TILE + 13, 128, 256, 256 + 128 + 64 + 32 + 16 + 5] {
             fast_paths_equal_the_scalar_loop_at(dim);
         }
     }
@@ -827,6 +961,15 @@ mod tests {
                     .zip(&want)
                     .all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "{dtype:?} weighted={weighted} dim={dim}");
+                // Pooling with normalization (fused in registers for 128/256 columns)
+                // equals the mean followed by the plain normalization.
+                l.pool(&ids, &mut got, &mut Scratch::default(), true);
+                normalize_generic(&mut want);
+                let same = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "normalized: {dtype:?} weighted={weighted} dim={dim}");
             }
         }
     }
