@@ -92,6 +92,28 @@ impl WordCache {
     fn slot(key: u64) -> usize {
         (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::BITS)) as usize
     }
+
+    /// Appends the ids of the word whose key is `key` (`len` bytes, at most 8),
+    /// from the cache or from `wp`.
+    #[inline(always)]
+    fn tokenize(&mut self, wp: &WordPiece, key: u64, len: usize, out: &mut Vec<u32>) {
+        let i = Self::slot(key);
+        let word = key.to_le_bytes();
+        let (Some(k), Some(id)) = (self.keys.get_mut(i), self.ids.get_mut(i)) else {
+            wp.tokenize_bytes(&word[..len], out);
+            return;
+        };
+        if *k == key {
+            out.push(*id);
+            return;
+        }
+        let before = out.len();
+        wp.tokenize_bytes(&word[..len], out);
+        if let [one] = out[before..] {
+            *k = key;
+            *id = one;
+        }
+    }
 }
 
 const NONE: u32 = u32::MAX;
@@ -571,6 +593,12 @@ impl BertFast {
     }
 
     /// BertNormalizer + BertPreTokenizer + WordPiece on an ASCII segment in one pass.
+    ///
+    /// A word is a run of `WORD` bytes; `DROP` bytes (controls, which clean_text
+    /// deletes) inside a run are removed without splitting it. A run of at most 8
+    /// bytes without controls goes through the [`WordCache`], keyed by its bytes read
+    /// in one load and lowercased in a register; other runs are tokenized in place, or
+    /// copied into `word` when they need lowercasing or hold controls.
     #[inline]
     fn encode(
         &self,
@@ -582,35 +610,58 @@ impl BertFast {
         out: &mut Vec<u32>,
     ) {
         cache.claim(self.uid);
-        word.clear();
-        // The first 8 bytes of `word`, packed as a `WordCache` key.
-        let mut key = 0u64;
-        for &b in seg.as_bytes() {
-            match ASCII_CLASS[(b & 0x7F) as usize] {
+        let b = seg.as_bytes();
+        let n = b.len();
+        let mut i = 0;
+        while i < n {
+            let c = b[i];
+            match ASCII_CLASS[(c & 0x7F) as usize] {
                 WORD => {
-                    let c = if self.lowercase {
-                        b.to_ascii_lowercase()
-                    } else {
-                        b
-                    };
-                    if word.len() < 8 {
-                        key |= u64::from(c) << (8 * word.len());
+                    let start = i;
+                    let mut drop = false;
+                    i += 1;
+                    while i < n {
+                        match ASCII_CLASS[(b[i] & 0x7F) as usize] {
+                            WORD => {}
+                            DROP => drop = true,
+                            _ => break,
+                        }
+                        i += 1;
                     }
-                    word.push(c);
-                }
-                SPACE => {
-                    Self::flush(wp, word, &mut key, cache, out);
+                    let run = &b[start..i];
+                    if !drop && run.len() <= 8 {
+                        let key = self.short_key(b, start, run.len());
+                        cache.tokenize(wp, key, run.len(), out);
+                    } else if !(drop || self.lowercase && run.iter().any(u8::is_ascii_uppercase)) {
+                        wp.tokenize_bytes(run, out);
+                    } else {
+                        word.clear();
+                        word.extend(
+                            run.iter()
+                                .filter(|&&x| ASCII_CLASS[(x & 0x7F) as usize] == WORD)
+                                .map(|&x| {
+                                    if self.lowercase {
+                                        x.to_ascii_lowercase()
+                                    } else {
+                                        x
+                                    }
+                                }),
+                        );
+                        if !word.is_empty() {
+                            wp.tokenize_bytes(word, out);
+                        }
+                    }
                     if out.len() >= limit {
                         return;
                     }
                 }
                 PUNCT => {
-                    Self::flush(wp, word, &mut key, cache, out);
-                    let id = self.punct[b as usize & 0x7F];
+                    i += 1;
+                    let id = self.punct[(c & 0x7F) as usize];
                     if id != NONE {
                         out.push(id);
                     } else {
-                        let s = [b];
+                        let s = [c];
                         if let Ok(t) = std::str::from_utf8(&s) {
                             wp.tokenize(t, out);
                         }
@@ -619,45 +670,42 @@ impl BertFast {
                         return;
                     }
                 }
-                _ => {}
+                // SPACE separates words; DROP outside a word is deleted.
+                _ => i += 1,
             }
         }
-        Self::flush(wp, word, &mut key, cache, out);
     }
 
-    /// Tokenizes the pending word (through the cache when it is short) and clears it.
+    /// The [`WordCache`] key of the ASCII word `b[start..start + len]` (`1 <= len <= 8`):
+    /// its bytes little-endian and zero-padded, lowercased when the normalizer does.
     #[inline(always)]
-    fn flush(
-        wp: &WordPiece,
-        word: &mut Vec<u8>,
-        key: &mut u64,
-        cache: &mut WordCache,
-        out: &mut Vec<u32>,
-    ) {
-        if word.is_empty() {
-            return;
-        }
-        if word.len() <= 8 {
-            let i = WordCache::slot(*key);
-            if let (Some(k), Some(id)) = (cache.keys.get_mut(i), cache.ids.get_mut(i)) {
-                if *k == *key {
-                    out.push(*id);
+    fn short_key(&self, b: &[u8], start: usize, len: usize) -> u64 {
+        let raw = match b.get(start..start + 8) {
+            Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) => {
+                let x = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+                if len == 8 {
+                    x
                 } else {
-                    let before = out.len();
-                    wp.tokenize_bytes(word, out);
-                    if let [one] = out[before..] {
-                        *k = *key;
-                        *id = one;
-                    }
+                    x & ((1u64 << (8 * len)) - 1)
                 }
-            } else {
-                wp.tokenize_bytes(word, out);
             }
+            _ => b[start..start + len]
+                .iter()
+                .rev()
+                .fold(0u64, |k, &x| (k << 8) | u64::from(x)),
+        };
+        if self.lowercase {
+            // SWAR ASCII lowercasing: 0x20 added to every byte in 'A'..='Z'.
+            const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+            const HIGH: u64 = 0x8080_8080_8080_8080;
+            let h = raw & LOW7;
+            let ge_a = h + 0x3F3F_3F3F_3F3F_3F3F; // high bit set where byte >= b'A'
+            let gt_z = h + 0x2525_2525_2525_2525; // high bit set where byte > b'Z'
+            let upper = ge_a & !gt_z & !raw & HIGH;
+            raw | (upper >> 2)
         } else {
-            wp.tokenize_bytes(word, out);
+            raw
         }
-        word.clear();
-        *key = 0;
     }
 }
 
@@ -709,6 +757,25 @@ mod tests {
                 .and_then(|m| m.get("vocab"))
                 .is_some_and(Value::is_null)
         );
+    }
+
+    /// The fused ASCII path's word handling: lowercasing in a register (words read
+    /// with one load, or byte by byte near the end of the text), controls deleted
+    /// inside a word without splitting it, words of 8 bytes and longer.
+    #[test]
+    fn fused_path_words() {
+        let t = Tokenizer::from_json_str(BERT).unwrap();
+        check(&t, "HELLO world", &[4, 5]);
+        check(&t, "HeLLo", &[4]);
+        check(&t, "x HeLLo", &[1, 4]);
+        check(&t, "he\u{1}llo WOR\u{7f}LD", &[4, 5]);
+        check(&t, "hello\u{1}world", &[1]);
+        check(&t, "\u{1}hello\u{1} \u{1}", &[4]);
+        check(&t, "CAFES worlds! cafe\tWORLDS", &[7, 8, 5, 8, 6, 7, 5, 8]);
+        check(&t, "helloooo hellooooo", &[1, 1]);
+        for _ in 0..2 {
+            check(&t, "Hello HELLO hello", &[4, 4, 4]);
+        }
     }
 
     /// The per-thread word cache gives each model its own ids: two BERT tokenizers
