@@ -60,22 +60,77 @@ struct BertFast {
 static NEXT_UID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A per-thread, direct-mapped cache of recently seen short words (at most 8 bytes)
-/// whose WordPiece output is one id. The key is the word's bytes packed little-endian
-/// into a `u64`, zero-padded: unique, since a word never holds a NUL byte (clean_text
-/// drops it), and `0` marks an empty entry. The output of a word is a pure function of
+/// whose WordPiece output is one id, and, in a second table, of words of 9 to 16 bytes
+/// whose output is 1 to 3 ids. The key is the word's bytes packed little-endian into
+/// one or two `u64`s, zero-padded: unique, since a word never holds a NUL byte
+/// (clean_text drops it), and `0` marks an empty entry. The output of a word is a pure function of
 /// the word and the model, so a hit is exactly what tokenizing would give; running
 /// text repeats a few thousand words most of the time, and a hit costs one read of a
 /// 192 KiB table instead of hashing the word and probing the vocabulary (tokenizing
-/// the benchmark corpus: 12% faster at 2^14 entries; 2^12 gave 5%).
+/// the benchmark corpus: 12% faster at 2^14 entries, 2^12 gave 5%; the long-word
+/// table, 2^12 entries of 24 bytes, another 2.5%).
 #[derive(Debug, Default)]
 struct WordCache {
     owner: u64,
     keys: Vec<u64>,
     ids: Vec<u32>,
+    /// Words of 9 to 16 bytes: two key words, and up to 3 ids (see [`WordCache::pack`]).
+    long_keys: Vec<[u64; 2]>,
+    long_vals: Vec<u64>,
 }
 
 impl WordCache {
     const BITS: u32 = 14;
+    const LONG_BITS: u32 = 12;
+    const ID_BITS: u32 = 21;
+    const ID_MASK: u64 = (1 << Self::ID_BITS) - 1;
+
+    /// `id + 1` of up to 3 ids in 21-bit fields (`0`: no more), when they fit.
+    fn pack(ids: &[u32]) -> Option<u64> {
+        if ids.is_empty() || ids.len() > 3 {
+            return None;
+        }
+        let mut v = 0u64;
+        for (k, &id) in ids.iter().enumerate() {
+            let x = u64::from(id) + 1;
+            if x > Self::ID_MASK {
+                return None;
+            }
+            v |= x << (Self::ID_BITS * k as u32);
+        }
+        Some(v)
+    }
+
+    /// Appends the ids of the word of 9 to 16 bytes whose key is `key`.
+    #[inline(always)]
+    fn tokenize_long(&mut self, wp: &WordPiece, key: [u64; 2], len: usize, out: &mut Vec<u32>) {
+        let h = (key[0] ^ key[1].rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let i = (h >> (64 - Self::LONG_BITS)) as usize;
+        let mut word = [0u8; 16];
+        word[..8].copy_from_slice(&key[0].to_le_bytes());
+        word[8..].copy_from_slice(&key[1].to_le_bytes());
+        let (Some(k), Some(val)) = (self.long_keys.get_mut(i), self.long_vals.get_mut(i)) else {
+            wp.tokenize_bytes(&word[..len], out);
+            return;
+        };
+        if *k == key {
+            let v = *val;
+            out.push(((v & Self::ID_MASK) - 1) as u32);
+            if v >> Self::ID_BITS != 0 {
+                out.push((((v >> Self::ID_BITS) & Self::ID_MASK) - 1) as u32);
+                if v >> (2 * Self::ID_BITS) != 0 {
+                    out.push(((v >> (2 * Self::ID_BITS)) - 1) as u32);
+                }
+            }
+            return;
+        }
+        let before = out.len();
+        wp.tokenize_bytes(&word[..len], out);
+        if let Some(v) = Self::pack(&out[before..]) {
+            *k = key;
+            *val = v;
+        }
+    }
 
     /// Makes the cache hold entries of the model `owner` only.
     fn claim(&mut self, owner: u64) {
@@ -84,6 +139,10 @@ impl WordCache {
             self.keys.resize(1 << Self::BITS, 0);
             self.ids.clear();
             self.ids.resize(1 << Self::BITS, 0);
+            self.long_keys.clear();
+            self.long_keys.resize(1 << Self::LONG_BITS, [0; 2]);
+            self.long_vals.clear();
+            self.long_vals.resize(1 << Self::LONG_BITS, 0);
             self.owner = owner;
         }
     }
@@ -632,6 +691,12 @@ impl BertFast {
                     if !drop && run.len() <= 8 {
                         let key = self.short_key(b, start, run.len());
                         cache.tokenize(wp, key, run.len(), out);
+                    } else if !drop && run.len() <= 16 {
+                        let key = [
+                            self.short_key(b, start, 8),
+                            self.short_key(b, start + 8, run.len() - 8),
+                        ];
+                        cache.tokenize_long(wp, key, run.len(), out);
                     } else if !(drop || self.lowercase && run.iter().any(u8::is_ascii_uppercase)) {
                         wp.tokenize_bytes(run, out);
                     } else {
@@ -775,6 +840,25 @@ mod tests {
         check(&t, "helloooo hellooooo", &[1, 1]);
         for _ in 0..2 {
             check(&t, "Hello HELLO hello", &[4, 4, 4]);
+        }
+    }
+
+    /// Words of 9 to 16 bytes go through the long-word cache, with up to 3 pieces,
+    /// warm or cold.
+    #[test]
+    fn long_words_cached_with_pieces() {
+        let t =
+            Tokenizer::from_json_str(&BERT.replace("\"中\": 9}", "\"中\": 9, \"##world\": 10}"))
+                .unwrap();
+        for _ in 0..3 {
+            check(&t, "helloworld HELLOWORLDS", &[4, 10, 4, 10, 8]);
+            check(&t, "helloworldworld", &[4, 10, 10]);
+            check(&t, "helloworldworlds", &[4, 10, 10, 8]);
+            // 17 bytes: not cached.
+            check(&t, "helloworldworldss", &[4, 10, 10, 8, 8]);
+            // 15 bytes but 7 pieces: not cached either.
+            check(&t, "helloworldsssss", &[4, 10, 8, 8, 8, 8, 8]);
+            check(&t, "x helloworl", &[1, 1]);
         }
     }
 
