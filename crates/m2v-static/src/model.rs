@@ -474,7 +474,6 @@ impl StaticModel {
             let s = &mut s.0;
             let mut ids = std::mem::take(&mut s.group_ids);
             let mut ends = std::mem::take(&mut s.group_ends);
-            let mut one = std::mem::take(&mut s.ids);
             let mut next = texts.iter().take(out.len() / dim.max(1));
             let mut rows = out.chunks_exact_mut(dim);
             loop {
@@ -482,8 +481,7 @@ impl StaticModel {
                 ids.clear();
                 ends.clear();
                 for t in next.by_ref() {
-                    self.tokenize_into(t.as_ref(), max_length, &mut one);
-                    ids.extend_from_slice(&one);
+                    self.tokenize_append(t.as_ref(), max_length, &mut ids);
                     ends.push(ids.len());
                     if ids.len() >= GROUP_IDS {
                         break;
@@ -500,7 +498,6 @@ impl StaticModel {
             }
             s.group_ids = ids;
             s.group_ends = ends;
-            s.ids = one;
         };
         if threads == 1 {
             run(texts, out, &mut EncodeScratch::default());
@@ -558,13 +555,28 @@ impl StaticModel {
     /// tokens, truncated to `max_length` ids, unknown tokens removed. Replaces `ids`.
     pub fn tokenize_into(&self, text: &str, max_length: Option<usize>, ids: &mut Vec<u32>) {
         ids.clear();
+        self.tokenize_append(text, max_length, ids);
+    }
+
+    /// [`StaticModel::tokenize_into`] appending to `ids` instead of replacing them.
+    #[inline]
+    fn tokenize_append(&self, text: &str, max_length: Option<usize>, ids: &mut Vec<u32>) {
+        let base = ids.len();
         let text = match max_length {
             Some(m) => truncate_chars(text, m.saturating_mul(self.median_token_length)),
             None => text,
         };
         self.tokenizer.encode_into(text, max_length, ids);
         if let Some(unk) = self.unk_id {
-            ids.retain(|&i| i != unk);
+            let mut kept = base;
+            for k in base..ids.len() {
+                let id = ids[k];
+                if id != unk {
+                    ids[kept] = id;
+                    kept += 1;
+                }
+            }
+            ids.truncate(kept);
         }
     }
 
