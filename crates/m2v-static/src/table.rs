@@ -315,6 +315,38 @@ impl Lookup {
     /// checks) and converting once gives the same f64 sums, then the same division and
     /// rounding.
     fn mean_i8_exact(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512bw") {
+                // SAFETY: the CPU supports AVX-512F/BW (checked just above).
+                unsafe { self.mean_i8_exact_avx512(ids, out, s) };
+                return;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { self.mean_i8_exact_avx2(ids, out, s) };
+                return;
+            }
+        }
+        self.mean_i8_exact_generic(ids, out, s);
+    }
+
+    /// [`Lookup::mean_i8_exact`] with 16 lanes of widening adds (integer sums: the
+    /// same result on every path).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn mean_i8_exact_avx512(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
+        self.mean_i8_exact_generic(ids, out, s);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn mean_i8_exact_avx2(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
+        self.mean_i8_exact_generic(ids, out, s);
+    }
+
+    #[inline(always)]
+    fn mean_i8_exact_generic(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
         let dim = out.len();
         let acc = &mut s.acc_i32;
         acc.clear();
