@@ -491,7 +491,11 @@ impl StaticModel {
                     break;
                 }
                 let mut from = 0;
-                for (&end, row) in ends.iter().zip(rows.by_ref()) {
+                for (k, (&end, row)) in ends.iter().zip(rows.by_ref()).enumerate() {
+                    // The first rows of the next text load while this one is summed
+                    // (the rows further into a text are prefetched by the summing).
+                    let next = ends.get(k + 1).map_or(end, |&e| e.min(end + 4));
+                    self.lookup.prefetch(&ids[end..next]);
                     self.lookup.pool(&ids[from..end], row, s, normalize);
                     from = end;
                 }

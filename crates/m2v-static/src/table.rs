@@ -216,6 +216,34 @@ impl Lookup {
         }
     }
 
+    /// Hints the CPU to start loading the rows of `ids` (no effect on results).
+    #[inline]
+    pub fn prefetch(&self, ids: &[u32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let t = &self.table;
+            let es = t.dtype.size();
+            let bytes = t.buf.as_slice();
+            let len = t.dim * es;
+            for &id in ids {
+                let Some(r) = self.row_index(id) else {
+                    continue;
+                };
+                let p = bytes.as_ptr().wrapping_add(t.start + r * t.stride * es);
+                let mut o = 0;
+                while o < len {
+                    // SAFETY: a prefetch is only a hint: it reads nothing the program
+                    // sees and cannot fault, whatever the address.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(o).cast()) };
+                    o += 64;
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = ids;
+    }
+
     #[inline(always)]
     fn row_of(&self, id: u32) -> Option<&[u8]> {
         self.table.row(self.row_index(id)?)

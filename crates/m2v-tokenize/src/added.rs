@@ -91,6 +91,30 @@ impl Matcher {
         self.patterns.is_empty()
     }
 
+    /// `true` when `s` is all ASCII and holds no match (certain); `false` when it may
+    /// hold one or has a non-ASCII byte (or, without patterns, a NUL byte). One pass, 8 bytes at a time, for the usual
+    /// matcher whose patterns share one first byte (BERT's `[`).
+    #[inline]
+    pub(crate) fn ascii_without_match(&self, s: &[u8]) -> bool {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let Some(c) = self.single_first.or(self.patterns.is_empty().then_some(0)) else {
+            return false;
+        };
+        let pat = ONES * u64::from(c);
+        let (chunks, rest) = s.as_chunks::<8>();
+        for ch in chunks {
+            let x = u64::from_le_bytes(*ch);
+            let y = x ^ pat;
+            // High bit of a byte of `y.wrapping_sub(ONES) & !y` is set at the first
+            // zero byte of `y` (a byte equal to `c`), if any.
+            if (x | (y.wrapping_sub(ONES) & !y)) & HIGH != 0 {
+                return false;
+            }
+        }
+        rest.iter().all(|&b| b < 0x80 && b != c)
+    }
+
     /// The leftmost-longest match starting at or after `from`: `(start, end, token)`.
     #[inline]
     fn find(&self, s: &str, from: usize) -> Option<(usize, usize, usize)> {
@@ -179,6 +203,29 @@ pub(crate) fn split(s: &str, m: &Matcher, tokens: &[AddedToken], out: &mut Vec<P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass check agrees with "ASCII and no pattern's first byte" at every
+    /// position of the 8-byte chunks and of the tail.
+    #[test]
+    fn ascii_without_match_scans_every_byte() {
+        let m = Matcher::new(vec![("[CLS]".into(), 0), ("[SEP]".into(), 1)]);
+        let empty = Matcher::new(Vec::new());
+        for len in 0..20 {
+            let base = "a".repeat(len);
+            assert!(m.ascii_without_match(base.as_bytes()));
+            assert!(empty.ascii_without_match(base.as_bytes()));
+            for i in 0..len {
+                for (c, any) in [(b'[', false), (0xC3, false), (b']', true), (0, true)] {
+                    let mut b = base.clone().into_bytes();
+                    b[i] = c;
+                    assert_eq!(m.ascii_without_match(&b), any, "{c:#x} at {i} of {len}");
+                }
+                let mut b = base.clone().into_bytes();
+                b[i] = 0;
+                assert!(!empty.ascii_without_match(&b), "NUL at {i} of {len}");
+            }
+        }
+    }
 
     fn tok(id: u32, content: &str) -> AddedToken {
         AddedToken {

@@ -510,6 +510,14 @@ impl Tokenizer {
             lattice,
             bpe,
         } = s;
+        // The common case in one pass: BERT's pipeline, ASCII, no added token.
+        if let (Some(f), Model::WordPiece(wp)) = (&self.bert_fast, &self.model)
+            && self.norm_matcher.is_empty()
+            && self.raw_matcher.ascii_without_match(text.as_bytes())
+        {
+            f.encode(wp, text, word, words, limit, out);
+            return;
+        }
         pieces.clear();
         added::split(text, &self.raw_matcher, &self.added, pieces);
         for &piece in pieces.iter() {
