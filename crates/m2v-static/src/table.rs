@@ -600,7 +600,7 @@ mod avx512 {
     };
 
     /// Rows ahead of the current one whose tile is prefetched.
-    const AHEAD: usize = 4;
+    const AHEAD: usize = 6;
 
     /// Sums the columns `0..done` of `out` (see [`super::sum_tiles`]) and returns
     /// `done`, a multiple of 16; the caller sums the rest. `half`: F16 rows, else F32.
