@@ -494,8 +494,8 @@ impl StaticModel {
                 for (k, (&end, row)) in ends.iter().zip(rows.by_ref()).enumerate() {
                     // The first rows of the next text load while this one is summed
                     // (the rows further into a text are prefetched by the summing).
-                    let next = ends.get(k + 1).map_or(end, |&e| e.min(end + 4));
-                    self.lookup.prefetch(&ids[end..next]);
+                    let ahead = ends.get(k + 1).map_or(end, |&e| e.min(end + 4));
+                    self.lookup.prefetch(&ids[end..ahead]);
                     self.lookup.pool(&ids[from..end], row, s, normalize);
                     from = end;
                 }

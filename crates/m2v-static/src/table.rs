@@ -345,7 +345,9 @@ impl Lookup {
     fn mean_i8_exact(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512bw") {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+            {
                 // SAFETY: the CPU supports AVX-512F/BW (checked just above).
                 unsafe { self.mean_i8_exact_avx512(ids, out, s) };
                 return;
