@@ -92,8 +92,9 @@ impl Matcher {
     }
 
     /// `true` when `s` is all ASCII and holds no match (certain); `false` when it may
-    /// hold one or has a non-ASCII byte (or, without patterns, a NUL byte). One pass, 8 bytes at a time, for the usual
-    /// matcher whose patterns share one first byte (BERT's `[`).
+    /// hold one or has a non-ASCII byte (or, without patterns, a NUL byte). One pass,
+    /// 8 bytes at a time, for the usual matcher whose patterns share one first byte
+    /// (BERT's `[`); with several first bytes it answers `false`.
     #[inline]
     pub(crate) fn ascii_without_match(&self, s: &[u8]) -> bool {
         const ONES: u64 = 0x0101_0101_0101_0101;

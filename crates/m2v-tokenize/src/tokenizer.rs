@@ -63,12 +63,13 @@ static NEXT_UID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 /// whose WordPiece output is one id, and, in a second table, of words of 9 to 16 bytes
 /// whose output is 1 to 3 ids. The key is the word's bytes packed little-endian into
 /// one or two `u64`s, zero-padded: unique, since a word never holds a NUL byte
-/// (clean_text drops it), and `0` marks an empty entry. The output of a word is a pure function of
-/// the word and the model, so a hit is exactly what tokenizing would give; running
-/// text repeats a few thousand words most of the time, and a hit costs one read of a
-/// 192 KiB table instead of hashing the word and probing the vocabulary (tokenizing
-/// the benchmark corpus: 12% faster at 2^14 entries, 2^12 gave 5%; the long-word
-/// table, 2^12 entries of 24 bytes, another 2.5%).
+/// (clean_text drops it), and `0` marks an empty entry. The output of a word is a pure
+/// function of the word and the model, so a hit is exactly what tokenizing would give;
+/// running text repeats a few thousand words most of the time, and a hit costs one
+/// read of a 192 KiB table instead of hashing the word and probing the vocabulary
+/// (tokenizing the benchmark corpus: 12% faster at 2^14 entries, 2^12 gave 5%; the
+/// long-word table, 2^12 entries of 24 bytes, another 2.5%). 288 KiB per thread that
+/// tokenizes with a BERT pipeline, allocated on first use.
 #[derive(Debug, Default)]
 struct WordCache {
     owner: u64,
