@@ -619,6 +619,23 @@ const SPACE: u8 = 1;
 const PUNCT: u8 = 2;
 const WORD: u8 = 3;
 
+/// The high bit of each byte of `x` (ASCII bytes) set where the byte is `[0-9A-Za-z]`,
+/// the `WORD` class of [`ASCII_CLASS`]. Each range test adds a constant that carries
+/// into the byte's high bit exactly from the range's start, and another exactly past
+/// its end; ASCII bytes leave no carry into the next byte.
+#[inline(always)]
+fn alnum_mask(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let in_range = |v: u64, lo: u8, hi: u8| {
+        let from_lo = v + ONES * u64::from(0x80 - lo);
+        let past_hi = v + ONES * u64::from(0x7F - hi);
+        from_lo & !past_hi & HIGH
+    };
+    // `| 0x20` maps 'A'..='Z' onto 'a'..='z' and no other byte into that range.
+    in_range(x | (ONES * 0x20), b'a', b'z') | in_range(x, b'0', b'9')
+}
+
 static ASCII_CLASS: [u8; 128] = {
     let mut t = [WORD; 128];
     let mut c = 0;
@@ -689,9 +706,21 @@ impl BertFast {
                     let mut drop = false;
                     i += 1;
                     while i < n {
-                        match ASCII_CLASS[(b[i] & 0x7F) as usize] {
-                            WORD => {}
-                            DROP => drop = true,
+                        // Eight bytes at a time while they last: the run ends at the
+                        // first byte that is not alphanumeric (a control byte
+                        // continues it, see above).
+                        if let Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) = b.get(i..i + 8) {
+                            let x = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+                            let other = !alnum_mask(x) & 0x8080_8080_8080_8080;
+                            if other == 0 {
+                                i += 8;
+                                continue;
+                            }
+                            i += (other.trailing_zeros() / 8) as usize;
+                        }
+                        match ASCII_CLASS.get(b.get(i).map_or(0, |&c| c & 0x7F) as usize) {
+                            Some(&WORD) if i < n => {}
+                            Some(&DROP) if i < n => drop = true,
                             _ => break,
                         }
                         i += 1;
@@ -831,6 +860,28 @@ mod tests {
                 .and_then(|m| m.get("vocab"))
                 .is_some_and(Value::is_null)
         );
+    }
+
+    /// `alnum_mask` marks exactly the bytes `ASCII_CLASS` calls `WORD`, for every
+    /// ASCII byte in every lane, whatever its neighbours.
+    #[test]
+    fn alnum_mask_is_the_word_class() {
+        for c in 0u8..128 {
+            for lane in 0..8 {
+                for fill in [0u8, b' ', b'z', 0x7F, b'0'] {
+                    let mut bytes = [fill; 8];
+                    bytes[lane] = c;
+                    let m = alnum_mask(u64::from_le_bytes(bytes));
+                    let got = m >> (8 * lane + 7) & 1 == 1;
+                    assert_eq!(
+                        got,
+                        ASCII_CLASS[c as usize] == WORD,
+                        "{c:#x} in lane {lane}"
+                    );
+                    assert_eq!(m & !0x8080_8080_8080_8080, 0);
+                }
+            }
+        }
     }
 
     /// The fused ASCII path's word handling: lowercasing in a register (words read
