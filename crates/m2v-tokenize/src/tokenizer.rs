@@ -59,22 +59,24 @@ struct BertFast {
 /// Source of [`BertFast::uid`]s.
 static NEXT_UID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// A per-thread, direct-mapped cache of recently seen short words (at most 8 bytes)
-/// whose WordPiece output is one id, and, in a second table, of words of 9 to 16 bytes
-/// whose output is 1 to 3 ids. The key is the word's bytes packed little-endian into
+/// A per-thread, direct-mapped cache of recently seen short words (at most 8 bytes),
+/// and in a second table of words of 9 to 16 bytes, whose WordPiece output is 1 to 3
+/// ids. The key is the word's bytes packed little-endian into
 /// one or two `u64`s, zero-padded: unique, since a word never holds a NUL byte
 /// (clean_text drops it), and `0` marks an empty entry. The output of a word is a pure
 /// function of the word and the model, so a hit is exactly what tokenizing would give;
 /// running text repeats a few thousand words most of the time, and a hit costs one
-/// read of a 192 KiB table instead of hashing the word and probing the vocabulary
-/// (tokenizing the benchmark corpus: 12% faster at 2^14 entries, 2^12 gave 5%; the
-/// long-word table, 2^12 entries of 24 bytes, another 2.5%). 288 KiB per thread that
-/// tokenizes with a BERT pipeline, allocated on first use.
+/// read of a 256 KiB table instead of hashing the word and probing the vocabulary, or
+/// the longest-first search for its pieces (tokenizing the benchmark corpus: 12%
+/// faster with single ids at 2^14 entries, 2^12 gave 5%; the long-word table, 2^12
+/// entries of 24 bytes, another 2.5%; pieces of short words another 7%). 352 KiB per
+/// thread that tokenizes with a BERT pipeline, allocated on first use.
 #[derive(Debug, Default)]
 struct WordCache {
     owner: u64,
     keys: Vec<u64>,
-    ids: Vec<u32>,
+    /// Up to 3 ids, packed (see [`WordCache::pack`]).
+    ids: Vec<u64>,
     /// Words of 9 to 16 bytes: two key words, and up to 3 ids (see [`WordCache::pack`]).
     long_keys: Vec<[u64; 2]>,
     long_vals: Vec<u64>,
@@ -102,6 +104,18 @@ impl WordCache {
         Some(v)
     }
 
+    /// Appends the ids packed in `v` by [`WordCache::pack`].
+    #[inline(always)]
+    fn unpack(v: u64, out: &mut Vec<u32>) {
+        out.push(((v & Self::ID_MASK) - 1) as u32);
+        if v >> Self::ID_BITS != 0 {
+            out.push((((v >> Self::ID_BITS) & Self::ID_MASK) - 1) as u32);
+            if v >> (2 * Self::ID_BITS) != 0 {
+                out.push(((v >> (2 * Self::ID_BITS)) - 1) as u32);
+            }
+        }
+    }
+
     /// Appends the ids of the word of 9 to 16 bytes whose key is `key`.
     #[inline(always)]
     fn tokenize_long(&mut self, wp: &WordPiece, key: [u64; 2], len: usize, out: &mut Vec<u32>) {
@@ -115,14 +129,7 @@ impl WordCache {
             return;
         };
         if *k == key {
-            let v = *val;
-            out.push(((v & Self::ID_MASK) - 1) as u32);
-            if v >> Self::ID_BITS != 0 {
-                out.push((((v >> Self::ID_BITS) & Self::ID_MASK) - 1) as u32);
-                if v >> (2 * Self::ID_BITS) != 0 {
-                    out.push(((v >> (2 * Self::ID_BITS)) - 1) as u32);
-                }
-            }
+            Self::unpack(*val, out);
             return;
         }
         let before = out.len();
@@ -159,19 +166,19 @@ impl WordCache {
     fn tokenize(&mut self, wp: &WordPiece, key: u64, len: usize, out: &mut Vec<u32>) {
         let i = Self::slot(key);
         let word = key.to_le_bytes();
-        let (Some(k), Some(id)) = (self.keys.get_mut(i), self.ids.get_mut(i)) else {
+        let (Some(k), Some(val)) = (self.keys.get_mut(i), self.ids.get_mut(i)) else {
             wp.tokenize_bytes(&word[..len], out);
             return;
         };
         if *k == key {
-            out.push(*id);
+            Self::unpack(*val, out);
             return;
         }
         let before = out.len();
         wp.tokenize_bytes(&word[..len], out);
-        if let [one] = out[before..] {
+        if let Some(v) = Self::pack(&out[before..]) {
             *k = key;
-            *id = one;
+            *val = v;
         }
     }
 }
@@ -937,7 +944,7 @@ mod tests {
         for _ in 0..3 {
             check(&a, "hello world Hello", &[4, 5, 4]);
             check(&b, "hello world Hello", &[5, 4, 1]);
-            // Long words (past the 8 cached bytes) and pieces are not cached.
+            // Short words with pieces, and long ones (the second table).
             check(&a, "cafes helloworld", &[7, 8, 1]);
         }
         let c = a.clone();
