@@ -74,9 +74,9 @@ static NEXT_UID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 #[derive(Debug, Default)]
 struct WordCache {
     owner: u64,
-    keys: Vec<u64>,
-    /// Up to 3 ids, packed (see [`WordCache::pack`]).
-    ids: Vec<u64>,
+    /// `[key, packed ids]` side by side (one cache line a lookup); see
+    /// [`WordCache::pack`].
+    short: Vec<[u64; 2]>,
     /// Words of 9 to 16 bytes: two key words, and up to 3 ids (see [`WordCache::pack`]).
     long_keys: Vec<[u64; 2]>,
     long_vals: Vec<u64>,
@@ -142,11 +142,9 @@ impl WordCache {
 
     /// Makes the cache hold entries of the model `owner` only.
     fn claim(&mut self, owner: u64) {
-        if self.owner != owner || self.keys.is_empty() {
-            self.keys.clear();
-            self.keys.resize(1 << Self::BITS, 0);
-            self.ids.clear();
-            self.ids.resize(1 << Self::BITS, 0);
+        if self.owner != owner || self.short.is_empty() {
+            self.short.clear();
+            self.short.resize(1 << Self::BITS, [0; 2]);
             self.long_keys.clear();
             self.long_keys.resize(1 << Self::LONG_BITS, [0; 2]);
             self.long_vals.clear();
@@ -166,19 +164,18 @@ impl WordCache {
     fn tokenize(&mut self, wp: &WordPiece, key: u64, len: usize, out: &mut Vec<u32>) {
         let i = Self::slot(key);
         let word = key.to_le_bytes();
-        let (Some(k), Some(val)) = (self.keys.get_mut(i), self.ids.get_mut(i)) else {
+        let Some(e) = self.short.get_mut(i) else {
             wp.tokenize_bytes(&word[..len], out);
             return;
         };
-        if *k == key {
-            Self::unpack(*val, out);
+        if e[0] == key {
+            Self::unpack(e[1], out);
             return;
         }
         let before = out.len();
         wp.tokenize_bytes(&word[..len], out);
         if let Some(v) = Self::pack(&out[before..]) {
-            *k = key;
-            *val = v;
+            *e = [key, v];
         }
     }
 }
