@@ -18,6 +18,8 @@ pub struct Buffer(Repr);
 #[derive(Clone)]
 enum Repr {
     Owned(Arc<Vec<u8>>),
+    /// Owned, the bytes being `vec[start..start + len]` (placed for alignment).
+    OwnedAt(Arc<Vec<u8>>, usize, usize),
     Static(&'static [u8]),
     Shared(Arc<dyn AsRef<[u8]> + Send + Sync>),
 }
@@ -33,6 +35,7 @@ impl Buffer {
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
             Repr::Owned(v) => v.as_slice(),
+            Repr::OwnedAt(v, start, len) => v.get(*start..start + len).unwrap_or_default(),
             Repr::Static(s) => s,
             Repr::Shared(o) => (**o).as_ref(),
         }
@@ -51,7 +54,12 @@ impl Buffer {
     /// `true` when the bytes are borrowed from the caller (static or shared) rather than
     /// owned by the model.
     pub fn is_borrowed(&self) -> bool {
-        !matches!(self.0, Repr::Owned(_))
+        !matches!(self.0, Repr::Owned(_) | Repr::OwnedAt(..))
+    }
+
+    /// Owned bytes `vec[start..start + len]` (an empty view when out of range).
+    pub(crate) fn owned_at(vec: Vec<u8>, start: usize, len: usize) -> Self {
+        Buffer(Repr::OwnedAt(Arc::new(vec), start, len))
     }
 }
 
@@ -76,7 +84,7 @@ impl<const N: usize> From<&'static [u8; N]> for Buffer {
 impl fmt::Debug for Buffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.0 {
-            Repr::Owned(_) => "owned",
+            Repr::Owned(_) | Repr::OwnedAt(..) => "owned",
             Repr::Static(_) => "static",
             Repr::Shared(_) => "shared",
         };

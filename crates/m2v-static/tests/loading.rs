@@ -217,6 +217,27 @@ fn errors_name_the_file_and_the_problem() {
         "{msg}"
     );
 
+    // Read instead of mapped (the aligned copy): short, empty and corrupt files give
+    // the same typed errors, and a good file the same model.
+    let unmapped = LoadOptions::new().memory_map(false);
+    let huge_header = [u64::MAX.to_le_bytes().as_slice(), b"{}"].concat();
+    for bytes in [&st[..3], &st[..0], &st[..st.len() - 5], &huge_header[..]] {
+        let d = folder(&cfg, bytes);
+        let e = err_of(StaticModel::load(d.path(), &unmapped));
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Safetensors { .. }), "{msg}");
+        assert!(msg.contains("model.safetensors"), "{msg}");
+    }
+    let d = folder(&cfg, &st);
+    let read = StaticModel::load(d.path(), &unmapped).unwrap();
+    assert!(!read.is_borrowed());
+    assert_eq!(
+        read.encode(TEXTS),
+        StaticModel::from_pretrained(d.path())
+            .unwrap()
+            .encode(TEXTS)
+    );
+
     // Rows that do not match the vocabulary.
     let rows: Vec<u8> = vec![0; 10 * 8 * 4];
     let bad = safetensors::serialize(
