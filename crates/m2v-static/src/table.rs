@@ -601,6 +601,19 @@ mod avx512 {
         _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
     };
 
+    /// Calls `f::<REGS, HALF, WEIGHTED>(args)` with the two flags turned into const
+    /// parameters.
+    macro_rules! by_kind {
+        ($half:expr, $weighted:expr, $f:ident::<$regs:literal>($($a:expr),*)) => {
+            match ($half, $weighted) {
+                (false, false) => $f::<$regs, false, false>($($a),*),
+                (false, true) => $f::<$regs, false, true>($($a),*),
+                (true, false) => $f::<$regs, true, false>($($a),*),
+                (true, true) => $f::<$regs, true, true>($($a),*),
+            }
+        };
+    }
+
     /// Rows ahead of the current one whose tile is prefetched.
     const AHEAD: usize = 6;
 
@@ -618,12 +631,7 @@ mod avx512 {
         let mut j = 0;
         macro_rules! pass {
             ($regs:literal) => {
-                match (half, weighted) {
-                    (false, false) => tile::<$regs, false, false>(bytes, rows, j, out),
-                    (false, true) => tile::<$regs, false, true>(bytes, rows, j, out),
-                    (true, false) => tile::<$regs, true, false>(bytes, rows, j, out),
-                    (true, true) => tile::<$regs, true, true>(bytes, rows, j, out),
-                }
+                by_kind!(half, weighted, tile::<$regs>(bytes, rows, j, out));
                 j += $regs * 16;
             };
         }
@@ -671,14 +679,7 @@ mod avx512 {
         macro_rules! go {
             ($regs:literal) => {
                 // SAFETY: the CPU supports AVX-512F (checked above).
-                unsafe {
-                    match (half, weighted) {
-                        (false, false) => pool::<$regs, false, false>(bytes, rows, normalize, out),
-                        (false, true) => pool::<$regs, false, true>(bytes, rows, normalize, out),
-                        (true, false) => pool::<$regs, true, false>(bytes, rows, normalize, out),
-                        (true, true) => pool::<$regs, true, true>(bytes, rows, normalize, out),
-                    }
-                }
+                unsafe { by_kind!(half, weighted, pool::<$regs>(bytes, rows, normalize, out)) }
             };
         }
         if out.len() == 256 {
