@@ -7,7 +7,8 @@
 //! speed into a reused output buffer (the difference is the page faults of a fresh
 //! output matrix). `THREADS` defaults to 1. With `M2V_NO_MMAP` set, the model is read
 //! into (huge-page) memory instead of memory-mapped; with `M2V_TOKENIZE_ONLY` set, only
-//! tokenization is timed (for profiling the tokenizer alone).
+//! tokenization is timed (for profiling the tokenizer alone); with `M2V_ENCODE_ONLY` set,
+//! only `encode` is timed (for profiling it alone).
 
 use std::time::Instant;
 
@@ -36,6 +37,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .fold(f64::INFINITY, f64::min)
     };
+    if std::env::var_os("M2V_ENCODE_ONLY").is_some() {
+        let enc = best(&mut || {
+            std::hint::black_box(model.encode_with(&lines, &opts));
+        });
+        println!("encode: {:.0} texts/s", lines.len() as f64 / enc);
+        return Ok(());
+    }
     let mut tokens = 0usize;
     let mut ids = Vec::new();
     let tok = best(&mut || {

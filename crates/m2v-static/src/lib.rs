@@ -56,6 +56,7 @@ mod half;
 mod layout;
 mod mmap;
 mod model;
+mod promote;
 pub mod safetensors;
 mod table;
 mod tokenizer;

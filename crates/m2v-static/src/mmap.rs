@@ -94,6 +94,25 @@ pub(crate) fn map(path: &Path) -> io::Result<Option<Mapped>> {
     }
 }
 
+impl Mapped {
+    /// Drops the pages of the mapping from this process's memory (Linux
+    /// `MADV_DONTNEED`), after the table was copied out of it (see `promote`). The
+    /// mapping stays valid: a later read faults its page in again from the file, which
+    /// is unchanged (the module's invariant). A no-op elsewhere.
+    pub(crate) fn release_resident(&self) {
+        #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+        {
+            const MADV_DONTNEED: std::ffi::c_int = 4;
+            // SAFETY: `ptr`/`len` are exactly what `mmap` returned and still mapped; on a
+            // read-only private file mapping (never written, so no private copies),
+            // MADV_DONTNEED only unmaps pages that refault with the same contents.
+            unsafe {
+                sys::madvise(self.ptr as *mut std::ffi::c_void, self.len, MADV_DONTNEED);
+            }
+        }
+    }
+}
+
 impl Drop for Mapped {
     fn drop(&mut self) {
         #[cfg(all(unix, target_pointer_width = "64"))]

@@ -12,6 +12,8 @@
 //! `emb * weights[:, None]` (f32 for I8/F16/F32 rows with F32 weights, f64 with F64
 //! weights), then summed.
 
+use std::sync::Arc;
+
 use crate::buffer::Buffer;
 use crate::half::{bf16_to_f32, f16_to_f32};
 use crate::safetensors::Dtype;
@@ -69,9 +71,9 @@ impl Table {
 #[derive(Debug, Clone)]
 pub(crate) enum Weights {
     /// F32 or F16 weights (F16 widened exactly).
-    F32(Vec<f32>),
+    F32(Arc<[f32]>),
     /// F64 weights.
-    F64(Vec<f64>),
+    F64(Arc<[f64]>),
 }
 
 /// Everything needed to turn token ids into rows: the table, the optional
@@ -81,7 +83,7 @@ pub(crate) enum Weights {
 #[derive(Debug, Clone)]
 pub(crate) struct Lookup {
     pub table: Table,
-    pub mapping: Option<Vec<u32>>,
+    pub mapping: Option<Arc<[u32]>>,
     pub weights: Option<Weights>,
 }
 
@@ -178,6 +180,8 @@ pub(crate) struct Scratch {
     pub rows: Vec<(usize, f32)>,
     /// Exact integer sums of unweighted I8 rows.
     pub acc_i32: Vec<i32>,
+    /// Tokens pooled by single-text calls and not yet counted for promotion.
+    pub pending: usize,
     /// The ids of a group of texts, back to back, and where each text's ids end.
     pub group_ids: Vec<u32>,
     pub group_ends: Vec<usize>,
@@ -998,7 +1002,7 @@ mod tests {
                 let l = Lookup {
                     table: table(dtype, bytes.clone(), rows, dim),
                     mapping: None,
-                    weights: weighted.then(|| Weights::F32(w.clone())),
+                    weights: weighted.then(|| Weights::F32(w.clone().into())),
                 };
                 let mut got = vec![0.0f32; dim];
                 l.mean(&ids, &mut got, &mut Scratch::default());
@@ -1061,8 +1065,8 @@ mod tests {
     fn int8_with_mapping_and_weights() {
         let l = Lookup {
             table: table(Dtype::I8, vec![1, 2, 0xff, 4], 2, 2),
-            mapping: Some(vec![1, 0, 1]),
-            weights: Some(Weights::F32(vec![0.5, 2.0, 1.0])),
+            mapping: Some(vec![1, 0, 1].into()),
+            weights: Some(Weights::F32(vec![0.5, 2.0, 1.0].into())),
         };
         let mut out = [0.0f32; 2];
         l.mean(&[0, 1], &mut out, &mut Scratch::default());
