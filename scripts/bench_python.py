@@ -6,8 +6,10 @@ The Rust bench decides what to run; this script only embeds and times:
                                 little-endian f32 (rows x dim); m2v-bench scores them
                                 with the same metrics as its own models.
   --corpus FILE                 time encoding of the JSON list of texts in batches of
-                                --batch until --speed-seconds have passed, after one
-                                untimed warm-up batch of 256 texts.
+                                --batch, in passes over the list until at least one
+                                pass and --min-seconds are done or --speed-seconds have
+                                passed, after one untimed warm-up batch of 256 texts
+                                (the same rule as m2v-bench's `measure_speed`).
   --mode single|all             `single` passes use_multiprocessing=False (the caller
                                 also sets TOKENIZERS_PARALLELISM=false and
                                 RAYON_NUM_THREADS=1); `all` uses encode's defaults
@@ -29,6 +31,7 @@ def main() -> None:
     ap.add_argument("--emb-out")
     ap.add_argument("--corpus")
     ap.add_argument("--speed-seconds", type=float, default=30.0)
+    ap.add_argument("--min-seconds", type=float, default=0.0)
     ap.add_argument("--batch", type=int, default=16384)
     ap.add_argument("--mode", choices=["single", "all"], default="all")
     ap.add_argument("--result", required=True)
@@ -60,11 +63,14 @@ def main() -> None:
         model.encode(corpus[:256], use_multiprocessing=multi)
         done = 0
         start = time.perf_counter()
-        for i in range(0, len(corpus), a.batch):
+        i = 0
+        while corpus:
             chunk = corpus[i : i + a.batch]
             model.encode(chunk, use_multiprocessing=multi)
             done += len(chunk)
-            if time.perf_counter() - start >= a.speed_seconds:
+            i = i + a.batch if i + a.batch < len(corpus) else 0
+            el = time.perf_counter() - start
+            if el >= a.speed_seconds or (done >= len(corpus) and el >= a.min_seconds):
                 break
         secs = time.perf_counter() - start
         out["speed"] = {"texts": done, "seconds": secs, "texts_per_s": done / max(secs, 1e-9)}

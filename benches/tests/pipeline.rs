@@ -35,7 +35,7 @@ fn quick_suite_with_hashing_model() {
     assert!(get("AG News") > 40.0, "{}", get("AG News"));
     assert!(get("STS-B") > 20.0, "{}", get("STS-B"));
     let corpus: Vec<&str> = texts.iter().take(500).map(String::as_str).collect();
-    let speed = measure_speed(&model, &corpus, 1, 100, 10.0).unwrap();
+    let speed = measure_speed(&model, &corpus, 1, 100, 10.0, 0.0).unwrap();
     assert_eq!(speed.texts, 500);
     let report = Report {
         mode: "test".into(),
@@ -47,6 +47,7 @@ fn quick_suite_with_hashing_model() {
         tasks: tasks.iter().map(TaskInfo::from).collect(),
         corpus_texts: corpus.len(),
         speed_budget_s: 10.0,
+        speed_min_s: 0.0,
         models: vec![ModelResult {
             name: model.name(),
             implementation: model.implementation(),

@@ -8,7 +8,7 @@
 //! output matrix). `THREADS` defaults to 1. With `M2V_NO_MMAP` set, the model is read
 //! into (huge-page) memory instead of memory-mapped; with `M2V_TOKENIZE_ONLY` set, only
 //! tokenization is timed (for profiling the tokenizer alone); with `M2V_ENCODE_ONLY` set,
-//! only `encode` is timed (for profiling it alone).
+//! only `encode` is timed (for profiling it alone), in calls of `M2V_CALL` texts if set.
 
 use std::time::Instant;
 
@@ -38,8 +38,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .fold(f64::INFINITY, f64::min)
     };
     if std::env::var_os("M2V_ENCODE_ONLY").is_some() {
+        // `M2V_CALL=N`: in calls of N texts (like `cargo xtask bench`: 16384).
+        let call: usize = std::env::var("M2V_CALL").map_or(Ok(usize::MAX), |s| s.parse())?;
         let enc = best(&mut || {
-            std::hint::black_box(model.encode_with(&lines, &opts));
+            for chunk in lines.chunks(call.max(1)) {
+                std::hint::black_box(model.encode_with(chunk, &opts));
+            }
         });
         println!("encode: {:.0} texts/s", lines.len() as f64 / enc);
         return Ok(());

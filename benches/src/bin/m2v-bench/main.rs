@@ -47,6 +47,10 @@ struct Args {
     /// Seconds each speed measurement may take (default 30, quick 5).
     #[arg(long)]
     speed_seconds: Option<f64>,
+    /// Seconds each speed measurement runs at least, in passes over the corpus, so
+    /// that fast models are timed in their steady state (default 3, quick 0: one pass).
+    #[arg(long)]
+    speed_min_seconds: Option<f64>,
     /// Output folder (default: `target/bench` in the workspace).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -98,6 +102,10 @@ fn run() -> Result<()> {
     let budget = args
         .speed_seconds
         .unwrap_or(if args.quick { 5.0 } else { 30.0 });
+    let min_s = args
+        .speed_min_seconds
+        .unwrap_or(if args.quick { 0.0 } else { 3.0 })
+        .min(budget);
     let model_names: Vec<String> = if args.models.is_empty() {
         let d = if args.quick {
             QUICK_MODELS
@@ -175,6 +183,7 @@ fn run() -> Result<()> {
         tasks: tasks.iter().map(TaskInfo::from).collect(),
         corpus_texts: corpus.len(),
         speed_budget_s: budget,
+        speed_min_s: min_s,
         models: Vec::new(),
         runtime_s: 0.0,
         notes,
@@ -218,8 +227,15 @@ fn run() -> Result<()> {
         let eval_seconds = t.elapsed().as_secs_f64();
         let batch = if spec.teacher { 256 } else { 16384 };
         eprintln!("  timing ({budget:.0} s budget per configuration)");
-        let single = measure_speed(model.as_ref(), &corpus_refs, 1, batch, budget)?;
-        let all = measure_speed(model.as_ref(), &corpus_refs, all_threads, batch, budget)?;
+        let single = measure_speed(model.as_ref(), &corpus_refs, 1, batch, budget, min_s)?;
+        let all = measure_speed(
+            model.as_ref(),
+            &corpus_refs,
+            all_threads,
+            batch,
+            budget,
+            min_s,
+        )?;
         let row = ModelResult {
             name: spec.name.clone(),
             implementation: model.implementation(),
@@ -238,8 +254,15 @@ fn run() -> Result<()> {
             eprintln!("  model2vec-rs peer (speed)");
             match models::load_model2vec_rs(&spec) {
                 Ok(rs) => {
-                    let single = measure_speed(rs.as_ref(), &corpus_refs, 1, batch, budget)?;
-                    let all = measure_speed(rs.as_ref(), &corpus_refs, all_threads, batch, budget)?;
+                    let single = measure_speed(rs.as_ref(), &corpus_refs, 1, batch, budget, min_s)?;
+                    let all = measure_speed(
+                        rs.as_ref(),
+                        &corpus_refs,
+                        all_threads,
+                        batch,
+                        budget,
+                        min_s,
+                    )?;
                     let row = ModelResult {
                         name: spec.name.clone(),
                         implementation: rs.implementation(),
@@ -270,7 +293,7 @@ fn run() -> Result<()> {
                 dir,
                 &texts,
                 &corpus_refs,
-                budget,
+                (budget, min_s),
                 all_threads,
                 &out.join("python"),
             ) {

@@ -87,7 +87,7 @@ pub fn run(
     dir: &Path,
     texts: &[String],
     corpus: &[&str],
-    budget_s: f64,
+    (budget_s, min_s): (f64, f64),
     threads: usize,
     work: &Path,
 ) -> Result<PeerRun> {
@@ -105,7 +105,8 @@ pub fn run(
             .arg(dir)
             .arg("--corpus")
             .arg(&corpus_path)
-            .args(["--speed-seconds", &budget_s.to_string(), "--mode", mode])
+            .args(["--speed-seconds", &budget_s.to_string()])
+            .args(["--min-seconds", &min_s.to_string(), "--mode", mode])
             .arg("--result")
             .arg(&result)
             .env("HF_HUB_OFFLINE", "1");
