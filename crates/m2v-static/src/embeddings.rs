@@ -1,5 +1,7 @@
 //! [`Embeddings`]: the output of encoding, a contiguous row-major f32 matrix.
 
+use std::mem::MaybeUninit;
+
 /// A contiguous row-major `rows × dim` matrix of f32, one row per input text.
 ///
 /// Invariant: `as_slice().len() == rows() * dim()`.
@@ -16,10 +18,25 @@ impl Embeddings {
         (rows.checked_mul(dim) == Some(data.len())).then_some(Embeddings { data, rows, dim })
     }
 
-    /// A `rows × dim` matrix of zeros.
-    pub(crate) fn zeros(rows: usize, dim: usize) -> Self {
-        let mut data = vec![0.0; rows * dim];
-        crate::mmap::advise_huge_pages(&mut data);
+    /// A `rows × dim` matrix whose every value `fill` writes. Not zeroed first: a
+    /// reused heap block would be cleared by `calloc` in a separate pass over memory
+    /// (4% of encoding potion-base-8M's corpus in calls of 16384 texts).
+    ///
+    /// Invariant required of `fill`: it initializes every element of its argument
+    /// (a panic inside it leaves nothing uninitialized visible: the matrix is dropped).
+    pub(crate) fn filled_by(
+        rows: usize,
+        dim: usize,
+        fill: impl FnOnce(&mut [MaybeUninit<f32>]),
+    ) -> Self {
+        let n = rows * dim;
+        let mut data: Vec<f32> = Vec::with_capacity(n);
+        let spare = &mut data.spare_capacity_mut()[..n];
+        crate::mmap::advise_huge_pages(spare);
+        fill(spare);
+        // SAFETY: `fill` initialized the first `n` elements (the invariant above), and
+        // `n` is within the capacity.
+        unsafe { data.set_len(n) };
         Embeddings { data, rows, dim }
     }
 

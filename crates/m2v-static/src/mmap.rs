@@ -133,25 +133,27 @@ impl Drop for Mapped {
 /// touch of never-used huge pages is slow (on the development VM a first, cold encode
 /// of the benchmark corpus ran at 390k texts/s, 620k once memory had been used once,
 /// 640k without the hint, about 790k warm with it and 670k warm without).
-pub(crate) fn advise_huge_pages(buf: &mut [f32]) {
-    // SAFETY: any f32 slice is a valid byte slice of 4x the length.
-    advise_huge_pages_bytes(unsafe {
-        std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(buf))
-    });
+pub(crate) fn advise_huge_pages(buf: &mut [std::mem::MaybeUninit<f32>]) {
+    advise_range(buf.as_mut_ptr() as usize, std::mem::size_of_val(buf));
 }
 
 /// [`advise_huge_pages`] for bytes (the table read by `memory_map(false)`).
 pub(crate) fn advise_huge_pages_bytes(buf: &mut [u8]) {
+    advise_range(buf.as_mut_ptr() as usize, buf.len());
+}
+
+/// `MADV_HUGEPAGE` on the whole huge pages inside `[start, start + len)`, which the
+/// caller borrows mutably.
+fn advise_range(start: usize, len: usize) {
     #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
     {
         const HUGE: usize = 2 << 20;
         const MADV_HUGEPAGE: std::ffi::c_int = 14;
-        let start = buf.as_mut_ptr() as usize;
-        let end = start + std::mem::size_of_val(buf);
+        let end = start + len;
         let first = start.next_multiple_of(HUGE);
         let last = end / HUGE * HUGE;
         if last > first {
-            // SAFETY: [first, last) lies inside `buf`, which this call borrows mutably;
+            // SAFETY: [first, last) lies inside the caller's mutably borrowed buffer;
             // MADV_HUGEPAGE changes neither the mapping nor its contents.
             unsafe {
                 sys::madvise(first as *mut std::ffi::c_void, last - first, MADV_HUGEPAGE);
@@ -159,5 +161,5 @@ pub(crate) fn advise_huge_pages_bytes(buf: &mut [u8]) {
         }
     }
     #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-    let _ = buf;
+    let _ = (start, len);
 }

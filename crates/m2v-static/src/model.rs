@@ -1,5 +1,6 @@
 //! [`StaticModel`]: loading (folders, bytes, options) and encoding.
 
+use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -496,9 +497,9 @@ impl StaticModel {
         texts: &[S],
         opts: &EncodeOptions,
     ) -> Embeddings {
-        let mut out = Embeddings::zeros(texts.len(), self.dim());
-        self.encode_to_slice(texts, opts, out.as_mut_slice());
-        out
+        Embeddings::filled_by(texts.len(), self.dim(), |out| {
+            self.encode_uninit(texts, opts, out);
+        })
     }
 
     /// Encodes texts into `out` (`texts.len() × dim` values, row-major), reusing the
@@ -508,6 +509,21 @@ impl StaticModel {
         texts: &[S],
         opts: &EncodeOptions,
         out: &mut [f32],
+    ) {
+        // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and `encode_uninit` only
+        // writes initialized values, so `out` stays initialized.
+        let out = unsafe { &mut *(out as *mut [f32] as *mut [MaybeUninit<f32>]) };
+        self.encode_uninit(texts, opts, out);
+    }
+
+    /// [`StaticModel::encode_to_slice`] into memory that may be uninitialized: every
+    /// row it computes (`min(texts.len(), out.len() / dim)` rows) is written in full,
+    /// so a `texts.len() × dim` buffer comes back initialized.
+    fn encode_uninit<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        opts: &EncodeOptions,
+        out: &mut [MaybeUninit<f32>],
     ) {
         let dim = self.dim();
         let max_length = opts.max_length.unwrap_or(self.max_length);
@@ -525,7 +541,7 @@ impl StaticModel {
             .max(1);
         let n_batches = texts.len().div_ceil(batch);
         let threads = wanted.min(n_batches).max(1);
-        let run = |texts: &[S], out: &mut [f32], s: &mut EncodeScratch| {
+        let run = |texts: &[S], out: &mut [MaybeUninit<f32>], s: &mut EncodeScratch| {
             let s = &mut s.0;
             let mut ids = std::mem::take(&mut s.group_ids);
             let mut ends = std::mem::take(&mut s.group_ends);
@@ -559,7 +575,7 @@ impl StaticModel {
                     // (the rows further into a text are prefetched by the summing).
                     let ahead = ends.get(k + 1).map_or(end, |&e| e.min(end + 4));
                     lookup.prefetch(&ids[end..ahead]);
-                    lookup.pool(&ids[from..end], row, s, normalize);
+                    lookup.pool(&ids[from..end], zeroed(row), s, normalize);
                     from = end;
                 }
             }
@@ -730,6 +746,18 @@ const GROUP_IDS: usize = 1 << 16;
 /// Reusable scratch space for [`StaticModel::encode_into`] (token ids, accumulators).
 #[derive(Debug, Default)]
 pub struct EncodeScratch(Scratch);
+
+/// Writes zeros into `row` and returns it as initialized floats. Cheap: the zeros
+/// bring the row into L1, where pooling's writes then land, instead of a separate
+/// pass over the whole output.
+#[inline(always)]
+fn zeroed(row: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    for x in row.iter_mut() {
+        x.write(0.0);
+    }
+    // SAFETY: every element was just initialized; same layout.
+    unsafe { &mut *(row as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
 
 /// Hints the CPU to load the first two cache lines of `text` (no effect on results).
 #[inline(always)]
@@ -1052,6 +1080,34 @@ mod tests {
                         .pool(&ids, &mut old, &mut Scratch::default(), m.normalize);
                     assert_eq!(bits(&old), bits(expect.row(k)), "{name}: mapped, text {k}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_output_value_is_written() {
+        // Whatever the buffer held before (here NaN), each row is written in full:
+        // `encode_with` relies on it to skip zeroing its output.
+        let texts = many_texts();
+        for name in ["tiny_f32", "tiny_f16_weights64", "tiny_i8_vq", "tiny_f64"] {
+            let m = StaticModel::load(tiny(name), &LoadOptions::new()).unwrap();
+            for threads in [1, 2] {
+                let opts = EncodeOptions::new().threads(threads).batch_size(7);
+                let want = m.encode_with(&texts, &opts);
+                let mut buf = vec![f32::NAN; texts.len() * m.dim() + 3];
+                m.encode_to_slice(&texts, &opts, &mut buf);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let (rows, rest) = buf.split_at(texts.len() * m.dim());
+                assert_eq!(
+                    bits(rows),
+                    bits(want.as_slice()),
+                    "{name}, {threads} threads"
+                );
+                assert!(
+                    rest.iter().all(|x| x.is_nan()),
+                    "{name}: past the rows untouched"
+                );
+                assert!(want.as_slice().iter().all(|x| x.is_finite()), "{name}");
             }
         }
     }
