@@ -575,7 +575,7 @@ impl StaticModel {
                     // (the rows further into a text are prefetched by the summing).
                     let ahead = ends.get(k + 1).map_or(end, |&e| e.min(end + 4));
                     lookup.prefetch(&ids[end..ahead]);
-                    lookup.pool(&ids[from..end], zeroed(row), s, normalize);
+                    lookup.pool_uninit(&ids[from..end], row, s, normalize);
                     from = end;
                 }
             }
@@ -746,18 +746,6 @@ const GROUP_IDS: usize = 1 << 16;
 /// Reusable scratch space for [`StaticModel::encode_into`] (token ids, accumulators).
 #[derive(Debug, Default)]
 pub struct EncodeScratch(Scratch);
-
-/// Writes zeros into `row` and returns it as initialized floats. Cheap: the zeros
-/// bring the row into L1, where pooling's writes then land, instead of a separate
-/// pass over the whole output.
-#[inline(always)]
-fn zeroed(row: &mut [MaybeUninit<f32>]) -> &mut [f32] {
-    for x in row.iter_mut() {
-        x.write(0.0);
-    }
-    // SAFETY: every element was just initialized; same layout.
-    unsafe { &mut *(row as *mut [MaybeUninit<f32>] as *mut [f32]) }
-}
 
 /// Hints the CPU to load the first two cache lines of `text` (no effect on results).
 #[inline(always)]

@@ -12,6 +12,7 @@
 //! `emb * weights[:, None]` (f32 for I8/F16/F32 rows with F32 weights, f64 with F64
 //! weights), then summed.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::buffer::Buffer;
@@ -208,7 +209,24 @@ impl Lookup {
     /// in the same pass where the row fits in vector registers.
     #[inline]
     pub fn pool(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch, normalize: bool) {
-        let fused = match self.table.dtype {
+        // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and `pool_uninit` only
+        // writes initialized values, so `out` stays initialized.
+        let out = unsafe { &mut *(out as *mut [f32] as *mut [MaybeUninit<f32>]) };
+        self.pool_uninit(ids, out, s, normalize);
+    }
+
+    /// [`Lookup::pool`] into a row that may be uninitialized; returns it initialized.
+    /// The whole-row AVX-512 path stores the result straight from registers; the other
+    /// paths zero the row first.
+    #[inline]
+    pub fn pool_uninit<'o>(
+        &self,
+        ids: &[u32],
+        out: &'o mut [MaybeUninit<f32>],
+        s: &mut Scratch,
+        normalize: bool,
+    ) -> &'o mut [f32] {
+        let (out, fused) = match self.table.dtype {
             Dtype::F32 => self.mean_typed::<F32>(ids, out, s, normalize),
             Dtype::F16 => self.mean_typed::<F16>(ids, out, s, normalize),
             Dtype::BF16 => self.mean_typed::<BF16>(ids, out, s, normalize),
@@ -218,6 +236,7 @@ impl Lookup {
         if normalize && !fused {
             self::normalize(out);
         }
+        out
     }
 
     /// Hints the CPU to start loading the rows of `ids` (no effect on results).
@@ -264,23 +283,26 @@ impl Lookup {
         (r < self.table.rows).then_some(r)
     }
 
-    /// Returns `true` when it also normalized `out` (only asked when `normalize`).
+    /// Returns `out`, initialized, and `true` when it also normalized it (only asked
+    /// when `normalize`).
     #[inline(always)]
-    fn mean_typed<R: Row>(
+    fn mean_typed<'o, R: Row>(
         &self,
         ids: &[u32],
-        out: &mut [f32],
+        out: &'o mut [MaybeUninit<f32>],
         s: &mut Scratch,
         normalize: bool,
-    ) -> bool {
+    ) -> (&'o mut [f32], bool) {
         let mut n = 0usize;
         // (More ids than 2^23 could overflow the i32 sums: those take the f64 path.)
         if self.table.dtype == Dtype::I8 && self.weights.is_none() && ids.len() < 1 << 23 {
+            let out = zeroed(out);
             self.mean_i8_exact(ids, out, s);
-            return false;
+            return (out, false);
         }
         let acc64 = &mut s.acc64;
         if self.accumulates_in_f64() {
+            let out = zeroed(out);
             acc64.clear();
             acc64.resize(out.len(), 0.0);
             for &id in ids {
@@ -299,14 +321,13 @@ impl Lookup {
                 n += 1;
             }
             if n == 0 {
-                out.fill(0.0);
-                return false;
+                return (out, false);
             }
             let d = n as f64;
             for (o, a) in out.iter_mut().zip(acc64.iter()) {
                 *o = (*a / d) as f32;
             }
-            false
+            (out, false)
         } else {
             // Resolve every token to its row and weight first, then sum the rows in
             // column tiles (see `sum_tiles`).
@@ -327,18 +348,19 @@ impl Lookup {
             }
             n = rows.len();
             if n == 0 {
-                out.fill(0.0);
-                return false;
+                return (zeroed(out), false);
             }
             let bytes = t.buf.as_slice();
             let weighted = self.weights.is_some();
             #[cfg(target_arch = "x86_64")]
-            if let Some(done) = avx512::try_pool::<R>(bytes, rows, weighted, normalize, out) {
-                return done;
-            }
+            let out = match avx512::try_pool::<R>(bytes, rows, weighted, normalize, out) {
+                Ok(done) => return done,
+                Err(out) => out,
+            };
+            let out = zeroed(out);
             sum_tiles_dispatch::<R>(bytes, rows, weighted, out);
             divide_by_count(out, n);
-            false
+            (out, false)
         }
     }
 
@@ -598,6 +620,8 @@ fn sum_tiles_dispatch<R: Row>(
 /// the same bits.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
+    use std::mem::MaybeUninit;
+
     use std::arch::x86_64::{
         __m256i, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_add_ps, _mm256_castpd_ps,
         _mm256_loadu_si256, _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps, _mm512_castps_pd,
@@ -663,14 +687,17 @@ mod avx512 {
     /// apply (no AVX-512, another dtype or width, 2^24 rows or more); else whether it
     /// normalized. Same operations in the same order as [`super::divide_by_count`]
     /// and [`super::normalize`], so the same bits.
+    /// `out` may be uninitialized: on success every element is stored, and it comes
+    /// back initialized; otherwise it comes back untouched as `Err`.
     #[inline]
-    pub(super) fn try_pool<R: super::Row>(
+    #[allow(clippy::type_complexity)]
+    pub(super) fn try_pool<'o, R: super::Row>(
         bytes: &[u8],
         rows: &[(usize, f32)],
         weighted: bool,
         normalize: bool,
-        out: &mut [f32],
-    ) -> Option<bool> {
+        out: &'o mut [MaybeUninit<f32>],
+    ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
         use std::any::TypeId;
         let half = TypeId::of::<R>() == TypeId::of::<super::F16>();
         if !(half || TypeId::of::<R>() == TypeId::of::<super::F32>())
@@ -678,7 +705,7 @@ mod avx512 {
             || rows.len() >= 1 << 24
             || !std::arch::is_x86_feature_detected!("avx512f")
         {
-            return None;
+            return Err(out);
         }
         macro_rules! go {
             ($regs:literal) => {
@@ -691,7 +718,10 @@ mod avx512 {
         } else {
             go!(8);
         }
-        Some(normalize)
+        // SAFETY: `pool` stored all 16·REGS = `out.len()` elements (the length was
+        // checked above to be 128 or 256); same layout.
+        let out = unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        Ok((out, normalize))
     }
 
     #[target_feature(enable = "avx512f")]
@@ -699,7 +729,7 @@ mod avx512 {
         bytes: &[u8],
         rows: &[(usize, f32)],
         normalize: bool,
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
     ) {
         let mut acc = sum_regs::<REGS, HALF, WEIGHTED>(bytes, rows, 0);
         let d = _mm512_set1_ps(rows.len() as f32);
@@ -717,7 +747,12 @@ mod avx512 {
                 *a = _mm512_div_ps(*a, nv);
             }
         }
-        store(&acc, &mut out[..16 * REGS]);
+        assert!(out.len() >= 16 * REGS);
+        for (r, a) in acc.iter().enumerate() {
+            // SAFETY: `out` holds at least 16·REGS floats (asserted); this writes 16
+            // of them at 16r (initializing them).
+            unsafe { _mm512_storeu_ps(out.as_mut_ptr().add(16 * r).cast::<f32>(), *a) };
+        }
     }
 
     /// numpy's pairwise sum of the squares of 128 values (8 registers): eight
@@ -859,6 +894,18 @@ fn divide_by_count_generic(out: &mut [f32], n: usize) {
             *o = (f64::from(*o) / d) as f32;
         }
     }
+}
+
+/// Writes zeros into `row` and returns it as initialized floats. Cheap: the zeros
+/// bring the row into L1, where pooling's writes then land, instead of a separate
+/// pass over the whole output.
+#[inline]
+pub(crate) fn zeroed(row: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    for x in row.iter_mut() {
+        x.write(0.0);
+    }
+    // SAFETY: every element was just initialized; same layout.
+    unsafe { &mut *(row as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 /// Normalises `v` in place as model2vec does: `v / (‖v‖ + 1e-32)` in f32, with the norm
@@ -1004,7 +1051,9 @@ mod tests {
                     mapping: None,
                     weights: weighted.then(|| Weights::F32(w.clone().into())),
                 };
-                let mut got = vec![0.0f32; dim];
+                // NaN first: every path must write every value (encode passes rows
+                // that were never initialized).
+                let mut got = vec![f32::NAN; dim];
                 l.mean(&ids, &mut got, &mut Scratch::default());
                 let mut want = vec![0.0f32; dim];
                 for (j, o) in want.iter_mut().enumerate() {
@@ -1030,6 +1079,7 @@ mod tests {
                 assert!(same, "{dtype:?} weighted={weighted} dim={dim}");
                 // Pooling with normalization (fused in registers for 128/256 columns)
                 // equals the mean followed by the plain normalization.
+                got.fill(f32::NAN);
                 l.pool(&ids, &mut got, &mut Scratch::default(), true);
                 normalize_generic(&mut want);
                 let same = got
