@@ -43,6 +43,9 @@ pub struct Tokenizer {
     bert_fast: Option<BertFast>,
     /// The pre-tokenizer has a `Metaspace` with `prepend_scheme: "first"`.
     needs_first: bool,
+    /// Identifies this tokenizer's entries in a thread's [`WordCache`] (Unigram and
+    /// BPE pieces; see [`WordCache::piece`]).
+    uid: u64,
 }
 
 /// Tables of the fused BERT path for ASCII text.
@@ -56,7 +59,7 @@ struct BertFast {
     uid: u64,
 }
 
-/// Source of [`BertFast::uid`]s.
+/// Source of [`BertFast::uid`]s and [`Tokenizer`]'s.
 static NEXT_UID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A per-thread, direct-mapped cache of recently seen short words (at most 8 bytes),
@@ -71,6 +74,15 @@ static NEXT_UID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 /// faster with single ids at 2^14 entries, 2^12 gave 5%; the long-word table, 2^12
 /// entries of 24 bytes, another 2.5%; pieces of short words another 7%). 352 KiB per
 /// thread that tokenizes with a BERT pipeline, allocated on first use.
+///
+/// Unigram and BPE pieces (up to 15 bytes, see [`WordCache::piece`]) have a third
+/// table of 4-way sets kept in least-recently-used order, 2^15 entries (768 KiB, only
+/// for threads that use such a model): their misses are dear (a Viterbi search or
+/// merge loop), and a Metaspace pre-tokenizer keeps case and punctuation, so there
+/// are more distinct pieces (the benchmark corpus with tokenlearn-static-model: 1.77M
+/// pieces of at most 15 bytes, 64k distinct; a direct-mapped table of 2^15 missed
+/// about 13% of them, these sets about 7%). Encoding that corpus with that model:
+/// 127k -> 270k texts/s on one thread.
 #[derive(Debug, Default)]
 struct WordCache {
     owner: u64,
@@ -80,11 +92,23 @@ struct WordCache {
     /// Words of 9 to 16 bytes: two key words, and up to 3 ids (see [`WordCache::pack`]).
     long_keys: Vec<[u64; 2]>,
     long_vals: Vec<u64>,
+    /// Unigram and BPE pieces of up to 15 bytes (see [`WordCache::piece`]), of the
+    /// model `pieces_owner`: 4-way sets, most recently used first.
+    piece_keys: Vec<PieceKeys>,
+    piece_vals: Vec<[u64; 4]>,
+    pieces_owner: u64,
 }
+
+/// The keys of one 4-way set of [`WordCache::piece`]: one cache line.
+#[derive(Debug, Default, Clone, Copy)]
+#[repr(C, align(64))]
+struct PieceKeys([[u64; 2]; 4]);
 
 impl WordCache {
     const BITS: u32 = 14;
     const LONG_BITS: u32 = 12;
+    /// Sets of the piece table (4 entries each).
+    const PIECE_BITS: u32 = 13;
     const ID_BITS: u32 = 21;
     const ID_MASK: u64 = (1 << Self::ID_BITS) - 1;
 
@@ -137,6 +161,85 @@ impl WordCache {
         if let Some(v) = Self::pack(&out[before..]) {
             *k = key;
             *val = v;
+        }
+    }
+
+    /// Appends the ids of the pre-tokenized piece `w`, from the cache when `w` has 1 to
+    /// 15 bytes, else from `tokenize`, which must append exactly the piece's ids (a
+    /// pure function of `w`) to `out`. The key holds the bytes and, in its last byte,
+    /// the length: unique even for pieces that hold NUL bytes.
+    #[inline]
+    fn piece(
+        &mut self,
+        owner: u64,
+        w: &[u8],
+        out: &mut Vec<u32>,
+        tokenize: impl FnOnce(&mut Vec<u32>),
+    ) {
+        let len = w.len();
+        if len == 0 || len > 15 {
+            tokenize(out);
+            return;
+        }
+        if self.pieces_owner != owner || self.piece_keys.is_empty() {
+            self.piece_keys.clear();
+            self.piece_keys
+                .resize(1 << Self::PIECE_BITS, PieceKeys::default());
+            self.piece_vals.clear();
+            self.piece_vals.resize(1 << Self::PIECE_BITS, [0; 4]);
+            self.pieces_owner = owner;
+        }
+        let mut bytes = [0u8; 16];
+        bytes[..len].copy_from_slice(w);
+        bytes[15] = len as u8;
+        let [
+            b0,
+            b1,
+            b2,
+            b3,
+            b4,
+            b5,
+            b6,
+            b7,
+            b8,
+            b9,
+            b10,
+            b11,
+            b12,
+            b13,
+            b14,
+            b15,
+        ] = bytes;
+        let key = [
+            u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
+            u64::from_le_bytes([b8, b9, b10, b11, b12, b13, b14, b15]),
+        ];
+        let h = (key[0] ^ key[1].rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let i = (h >> (64 - Self::PIECE_BITS)) as usize;
+        let (Some(PieceKeys(keys)), Some(vals)) =
+            (self.piece_keys.get_mut(i), self.piece_vals.get_mut(i))
+        else {
+            tokenize(out);
+            return;
+        };
+        // Least-recently-used order, with explicit moves (a `copy_within` over a
+        // variable range would be a `memmove` call).
+        if let Some(j) = keys.iter().position(|k| *k == key) {
+            let (k, v) = (keys[j], vals[j]);
+            for m in (1..=j).rev() {
+                keys[m] = keys[m - 1];
+                vals[m] = vals[m - 1];
+            }
+            keys[0] = k;
+            vals[0] = v;
+            Self::unpack(v, out);
+            return;
+        }
+        let before = out.len();
+        tokenize(out);
+        if let Some(v) = Self::pack(&out[before..]) {
+            *keys = [key, keys[0], keys[1], keys[2]];
+            *vals = [v, vals[0], vals[1], vals[2]];
         }
     }
 
@@ -391,6 +494,7 @@ impl Tokenizer {
             vocab_size,
             bert_fast,
             needs_first,
+            uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         if tok.pad_id.is_none() {
             tok.pad_id = tok
@@ -575,13 +679,13 @@ impl Tokenizer {
                         splits.clear();
                         p.pre_tokenize(part, first, splits);
                         for w in splits.iter() {
-                            self.model_tokenize(w, lattice, bpe, out);
+                            self.model_tokenize(w, lattice, bpe, words, out);
                             if out.len() >= limit {
                                 return;
                             }
                         }
                     }
-                    None => self.model_tokenize(part, lattice, bpe, out),
+                    None => self.model_tokenize(part, lattice, bpe, words, out),
                 }
             }
         }
@@ -600,18 +704,30 @@ impl Tokenizer {
         }
     }
 
+    /// The model's ids for one pre-tokenized piece `w`. Unigram and BPE pieces go
+    /// through the thread's [`WordCache`]: their output is a pure function of the
+    /// piece (BPE dropout is off, see [`crate::model::bpe`]). WordPiece pieces do not:
+    /// its fused ASCII path uses the cache under another owner, and alternating
+    /// owners would clear it.
     #[inline]
     fn model_tokenize(
         &self,
         w: &str,
         lattice: &mut Lattice,
         bpe: &mut BpeScratch,
+        words: &mut WordCache,
         out: &mut Vec<u32>,
     ) {
         match &self.model {
             Model::WordPiece(m) => m.tokenize(w, out),
-            Model::Unigram(m) => m.tokenize(w, lattice, out),
-            Model::Bpe(m) => m.tokenize(w, bpe, out),
+            Model::Unigram(m) => {
+                words.piece(self.uid, w.as_bytes(), out, |out| {
+                    m.tokenize(w, lattice, out)
+                });
+            }
+            Model::Bpe(m) => {
+                words.piece(self.uid, w.as_bytes(), out, |out| m.tokenize(w, bpe, out))
+            }
             Model::WordLevel(m) => m.tokenize(w, out),
         }
     }
@@ -946,6 +1062,85 @@ mod tests {
         }
         let c = a.clone();
         check(&c, "world hello", &[5, 4]);
+    }
+
+    /// A Unigram tokenizer (Metaspace, no normalizer) whose scores favour whole words
+    /// when `whole` is set and single letters otherwise.
+    fn unigram(whole: bool) -> Tokenizer {
+        let (w, l) = if whole { (-1.0, -5.0) } else { (-20.0, -1.0) };
+        let esc = |t: &str| t.replace('\0', "\\u0000");
+        let mut vocab = vec![r#"["<unk>", 0.0]"#.to_string()];
+        for t in [
+            "▁hello",
+            "▁world",
+            "▁a\0b",
+            "▁abcdefghijklmn",
+            "hello",
+            "world",
+        ] {
+            vocab.push(format!(r#"["{}", {w}]"#, esc(t)));
+        }
+        for c in ('a'..='z').chain(['\0', '▁']) {
+            vocab.push(format!(r#"["{}", {l}]"#, esc(&c.to_string())));
+        }
+        let vocab = vocab.join(",");
+        Tokenizer::from_json_str(&format!(
+            r#"{{"version": "1.0", "added_tokens": [], "normalizer": null,
+              "pre_tokenizer": {{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true}},
+              "model": {{"type": "Unigram", "unk_id": 0, "byte_fallback": false, "vocab": [{vocab}]}}}}"#
+        ))
+        .unwrap()
+    }
+
+    /// `t`'s ids for `text` without the piece cache: each piece through the model.
+    fn uncached(t: &Tokenizer, text: &str) -> Vec<u32> {
+        let mut splits = Splits::default();
+        if let Some(p) = &t.pre_tokenizer {
+            p.pre_tokenize(text, true, &mut splits);
+        }
+        let mut out = Vec::new();
+        let Model::Unigram(m) = &t.model else {
+            panic!("a Unigram model")
+        };
+        for w in splits.iter() {
+            m.tokenize(w, &mut Lattice::default(), &mut out);
+        }
+        out
+    }
+
+    /// Unigram pieces go through the thread's word cache: the same ids as without it,
+    /// for pieces of every length around the cache's 15-byte limit, pieces holding a
+    /// NUL byte (the key's length byte keeps "a\0" apart from "a"), more than 3 ids
+    /// (not cached), and two models that split the same words differently used in
+    /// turns with a BERT model on one thread.
+    #[test]
+    fn piece_cache_gives_the_model_output() {
+        let (a, b) = (unigram(true), unigram(false));
+        let bert = Tokenizer::from_json_str(BERT).unwrap();
+        let texts = [
+            "hello world",
+            "a\u{0}b a b a\u{0} hello",
+            "abcdefghijklmn abcdefghijklm abcdefghijklmno abcdefghijklmnop",
+            "x xy xyz xyzw helloworld worldhello",
+            // "▁" is 3 bytes: pieces of 7, 8, 14, 15 and 16 bytes.
+            "abcd abcde abcdefghijk abcdefghijkl abcdefghijklm",
+            "",
+            "   hello   ",
+        ];
+        for _ in 0..3 {
+            for t in texts {
+                for u in [&a, &b] {
+                    assert_eq!(u.encode(t), uncached(u, t), "{t:?}");
+                }
+                check(&bert, "hello world", &[4, 5]);
+            }
+        }
+        assert_ne!(
+            a.encode("hello"),
+            b.encode("hello"),
+            "the two models differ"
+        );
+        assert_ne!(a.encode("a\u{0}b"), a.encode("ab"), "NUL kept apart");
     }
 
     #[test]
