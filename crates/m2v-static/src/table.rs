@@ -296,6 +296,11 @@ impl Lookup {
         let mut n = 0usize;
         // (More ids than 2^23 could overflow the i32 sums: those take the f64 path.)
         if self.table.dtype == Dtype::I8 && self.weights.is_none() && ids.len() < 1 << 23 {
+            #[cfg(target_arch = "x86_64")]
+            let out = match self.try_pool_i8(ids, out, s, normalize) {
+                Ok(done) => return done,
+                Err(out) => out,
+            };
             let out = zeroed(out);
             self.mean_i8_exact(ids, out, s);
             return (out, false);
@@ -423,6 +428,35 @@ impl Lookup {
         for (o, &a) in out.iter_mut().zip(acc.iter()) {
             *o = (f64::from(a) / d) as f32;
         }
+    }
+
+    /// Unweighted I8 rows of 64, 128 or 256 columns pooled in AVX-512 registers (see
+    /// [`avx512::try_pool_i8`]); `Err(out)` untouched where that path does not apply.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    fn try_pool_i8<'o>(
+        &self,
+        ids: &[u32],
+        out: &'o mut [MaybeUninit<f32>],
+        s: &mut Scratch,
+        normalize: bool,
+    ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
+        if !matches!(out.len(), 64 | 128 | 256) || !avx512::has_bw() {
+            return Err(out);
+        }
+        let rows = &mut s.rows;
+        rows.clear();
+        let t = &self.table;
+        for &id in ids {
+            if let Some(r) = self.row_index(id) {
+                rows.push((t.start + r * t.stride, 1.0));
+            }
+        }
+        if rows.is_empty() {
+            return Ok((zeroed(out), false));
+        }
+        avx512::try_pool_i8(t.buf.as_slice(), rows, normalize, out)
     }
 
     /// The (weighted) row of one token id, as `encode_as_sequence` returns it; `false`
@@ -623,10 +657,14 @@ mod avx512 {
     use std::mem::MaybeUninit;
 
     use std::arch::x86_64::{
-        __m256i, __m512, _MM_HINT_T0, _mm_prefetch, _mm256_add_ps, _mm256_castpd_ps,
-        _mm256_loadu_si256, _mm256_setzero_ps, _mm256_storeu_ps, _mm512_add_ps, _mm512_castps_pd,
-        _mm512_castps512_ps256, _mm512_cvtph_ps, _mm512_div_ps, _mm512_extractf64x4_pd,
-        _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+        __m128i, __m256i, __m512, _MM_HINT_T0, _mm_loadu_si128, _mm_prefetch, _mm256_add_ps,
+        _mm256_castpd_ps, _mm256_castps_pd, _mm256_loadu_si256, _mm256_setzero_ps,
+        _mm256_storeu_ps, _mm512_add_epi32, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd,
+        _mm512_castps256_ps512, _mm512_castps512_ps256, _mm512_castsi512_si256,
+        _mm512_cvtepi8_epi32, _mm512_cvtepi32_pd, _mm512_cvtpd_ps, _mm512_cvtph_ps, _mm512_div_pd,
+        _mm512_div_ps, _mm512_extractf64x4_pd, _mm512_extracti64x4_epi64, _mm512_insertf64x4,
+        _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_pd, _mm512_set1_ps, _mm512_setzero_ps,
+        _mm512_setzero_si512, _mm512_storeu_ps,
     };
 
     /// Calls `f::<REGS, HALF, WEIGHTED>(args)` with the two flags turned into const
@@ -758,6 +796,106 @@ mod avx512 {
             for (r, a) in acc.iter().enumerate() {
                 // SAFETY: as above.
                 unsafe { _mm512_storeu_ps(p.add(16 * r), _mm512_div_ps(*a, d)) };
+            }
+        }
+    }
+
+    /// `true` when the CPU has AVX-512F and AVX-512BW.
+    #[inline]
+    pub(super) fn has_bw() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+    }
+
+    /// The pooling of unweighted I8 rows of 64, 128 or 256 columns (`rows`: byte
+    /// offsets, at least one) in registers: exact i32 sums (the caller keeps fewer
+    /// than 2^23 rows), each converted to f64 (exact), divided by the count in f64 and
+    /// rounded to f32, which is numpy's f64 mean of integers cast to f32; then
+    /// normalized like [`pool`] when asked. Same values as the scalar path
+    /// (`Lookup::mean_i8_exact` and [`super::normalize`]), so the same bits. `out`
+    /// may be uninitialized; on success every element is stored.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub(super) fn try_pool_i8<'o>(
+        bytes: &[u8],
+        rows: &[(usize, f32)],
+        normalize: bool,
+        out: &'o mut [MaybeUninit<f32>],
+    ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
+        if rows.is_empty() || rows.len() >= 1 << 23 || !has_bw() {
+            return Err(out);
+        }
+        // SAFETY (each call): the CPU supports AVX-512F/BW (checked above).
+        match out.len() {
+            64 => unsafe { pool_i8::<4>(bytes, rows, normalize, out) },
+            128 => unsafe { pool_i8::<8>(bytes, rows, normalize, out) },
+            256 => unsafe { pool_i8::<16>(bytes, rows, normalize, out) },
+            _ => return Err(out),
+        }
+        // SAFETY: `pool_i8` stored all 16·REGS = `out.len()` elements; same layout.
+        let out = unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        Ok((out, normalize))
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn pool_i8<const REGS: usize>(
+        bytes: &[u8],
+        rows: &[(usize, f32)],
+        normalize: bool,
+        out: &mut [MaybeUninit<f32>],
+    ) {
+        let len = 16 * REGS;
+        let lines = len.div_ceil(64);
+        let mut acc = [_mm512_setzero_si512(); REGS];
+        for (k, &(off, _)) in rows.iter().enumerate() {
+            if let Some(&(next, _)) = rows.get(k + AHEAD) {
+                let p = bytes.as_ptr().wrapping_add(next);
+                for l in 0..lines {
+                    // SAFETY: a prefetch is only a hint: it reads nothing the program
+                    // sees and cannot fault, whatever the address.
+                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
+                }
+            }
+            let Some(b) = bytes.get(off..off + len) else {
+                continue;
+            };
+            for (r, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `b` holds 16·REGS bytes; this reads 16 of them at 16r.
+                let x = unsafe { _mm_loadu_si128(b.as_ptr().add(16 * r).cast::<__m128i>()) };
+                *a = _mm512_add_epi32(*a, _mm512_cvtepi8_epi32(x));
+            }
+        }
+        let d = _mm512_set1_pd(rows.len() as f64);
+        let mut mean = [_mm512_setzero_ps(); REGS];
+        for (m, a) in mean.iter_mut().zip(&acc) {
+            let lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(*a));
+            let hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64::<1>(*a));
+            let lo = _mm512_cvtpd_ps(_mm512_div_pd(lo, d));
+            let hi = _mm512_cvtpd_ps(_mm512_div_pd(hi, d));
+            *m = _mm512_castpd_ps(_mm512_insertf64x4::<1>(
+                _mm512_castps_pd(_mm512_castps256_ps512(lo)),
+                _mm256_castps_pd(hi),
+            ));
+        }
+        assert!(out.len() >= len);
+        let p = out.as_mut_ptr().cast::<f32>();
+        if normalize {
+            let mut ss = block_squares(&mean[..REGS.min(8)]);
+            if REGS == 16 {
+                // numpy splits 256 values into two pairwise sums of 128.
+                ss += block_squares(&mean[8..]);
+            }
+            let nv = _mm512_set1_ps(ss.sqrt() + 1e-32_f32);
+            for (r, m) in mean.iter().enumerate() {
+                // SAFETY: `out` holds at least 16·REGS floats (asserted); this writes
+                // 16 of them at 16r (initializing them).
+                unsafe { _mm512_storeu_ps(p.add(16 * r), _mm512_div_ps(*m, nv)) };
+            }
+        } else {
+            for (r, m) in mean.iter().enumerate() {
+                // SAFETY: as above. (`m` is a value computed here, so this loop does
+                // not become a `memcpy` call.)
+                unsafe { _mm512_storeu_ps(p.add(16 * r), *m) };
             }
         }
     }
@@ -1014,7 +1152,7 @@ mod tests {
     /// weights.
     #[test]
     fn fast_paths_equal_the_scalar_loop() {
-        for dim in [2 * TILE + 13, 128, 256, 256 + 128 + 64 + 32 + 16 + 5] {
+        for dim in [2 * TILE + 13, 64, 128, 256, 256 + 128 + 64 + 32 + 16 + 5] {
             fast_paths_equal_the_scalar_loop_at(dim);
         }
     }
