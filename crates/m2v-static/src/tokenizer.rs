@@ -1,7 +1,7 @@
 //! The one place that talks to [`m2v_tokenize`]: the model holds a [`TextTokenizer`]
 //! and nothing else knows which tokenizer engine is behind it.
 
-use m2v_tokenize::{ModelType, Tokenizer};
+use m2v_tokenize::{ModelType, Tokenizer, TokenizerScratch};
 
 /// The model's tokenizer: `tokenizer.json` semantics of HF `tokenizers` with
 /// `add_special_tokens=false`, no padding, and only the truncation the caller asks for
@@ -25,6 +25,18 @@ impl TextTokenizer {
     #[inline]
     pub fn encode_into(&self, text: &str, max_tokens: Option<usize>, out: &mut Vec<u32>) {
         self.inner.encode_into(text, max_tokens, out);
+    }
+
+    /// [`TextTokenizer::encode_into`] with the caller's working memory.
+    #[inline]
+    pub fn encode_into_with(
+        &self,
+        text: &str,
+        max_tokens: Option<usize>,
+        out: &mut Vec<u32>,
+        scratch: &mut TokenizerScratch,
+    ) {
+        self.inner.encode_into_with(text, max_tokens, out, scratch);
     }
 
     /// The tokens in id order, added tokens included.

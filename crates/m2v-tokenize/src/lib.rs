@@ -71,4 +71,4 @@ pub use crate::surgery::{
     DEFAULT_MAX_LENGTH, DistillVocabulary, SurgeryStats, TokenSource, VocabularyOptions,
     distill_vocabulary,
 };
-pub use crate::tokenizer::Tokenizer;
+pub use crate::tokenizer::{Tokenizer, TokenizerScratch};

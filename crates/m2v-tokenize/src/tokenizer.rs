@@ -301,6 +301,11 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// Working memory of [`Tokenizer::encode_into_with`]: buffers and the word cache
+/// (up to about 1.1 MiB once used). Keep one per thread and reuse it across calls.
+#[derive(Debug, Default)]
+pub struct TokenizerScratch(Scratch);
+
 impl Tokenizer {
     /// Loads a `tokenizer.json` file; errors name the file.
     pub fn from_file(path: &Path) -> Result<Tokenizer, Error> {
@@ -514,15 +519,39 @@ impl Tokenizer {
     /// Appends the ids of `text` to `out`, stopping after `max_tokens` ids when given
     /// (HF truncation: the first `max_tokens` ids). Reuses thread-local buffers.
     pub fn encode_into(&self, text: &str, max_tokens: Option<usize>, out: &mut Vec<u32>) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => self.encode_limited(text, max_tokens, out, &mut s),
+            Err(_) => self.encode_limited(text, max_tokens, out, &mut Scratch::default()),
+        });
+    }
+
+    /// [`Tokenizer::encode_into`] with the caller's working memory instead of the
+    /// thread's: for threads that live for one call (e.g. `std::thread::scope`), whose
+    /// thread-local word cache would start cold every time. The same ids.
+    pub fn encode_into_with(
+        &self,
+        text: &str,
+        max_tokens: Option<usize>,
+        out: &mut Vec<u32>,
+        scratch: &mut TokenizerScratch,
+    ) {
+        self.encode_limited(text, max_tokens, out, &mut scratch.0);
+    }
+
+    #[inline]
+    fn encode_limited(
+        &self,
+        text: &str,
+        max_tokens: Option<usize>,
+        out: &mut Vec<u32>,
+        s: &mut Scratch,
+    ) {
         let base = out.len();
         let limit = max_tokens.map_or(usize::MAX, |m| base.saturating_add(m));
         if limit == base {
             return;
         }
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut s) => self.encode_impl(text, limit, out, &mut s),
-            Err(_) => self.encode_impl(text, limit, out, &mut Scratch::default()),
-        });
+        self.encode_impl(text, limit, out, s);
         if out.len() > limit {
             out.truncate(limit);
         }
@@ -1127,12 +1156,22 @@ mod tests {
             "",
             "   hello   ",
         ];
+        // The caller's working memory (`encode_into_with`), shared by all three
+        // models, gives the same ids as the thread's.
+        let mut scratch = TokenizerScratch::default();
+        let with = |u: &Tokenizer, t: &str, s: &mut TokenizerScratch| {
+            let mut out = Vec::new();
+            u.encode_into_with(t, None, &mut out, s);
+            out
+        };
         for _ in 0..3 {
             for t in texts {
                 for u in [&a, &b] {
                     assert_eq!(u.encode(t), uncached(u, t), "{t:?}");
+                    assert_eq!(with(u, t, &mut scratch), uncached(u, t), "{t:?}");
                 }
                 check(&bert, "hello world", &[4, 5]);
+                assert_eq!(with(&bert, "hello world", &mut scratch), [4, 5]);
             }
         }
         assert_ne!(
