@@ -576,8 +576,10 @@ impl StaticModel {
                 let mut from = 0;
                 for (k, (&end, row)) in ends.iter().zip(rows.by_ref()).enumerate() {
                     // The first rows of the next text load while this one is summed
-                    // (the rows further into a text are prefetched by the summing).
-                    let ahead = ends.get(k + 1).map_or(end, |&e| e.min(end + 4));
+                    // (the rows further into a text are prefetched by the summing,
+                    // `table::AHEAD` rows ahead: 6 here rather than 4 was 1.5-2.5%
+                    // faster).
+                    let ahead = ends.get(k + 1).map_or(end, |&e| e.min(end + table::AHEAD));
                     lookup.prefetch(&ids[end..ahead]);
                     lookup.pool_uninit(&ids[from..end], row, s, normalize);
                     from = end;

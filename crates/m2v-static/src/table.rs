@@ -172,6 +172,10 @@ row_impl!(
     |b: [u8; 1]| f64::from(i8::from_le_bytes(b))
 );
 
+/// Rows ahead of the current one that the register paths prefetch; `encode` prefetches
+/// this many first rows of the next text, which the summing of that text does not.
+pub(crate) const AHEAD: usize = 6;
+
 /// Reusable per-thread scratch space for pooling.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
@@ -680,8 +684,7 @@ mod avx512 {
         };
     }
 
-    /// Rows ahead of the current one whose tile is prefetched.
-    const AHEAD: usize = 6;
+    use super::AHEAD;
 
     /// Sums the columns `0..done` of `out` (see [`super::sum_tiles`]) and returns
     /// `done`, a multiple of 16; the caller sums the rest. `half`: F16 rows, else F32.
