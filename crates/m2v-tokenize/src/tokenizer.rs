@@ -192,28 +192,11 @@ impl WordCache {
         let mut bytes = [0u8; 16];
         bytes[..len].copy_from_slice(w);
         bytes[15] = len as u8;
-        let [
-            b0,
-            b1,
-            b2,
-            b3,
-            b4,
-            b5,
-            b6,
-            b7,
-            b8,
-            b9,
-            b10,
-            b11,
-            b12,
-            b13,
-            b14,
-            b15,
-        ] = bytes;
-        let key = [
-            u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
-            u64::from_le_bytes([b8, b9, b10, b11, b12, b13, b14, b15]),
-        ];
+        let (&[lo, hi], _) = bytes.as_chunks::<8>() else {
+            tokenize(out);
+            return;
+        };
+        let key = [u64::from_le_bytes(lo), u64::from_le_bytes(hi)];
         let h = (key[0] ^ key[1].rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let i = (h >> (64 - Self::PIECE_BITS)) as usize;
         let (Some(PieceKeys(keys)), Some(vals)) =
