@@ -784,22 +784,34 @@ mod avx512 {
             for a in mean.iter_mut() {
                 *a = _mm512_div_ps(*a, d);
             }
-            let mut ss = block_squares(&mean[..8]);
-            if REGS == 16 {
-                // numpy splits 256 values into two pairwise sums of 128.
-                ss += block_squares(&mean[8..]);
-            }
-            let nv = _mm512_set1_ps(ss.sqrt() + 1e-32_f32);
-            for (r, a) in mean.iter().enumerate() {
-                // SAFETY: `out` holds at least 16·REGS floats (asserted); this writes
-                // 16 of them at 16r (initializing them).
-                unsafe { _mm512_storeu_ps(p.add(16 * r), _mm512_div_ps(*a, nv)) };
-            }
+            // SAFETY: `out` holds at least 16·REGS floats (asserted).
+            unsafe { store_normalized(&mean, p) };
         } else {
             for (r, a) in acc.iter().enumerate() {
                 // SAFETY: as above.
                 unsafe { _mm512_storeu_ps(p.add(16 * r), _mm512_div_ps(*a, d)) };
             }
+        }
+    }
+
+    /// Divides the 16·REGS values of `mean` (REGS of 4, 8 or 16) by their norm as
+    /// [`super::normalize`] does (numpy's pairwise sum of squares, in blocks of 128,
+    /// `+ 1e-32`) and stores them at `p`, which must be valid for 16·REGS writes (every
+    /// store writes a value computed right before it, so the loop does not become a
+    /// `memcpy` call).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store_normalized<const REGS: usize>(mean: &[__m512; REGS], p: *mut f32) {
+        let mut ss = block_squares(&mean[..REGS.min(8)]);
+        if REGS == 16 {
+            // numpy splits 256 values into two pairwise sums of 128.
+            ss += block_squares(&mean[8..]);
+        }
+        let nv = _mm512_set1_ps(ss.sqrt() + 1e-32_f32);
+        for (r, m) in mean.iter().enumerate() {
+            // SAFETY: `p` is valid for 16·REGS writes (the caller's contract); this
+            // writes 16 of them at 16r.
+            unsafe { _mm512_storeu_ps(p.add(16 * r), _mm512_div_ps(*m, nv)) };
         }
     }
 
@@ -883,17 +895,8 @@ mod avx512 {
         assert!(out.len() >= len);
         let p = out.as_mut_ptr().cast::<f32>();
         if normalize {
-            let mut ss = block_squares(&mean[..REGS.min(8)]);
-            if REGS == 16 {
-                // numpy splits 256 values into two pairwise sums of 128.
-                ss += block_squares(&mean[8..]);
-            }
-            let nv = _mm512_set1_ps(ss.sqrt() + 1e-32_f32);
-            for (r, m) in mean.iter().enumerate() {
-                // SAFETY: `out` holds at least 16·REGS floats (asserted); this writes
-                // 16 of them at 16r (initializing them).
-                unsafe { _mm512_storeu_ps(p.add(16 * r), _mm512_div_ps(*m, nv)) };
-            }
+            // SAFETY: `out` holds at least 16·REGS floats (asserted).
+            unsafe { store_normalized(&mean, p) };
         } else {
             for (r, m) in mean.iter().enumerate() {
                 // SAFETY: as above. (`m` is a value computed here, so this loop does

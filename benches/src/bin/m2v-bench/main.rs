@@ -227,15 +227,14 @@ fn run() -> Result<()> {
         let eval_seconds = t.elapsed().as_secs_f64();
         let batch = if spec.teacher { 256 } else { 16384 };
         eprintln!("  timing ({budget:.0} s budget per configuration)");
-        let single = measure_speed(model.as_ref(), &corpus_refs, 1, batch, budget, min_s)?;
-        let all = measure_speed(
-            model.as_ref(),
-            &corpus_refs,
-            all_threads,
-            batch,
-            budget,
-            min_s,
-        )?;
+        // One thread, then all: the same rule for every implementation.
+        let speeds = |m: &dyn m2v_benches::Embedder| -> Result<_> {
+            Ok((
+                measure_speed(m, &corpus_refs, 1, batch, budget, min_s)?,
+                measure_speed(m, &corpus_refs, all_threads, batch, budget, min_s)?,
+            ))
+        };
+        let (single, all) = speeds(model.as_ref())?;
         let row = ModelResult {
             name: spec.name.clone(),
             implementation: model.implementation(),
@@ -254,15 +253,7 @@ fn run() -> Result<()> {
             eprintln!("  model2vec-rs peer (speed)");
             match models::load_model2vec_rs(&spec) {
                 Ok(rs) => {
-                    let single = measure_speed(rs.as_ref(), &corpus_refs, 1, batch, budget, min_s)?;
-                    let all = measure_speed(
-                        rs.as_ref(),
-                        &corpus_refs,
-                        all_threads,
-                        batch,
-                        budget,
-                        min_s,
-                    )?;
+                    let (single, all) = speeds(rs.as_ref())?;
                     let row = ModelResult {
                         name: spec.name.clone(),
                         implementation: rs.implementation(),
