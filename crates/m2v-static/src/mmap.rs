@@ -137,9 +137,15 @@ pub(crate) fn advise_huge_pages(buf: &mut [std::mem::MaybeUninit<f32>]) {
     advise_range(buf.as_mut_ptr() as usize, std::mem::size_of_val(buf));
 }
 
-/// [`advise_huge_pages`] for bytes (the table read by `memory_map(false)`).
-pub(crate) fn advise_huge_pages_bytes(buf: &mut [u8]) {
-    advise_range(buf.as_mut_ptr() as usize, buf.len());
+/// A zeroed buffer of `len + 64` bytes advised onto huge pages (see
+/// [`advise_huge_pages`]), and the offset `off < 64` at which `len` bytes placed there
+/// have their byte `at` on a 64-byte boundary (the tables of `memory_map(false)` and of
+/// promotion: rows then span whole cache lines).
+pub(crate) fn huge_aligned(len: usize, at: usize) -> (Vec<u8>, usize) {
+    let mut v = vec![0u8; len + 64];
+    advise_range(v.as_mut_ptr() as usize, v.len());
+    let off = (64 - (v.as_ptr() as usize + at) % 64) % 64;
+    (v, off)
 }
 
 /// `MADV_HUGEPAGE` on the whole huge pages inside `[start, start + len)`, which the

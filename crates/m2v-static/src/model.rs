@@ -212,12 +212,11 @@ fn read_huge(path: &Path) -> Result<Buffer, Error> {
     let mut f = std::fs::File::open(path).map_err(io)?;
     let len = usize::try_from(f.metadata().map_err(io)?.len())
         .map_err(|e| io(std::io::Error::other(e)))?;
-    let mut v = vec![0u8; len + 64];
-    crate::mmap::advise_huge_pages_bytes(&mut v);
     if len < 8 {
         // Too short for a header: read it as it is, the parser names the problem.
-        f.read_exact(&mut v[..len]).map_err(io)?;
-        return Ok(Buffer::owned_at(v, 0, len));
+        let mut v = vec![0u8; len];
+        f.read_exact(&mut v).map_err(io)?;
+        return Ok(Buffer::from(v));
     }
     let mut head = [0u8; 8];
     f.read_exact(&mut head).map_err(io)?;
@@ -227,7 +226,7 @@ fn read_huge(path: &Path) -> Result<Buffer, Error> {
     // header, every 1 KiB row otherwise touches 17 lines and every 64-byte load is
     // split between two: pooling took 5% longer).
     let data = (8 + u64::from_le_bytes(head) % 64) as usize;
-    let off = (64 - (v.as_ptr() as usize + data) % 64) % 64;
+    let (mut v, off) = crate::mmap::huge_aligned(len, data);
     v[off..off + 8].copy_from_slice(&head);
     f.read_exact(&mut v[off + 8..off + len]).map_err(io)?;
     Ok(Buffer::owned_at(v, off, len))

@@ -101,9 +101,7 @@ pub(crate) fn dense_aligned(t: &Table) -> Table {
     let es = t.dtype.size();
     let row = t.dim * es;
     let len = t.rows * row;
-    let mut v = vec![0u8; len + 64];
-    crate::mmap::advise_huge_pages_bytes(&mut v);
-    let off = (64 - v.as_ptr() as usize % 64) % 64;
+    let (mut v, off) = crate::mmap::huge_aligned(len, 0);
     let src = t.buf.as_slice();
     let dst = &mut v[off..off + len];
     if t.stride == t.dim {

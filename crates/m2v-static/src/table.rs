@@ -380,9 +380,7 @@ impl Lookup {
     fn mean_i8_exact(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-            {
+            if avx512::has_bw() {
                 // SAFETY: the CPU supports AVX-512F/BW (checked just above).
                 unsafe { self.mean_i8_exact_avx512(ids, out, s) };
                 return;
@@ -661,8 +659,8 @@ mod avx512 {
     use std::mem::MaybeUninit;
 
     use std::arch::x86_64::{
-        __m128i, __m256i, __m512, _MM_HINT_T0, _mm_loadu_si128, _mm_prefetch, _mm256_add_ps,
-        _mm256_castpd_ps, _mm256_castps_pd, _mm256_loadu_si256, _mm256_setzero_ps,
+        __m128i, __m256i, __m512, __m512d, __m512i, _MM_HINT_T0, _mm_loadu_si128, _mm_prefetch,
+        _mm256_add_ps, _mm256_castpd_ps, _mm256_castps_pd, _mm256_loadu_si256, _mm256_setzero_ps,
         _mm256_storeu_ps, _mm512_add_epi32, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd,
         _mm512_castps256_ps512, _mm512_castps512_ps256, _mm512_castsi512_si256,
         _mm512_cvtepi8_epi32, _mm512_cvtepi32_pd, _mm512_cvtpd_ps, _mm512_cvtph_ps, _mm512_div_pd,
@@ -724,12 +722,11 @@ mod avx512 {
 
     /// The whole pooling of a 128- or 256-wide F32/F16 row in registers: sum, divide
     /// by the count, and normalize when asked (numpy's pairwise sum of squares, on
-    /// 8-lane halves in numpy's order), then one store. `None` when this path does not
-    /// apply (no AVX-512, another dtype or width, 2^24 rows or more); else whether it
-    /// normalized. Same operations in the same order as [`super::divide_by_count`]
-    /// and [`super::normalize`], so the same bits.
-    /// `out` may be uninitialized: on success every element is stored, and it comes
-    /// back initialized; otherwise it comes back untouched as `Err`.
+    /// 8-lane halves in numpy's order), then one store. Same operations in the same
+    /// order as [`super::divide_by_count`] and [`super::normalize`], so the same bits.
+    /// `out` may be uninitialized: `Ok` with `out` initialized (every element stored)
+    /// and whether it normalized; `Err(out)` untouched where this path does not apply
+    /// (no AVX-512, another dtype or width, 2^24 rows or more).
     #[inline]
     #[allow(clippy::type_complexity)]
     pub(super) fn try_pool<'o, R: super::Row>(
@@ -881,29 +878,38 @@ mod avx512 {
             }
         }
         let d = _mm512_set1_pd(rows.len() as f64);
-        let mut mean = [_mm512_setzero_ps(); REGS];
-        for (m, a) in mean.iter_mut().zip(&acc) {
-            let lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(*a));
-            let hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64::<1>(*a));
-            let lo = _mm512_cvtpd_ps(_mm512_div_pd(lo, d));
-            let hi = _mm512_cvtpd_ps(_mm512_div_pd(hi, d));
-            *m = _mm512_castpd_ps(_mm512_insertf64x4::<1>(
-                _mm512_castps_pd(_mm512_castps256_ps512(lo)),
-                _mm256_castps_pd(hi),
-            ));
-        }
         assert!(out.len() >= len);
         let p = out.as_mut_ptr().cast::<f32>();
         if normalize {
+            let mut mean = [_mm512_setzero_ps(); REGS];
+            for (m, a) in mean.iter_mut().zip(&acc) {
+                *m = mean_i32(*a, d);
+            }
             // SAFETY: `out` holds at least 16·REGS floats (asserted).
             unsafe { store_normalized(&mean, p) };
         } else {
-            for (r, m) in mean.iter().enumerate() {
-                // SAFETY: as above. (`m` is a value computed here, so this loop does
-                // not become a `memcpy` call.)
-                unsafe { _mm512_storeu_ps(p.add(16 * r), *m) };
+            for (r, a) in acc.iter().enumerate() {
+                // SAFETY: as above; each store writes a value computed right before it
+                // (a loop copying spilled registers would become a `memcpy` call).
+                unsafe { _mm512_storeu_ps(p.add(16 * r), mean_i32(*a, d)) };
             }
         }
+    }
+
+    /// The 16 means of one register of i32 sums: each sum to f64 (exact), divided by
+    /// the count `d` in f64, rounded to f32. (A function with the target feature, not a
+    /// closure: closures do not inherit it, and their intrinsics would not inline.)
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn mean_i32(a: __m512i, d: __m512d) -> __m512 {
+        let lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(a));
+        let hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64::<1>(a));
+        let lo = _mm512_cvtpd_ps(_mm512_div_pd(lo, d));
+        let hi = _mm512_cvtpd_ps(_mm512_div_pd(hi, d));
+        _mm512_castpd_ps(_mm512_insertf64x4::<1>(
+            _mm512_castps_pd(_mm512_castps256_ps512(lo)),
+            _mm256_castps_pd(hi),
+        ))
     }
 
     /// numpy's pairwise sum of the squares of 128 values (8 registers): eight
