@@ -20,7 +20,7 @@ impl Embeddings {
 
     /// A `rows × dim` matrix whose every value `fill` writes. Not zeroed first: a
     /// reused heap block would be cleared by `calloc` in a separate pass over memory
-    /// (4% of encoding potion-base-8M's corpus in calls of 16384 texts).
+    /// (a measurable share of encoding time; see `docs/bench.md`, "Tuning notes").
     ///
     /// Invariant required of `fill`: it initializes every element of its argument
     /// (a panic inside it leaves nothing uninitialized visible: the matrix is dropped).

@@ -53,11 +53,13 @@ mod convert;
 mod embeddings;
 mod error;
 mod half;
+mod kernels;
 mod layout;
 mod mmap;
 mod model;
 mod promote;
 pub mod safetensors;
+mod scratch;
 mod table;
 mod tokenizer;
 

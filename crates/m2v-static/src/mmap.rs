@@ -2,8 +2,9 @@
 //! std already links on unix (declared here, so the crate keeps zero dependencies).
 //!
 //! Mapping instead of reading makes loading independent of the table's size: no copy
-//! out of the page cache and no page faults on fresh heap (together 60% of the load
-//! time of potion-base-8M), and the rows a text never touches are never read.
+//! out of the page cache and no page faults on fresh heap (together most of the time
+//! of reading potion-base-8M; see `docs/bench.md`, "Tuning notes"), and the rows a
+//! text never touches are never read.
 //!
 //! Invariant relied on: the file is not truncated or rewritten while a model holds the
 //! map (reading a truncated mapped page raises SIGBUS). Hugging Face cache blobs are
@@ -126,13 +127,13 @@ impl Drop for Mapped {
 /// Asks the kernel to back the whole 2 MiB pages inside `buf` with transparent huge
 /// pages (Linux `MADV_HUGEPAGE`), before anything is written to them: a large output
 /// matrix then costs one page fault per 2 MiB instead of one per 4 KiB (the faults were
-/// a fifth of the encode time of a large batch). Only a hint: contents are unchanged,
-/// and failure (or another OS) leaves the normal pages.
+/// a large share of the encode time of a large batch). Only a hint: contents are
+/// unchanged, and failure (or another OS) leaves the normal pages.
 ///
 /// Known cost: on a virtual machine whose host backs guest memory lazily, the first
-/// touch of never-used huge pages is slow (on the development VM a first, cold encode
-/// of the benchmark corpus ran at 390k texts/s, 620k once memory had been used once,
-/// 640k without the hint, about 790k warm with it and 670k warm without).
+/// touch of never-used huge pages is slow: a first, cold encode can run slower with the
+/// hint than without, while warm runs are faster with it (figures from the development
+/// VM in `docs/bench.md`, "Tuning notes").
 pub(crate) fn advise_huge_pages(buf: &mut [std::mem::MaybeUninit<f32>]) {
     advise_range(buf.as_mut_ptr() as usize, std::mem::size_of_val(buf));
 }

@@ -11,12 +11,16 @@ use crate::config::Config;
 use crate::convert::convert;
 use crate::embeddings::Embeddings;
 use crate::error::Error;
+use crate::kernels::AHEAD;
 use crate::layout::{Files, Layout};
 use crate::promote::Promotion;
 use crate::safetensors::{self, Dtype, Header, TensorInfo};
-use crate::table::{self, Lookup, Scratch, TABLE_DTYPES, Table, Weights};
+use crate::scratch::{Scratch, ScratchPool};
+use crate::table::{self, Lookup, TABLE_DTYPES, Table, Weights};
 use crate::tokenizer::TextTokenizer;
 use m2v_tokenize::TokenizerScratch;
+
+pub use crate::scratch::EncodeScratch;
 
 /// Options applied while loading a model (Python's `from_pretrained` arguments).
 ///
@@ -52,11 +56,10 @@ impl LoadOptions {
     ///
     /// `false` also suits long encoding jobs: the file is then read into memory
     /// backed by huge pages where the OS allows it (Linux transparent huge pages), with
-    /// the rows aligned to cache lines, and pooling runs about 20% faster on a table
-    /// larger than the CPU caches (encoding potion-base-8M's benchmark corpus: 910k ->
-    /// 980k texts/s), for a slower load (about 20 ms instead of 7 ms). A mapped table
-    /// gets most of that speed anyway once the model has encoded enough text to repay
-    /// copying it (see [`LoadOptions::promote`]).
+    /// the rows aligned to cache lines, and pooling runs faster on a table larger than
+    /// the CPU caches, for a slower load (measurements in `docs/bench.md`, "Tuning
+    /// notes"). A mapped table gets most of that speed anyway once the model has encoded
+    /// enough text to repay copying it (see [`LoadOptions::promote`]).
     pub fn memory_map(mut self, map: bool) -> Self {
         self.no_memory_map = !map;
         self
@@ -66,11 +69,10 @@ impl LoadOptions {
     /// memory (dense, cache-line aligned, on huge pages where the OS allows) once the
     /// model has pooled 32 tokens per table row (default: true). The copy replaces the
     /// mapped pages, so the table stays resident once; results are bit-identical before
-    /// and after. For potion-base-8M the copy takes about 8 ms and is made after about
-    /// 60k texts, from which point encoding runs about 8% faster (850-890k -> 920-970k
-    /// texts/s on one thread of the development machine). Pass `false` to keep the
-    /// table mapped for the model's whole life (e.g. many processes sharing one page
-    /// cache copy).
+    /// and after. The copy is made once it has paid for itself, and encoding runs faster
+    /// from then on (measurements in `docs/bench.md`, "Tuning notes"). Pass `false` to
+    /// keep the table mapped for the model's whole life (e.g. many processes sharing one
+    /// page cache copy).
     pub fn promote(mut self, promote: bool) -> Self {
         self.no_promote = !promote;
         self
@@ -146,8 +148,8 @@ impl EncodeOptions {
 
     /// Texts per unit of work handed to a thread (at least 1; at most, since a call
     /// with fewer than `threads × batch_size` texts is split so that every thread gets
-    /// work). Larger batches are faster per text: 4096 encoded potion-base-8M's
-    /// benchmark corpus 9% faster on 2 threads than 1024.
+    /// work). Larger batches are faster per text (measurements in `docs/bench.md`,
+    /// "Tuning notes").
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
         self
@@ -171,7 +173,7 @@ pub struct StaticModel {
     /// Set when `lookup`'s table is memory-mapped and large (see [`crate::promote`]).
     promotion: Option<Promotion>,
     /// Working memory of the encoding threads, kept between calls.
-    scratch: Mutex<Vec<EncodeScratch>>,
+    scratch: ScratchPool,
     unk_id: Option<u32>,
     vocab_size: usize,
     median_token_length: usize,
@@ -199,10 +201,9 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
 
 /// Reads the safetensors file into memory backed by transparent huge pages where the
 /// OS offers them: the rows of a text are scattered over the whole table, and with
-/// 4 KiB pages most of them also miss the TLB (pooling potion-base-8M's corpus took
-/// 15% longer), and with its rows aligned to cache lines (see below). Slower to load
-/// than a memory map (about 20 ms instead of 7 ms for potion-base-8M), which is why
-/// mapping stays the default.
+/// 4 KiB pages most of them also miss the TLB (pooling measured slower), and with its
+/// rows aligned to cache lines (see below). Slower to load than a memory map, which is
+/// why mapping stays the default (measurements in `docs/bench.md`, "Tuning notes").
 fn read_huge(path: &Path) -> Result<Buffer, Error> {
     use std::io::Read;
     let io = |source| Error::Io {
@@ -224,7 +225,7 @@ fn read_huge(path: &Path) -> Result<Buffer, Error> {
     // so that this start is 64-byte aligned, and rows of a multiple of 64 bytes (256
     // f32 or 512 f16 columns) each span whole cache lines (with potion-base-8M's
     // header, every 1 KiB row otherwise touches 17 lines and every 64-byte load is
-    // split between two: pooling took 5% longer).
+    // split between two: pooling measured slower; see docs/bench.md).
     let data = (8 + u64::from_le_bytes(head) % 64) as usize;
     let (mut v, off) = crate::mmap::huge_aligned(len, data);
     v[off..off + 8].copy_from_slice(&head);
@@ -381,7 +382,7 @@ impl StaticModel {
             tokenizer,
             lookup,
             promotion: None,
-            scratch: Mutex::new(Vec::new()),
+            scratch: ScratchPool::default(),
             config,
             layout: None,
             stored_dtype,
@@ -576,9 +577,9 @@ impl StaticModel {
                 for (k, (&end, row)) in ends.iter().zip(rows.by_ref()).enumerate() {
                     // The first rows of the next text load while this one is summed
                     // (the rows further into a text are prefetched by the summing,
-                    // `table::AHEAD` rows ahead: 6 here rather than 4 was 1.5-2.5%
-                    // faster).
-                    let ahead = ends.get(k + 1).map_or(end, |&e| e.min(end + table::AHEAD));
+                    // `AHEAD` rows ahead; as many here measured faster than fewer, see
+                    // docs/bench.md).
+                    let ahead = ends.get(k + 1).map_or(end, |&e| e.min(end + AHEAD));
                     lookup.prefetch(&ids[end..ahead]);
                     lookup.pool_uninit(&ids[from..end], row, s, normalize);
                     from = end;
@@ -588,20 +589,20 @@ impl StaticModel {
             s.group_ends = ends;
         };
         if threads == 1 {
-            let mut s = self.take_scratch();
+            let mut s = self.scratch.take();
             run(texts, out, &mut s);
-            self.give_scratch(s);
+            self.scratch.give(s);
             return;
         }
         let work = Mutex::new(texts.chunks(batch).zip(out.chunks_mut(batch * dim)));
         let worker = || {
-            let mut s = self.take_scratch();
+            let mut s = self.scratch.take();
             loop {
                 let next = work.lock().unwrap_or_else(|e| e.into_inner()).next();
                 let Some((t, o)) = next else { break };
                 run(t, o, &mut s);
             }
-            self.give_scratch(s);
+            self.scratch.give(s);
         };
         std::thread::scope(|sc| {
             for _ in 1..threads {
@@ -610,23 +611,6 @@ impl StaticModel {
             }
             worker();
         });
-    }
-
-    /// Working memory for one encoding thread, warm from an earlier call when there is
-    /// one: scoped threads live for one call, so their thread-local tokenizer caches
-    /// would start cold every time (tokenlearn on 2 threads, calls of 16384 texts: 1.1x
-    /// the 1-thread speed with cold caches).
-    fn take_scratch(&self) -> EncodeScratch {
-        let mut pool = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
-        pool.pop().unwrap_or_default()
-    }
-
-    /// Returns `s` to the pool (keeping at most [`MAX_SCRATCH`]).
-    fn give_scratch(&self, s: EncodeScratch) {
-        let mut pool = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < MAX_SCRATCH {
-            pool.push(s);
-        }
     }
 
     /// The table to pool from: the promoted copy once it exists (see
@@ -773,20 +757,10 @@ impl StaticModel {
 
 /// Texts are tokenized in groups of about this many ids (256 KiB), then their rows are
 /// summed: the tokenizer's tables and the embedding rows then take turns in the caches
-/// instead of evicting each other at every text. On potion-base-8M's benchmark corpus
-/// (16 ids a text), groups of 8 to 256 texts gave about 640k texts/s, 4096 texts about
-/// 730k.
+/// instead of evicting each other at every text. Groups of thousands of texts measured
+/// clearly faster than groups of a few hundred or fewer (see `docs/bench.md`, "Tuning
+/// notes").
 const GROUP_IDS: usize = 1 << 16;
-
-/// Reusable scratch space for [`StaticModel::encode_into`] (token ids, accumulators).
-/// `encode_into` tokenizes with the thread's own tokenizer cache; the second field is
-/// the tokenizer working memory of the batch path's pooled scratches.
-#[derive(Debug, Default)]
-pub struct EncodeScratch(Scratch, TokenizerScratch);
-
-/// Scratches a model keeps between calls (one per encoding thread; each holds up to
-/// about 1.4 MiB once used).
-const MAX_SCRATCH: usize = 64;
 
 /// Hints the CPU to load the first two cache lines of `text` (no effect on results).
 #[inline(always)]

@@ -6,12 +6,12 @@
 //! also miss the TLB) and wherever the file's header puts it (potion-base-8M's rows
 //! start 24 bytes into a cache line: each 1 KiB row touches 17 lines and every 64-byte
 //! load is split). The copy is dense (`stride == dim`), its first row 64-byte aligned,
-//! on transparent huge pages where the OS offers them. Encoding potion-base-8M's
-//! benchmark corpus on one thread: 850-890k texts/s mapped, 920-970k from such a copy.
+//! on transparent huge pages where the OS offers them, and pooling from it measured
+//! faster (see `docs/bench.md`, "Tuning notes").
 //!
-//! When: the copy of potion-base-8M (30 MB) takes about 8 ms, as long as pooling
-//! about 32 tokens per table row runs slower on the mapped table than on the copy
-//! (about 6 ns of the 70 ns per token). So the copy is made once the model has pooled
+//! When: making the copy takes about as long as pooling about 32 tokens per table row
+//! loses on the mapped table against the copy (measured on potion-base-8M; figures in
+//! `docs/bench.md`). So the copy is made once the model has pooled
 //! [`TOKENS_PER_ROW`] tokens per row: like renting skis until the rent paid equals the
 //! price, this costs at most about twice what the best choice in hindsight costs, for
 //! any amount of work. Tables smaller than [`MIN_BYTES`] are never copied (their pages

@@ -1,4 +1,7 @@
-//! The stored embedding matrix and the row kernels of the hot loop.
+//! The stored embedding matrix ([`Table`], [`Lookup`]) and the dispatch of pooling to
+//! the row kernels (`crate::kernels`): by dtype and width in [`Lookup::pool`], and by
+//! the CPU's vector unit, chosen at run time, in [`sum_tiles_dispatch`],
+//! [`divide_by_count`], [`normalize`] and `Lookup::mean_i8_exact`.
 //!
 //! A [`Table`] is a view of `rows × dim` elements inside a [`Buffer`], in the stored
 //! dtype, with a row stride of `stride ≥ dim` elements (the stride is larger than `dim`
@@ -16,8 +19,14 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::buffer::Buffer;
-use crate::half::{bf16_to_f32, f16_to_f32};
+use crate::kernels::portable::{
+    BF16, F16, F32, F64, I8, Row, TILE, divide_by_count_generic, mean_i8_exact_generic,
+    normalize_generic, sum_tail, sum_tiles, zeroed,
+};
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::{avx2, avx512};
 use crate::safetensors::Dtype;
+use crate::scratch::Scratch;
 
 /// A stored embedding matrix. Invariant (checked where it is built):
 /// `start + ((rows - 1) * stride + dim) * dtype.size() <= buf.len()` when `rows > 0`,
@@ -86,110 +95,6 @@ pub(crate) struct Lookup {
     pub table: Table,
     pub mapping: Option<Arc<[u32]>>,
     pub weights: Option<Weights>,
-}
-
-/// Row decoding for one stored dtype.
-trait Row: 'static {
-    fn get(c: &[u8], j: usize) -> f32;
-    fn add(acc: &mut [f32], row: &[u8]);
-    fn add_scaled(acc: &mut [f32], row: &[u8], w: f32);
-    fn add64(acc: &mut [f64], row: &[u8]);
-    fn add64_scaled(acc: &mut [f64], row: &[u8], w: f64);
-    fn decode(out: &mut [f32], row: &[u8]);
-    /// Bytes per element.
-    const SIZE: usize;
-}
-
-macro_rules! row_impl {
-    ($name:ident, $n:literal, $conv:expr, $conv64:expr) => {
-        struct $name;
-        impl Row for $name {
-            const SIZE: usize = $n;
-            #[inline(always)]
-            fn get(c: &[u8], j: usize) -> f32 {
-                let (chunks, _) = c.as_chunks::<$n>();
-                chunks.get(j).map_or(0.0, |b| $conv(*b))
-            }
-            #[inline(always)]
-            fn add(acc: &mut [f32], row: &[u8]) {
-                for (a, b) in acc.iter_mut().zip(row.as_chunks::<$n>().0) {
-                    *a += $conv(*b);
-                }
-            }
-            #[inline(always)]
-            fn add_scaled(acc: &mut [f32], row: &[u8], w: f32) {
-                for (a, b) in acc.iter_mut().zip(row.as_chunks::<$n>().0) {
-                    *a += $conv(*b) * w;
-                }
-            }
-            #[inline(always)]
-            fn add64(acc: &mut [f64], row: &[u8]) {
-                for (a, b) in acc.iter_mut().zip(row.as_chunks::<$n>().0) {
-                    *a += $conv64(*b);
-                }
-            }
-            #[inline(always)]
-            fn add64_scaled(acc: &mut [f64], row: &[u8], w: f64) {
-                for (a, b) in acc.iter_mut().zip(row.as_chunks::<$n>().0) {
-                    *a += $conv64(*b) * w;
-                }
-            }
-            #[inline(always)]
-            fn decode(out: &mut [f32], row: &[u8]) {
-                for (o, b) in out.iter_mut().zip(row.as_chunks::<$n>().0) {
-                    *o = $conv(*b);
-                }
-            }
-        }
-    };
-}
-
-row_impl!(F32, 4, |b: [u8; 4]| f32::from_le_bytes(b), |b: [u8; 4]| {
-    f64::from(f32::from_le_bytes(b))
-});
-row_impl!(
-    F16,
-    2,
-    |b: [u8; 2]| f16_to_f32(u16::from_le_bytes(b)),
-    |b: [u8; 2]| f64::from(f16_to_f32(u16::from_le_bytes(b)))
-);
-row_impl!(
-    BF16,
-    2,
-    |b: [u8; 2]| bf16_to_f32(u16::from_le_bytes(b)),
-    |b: [u8; 2]| f64::from(bf16_to_f32(u16::from_le_bytes(b)))
-);
-row_impl!(
-    F64,
-    8,
-    |b: [u8; 8]| f64::from_le_bytes(b) as f32,
-    |b: [u8; 8]| f64::from_le_bytes(b)
-);
-row_impl!(
-    I8,
-    1,
-    |b: [u8; 1]| f32::from(i8::from_le_bytes(b)),
-    |b: [u8; 1]| f64::from(i8::from_le_bytes(b))
-);
-
-/// Rows ahead of the current one that the register paths prefetch; `encode` prefetches
-/// this many first rows of the next text, which the summing of that text does not.
-pub(crate) const AHEAD: usize = 6;
-
-/// Reusable per-thread scratch space for pooling.
-#[derive(Debug, Default)]
-pub(crate) struct Scratch {
-    pub ids: Vec<u32>,
-    pub acc64: Vec<f64>,
-    /// (byte offset of the row in the buffer, weight) of each token, in token order.
-    pub rows: Vec<(usize, f32)>,
-    /// Exact integer sums of unweighted I8 rows.
-    pub acc_i32: Vec<i32>,
-    /// Tokens pooled by single-text calls and not yet counted for promotion.
-    pub pending: usize,
-    /// The ids of a group of texts, back to back, and where each text's ids end.
-    pub group_ids: Vec<u32>,
-    pub group_ends: Vec<usize>,
 }
 
 impl Lookup {
@@ -272,7 +177,7 @@ impl Lookup {
     }
 
     #[inline(always)]
-    fn row_of(&self, id: u32) -> Option<&[u8]> {
+    pub(crate) fn row_of(&self, id: u32) -> Option<&[u8]> {
         self.table.row(self.row_index(id)?)
     }
 
@@ -382,58 +287,20 @@ impl Lookup {
         {
             if avx512::has_bw() {
                 // SAFETY: the CPU supports AVX-512F/BW (checked just above).
-                unsafe { self.mean_i8_exact_avx512(ids, out, s) };
+                unsafe { avx512::mean_i8_exact_avx512(self, ids, out, s) };
                 return;
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2 (checked just above).
-                unsafe { self.mean_i8_exact_avx2(ids, out, s) };
+                unsafe { avx2::mean_i8_exact_avx2(self, ids, out, s) };
                 return;
             }
         }
-        self.mean_i8_exact_generic(ids, out, s);
-    }
-
-    /// [`Lookup::mean_i8_exact`] with 16 lanes of widening adds (integer sums: the
-    /// same result on every path).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw")]
-    fn mean_i8_exact_avx512(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
-        self.mean_i8_exact_generic(ids, out, s);
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn mean_i8_exact_avx2(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
-        self.mean_i8_exact_generic(ids, out, s);
-    }
-
-    #[inline(always)]
-    fn mean_i8_exact_generic(&self, ids: &[u32], out: &mut [f32], s: &mut Scratch) {
-        let dim = out.len();
-        let acc = &mut s.acc_i32;
-        acc.clear();
-        acc.resize(dim, 0);
-        let mut n = 0usize;
-        for &id in ids {
-            let Some(row) = self.row_of(id) else { continue };
-            for (a, &b) in acc.iter_mut().zip(row) {
-                *a += i32::from(b as i8);
-            }
-            n += 1;
-        }
-        if n == 0 {
-            out.fill(0.0);
-            return;
-        }
-        let d = n as f64;
-        for (o, &a) in out.iter_mut().zip(acc.iter()) {
-            *o = (f64::from(a) / d) as f32;
-        }
+        mean_i8_exact_generic(self, ids, out, s);
     }
 
     /// Unweighted I8 rows of 64, 128 or 256 columns pooled in AVX-512 registers (see
-    /// [`avx512::try_pool_i8`]); `Err(out)` untouched where that path does not apply.
+    /// `avx512::try_pool_i8`); `Err(out)` untouched where that path does not apply.
     #[cfg(target_arch = "x86_64")]
     #[inline]
     #[allow(clippy::type_complexity)]
@@ -500,111 +367,10 @@ impl Lookup {
     }
 }
 
-/// Columns summed per pass over a text's rows: the partial sums of one tile stay in
-/// vector registers (64 f32 = 4 AVX-512 or 8 AVX2 registers) while every row adds its
-/// slice, instead of loading and storing the whole accumulator once per row.
-const TILE: usize = 64;
-
-/// `out[j] = Σ_rows w·row[j]` (or `Σ row[j]` when not `weighted`), each column summed
-/// in row order from 0.0 in f32, exactly as adding one row at a time would: tiling
-/// changes which columns are in flight, never the order of additions within a column,
-/// and no multiply is fused with an add. So the result is bit-identical to the scalar
-/// loop on every CPU. Rows are `(byte offset, weight)` into `bytes`; each holds
-/// `out.len()` elements (checked by the caller's table invariant).
-#[inline(always)]
-fn sum_tiles<R: Row>(bytes: &[u8], rows: &[(usize, f32)], weighted: bool, out: &mut [f32]) {
-    let es = R::SIZE;
-    let dim = out.len();
-    let mut j = 0;
-    while j + TILE <= dim {
-        let mut acc = [0.0f32; TILE];
-        for &(off, w) in rows {
-            let Some(b) = bytes.get(off + j * es..off + (j + TILE) * es) else {
-                continue;
-            };
-            if weighted {
-                R::add_scaled(&mut acc, b, w);
-            } else {
-                R::add(&mut acc, b);
-            }
-        }
-        out[j..j + TILE].copy_from_slice(&acc);
-        j += TILE;
-    }
-    sum_tail::<R>(bytes, rows, weighted, out, j);
-}
-
-/// The columns `from..` of [`sum_tiles`], in one pass per row.
-#[inline(always)]
-fn sum_tail<R: Row>(
-    bytes: &[u8],
-    rows: &[(usize, f32)],
-    weighted: bool,
-    out: &mut [f32],
-    from: usize,
-) {
-    let es = R::SIZE;
-    let dim = out.len();
-    if from >= dim {
-        return;
-    }
-    let rest = &mut out[from..];
-    rest.fill(0.0);
-    for &(off, w) in rows {
-        let Some(b) = bytes.get(off + from * es..off + dim * es) else {
-            continue;
-        };
-        if weighted {
-            R::add_scaled(rest, b, w);
-        } else {
-            R::add(rest, b);
-        }
-    }
-}
-
-/// [`sum_tiles`] for F16 rows with the F16C conversion instruction, over whole tiles
-/// (`out.len()` is a multiple of [`TILE`]). `vcvtph2ps` is exact, and the multiply and
-/// add stay separate instructions, so the bits equal the scalar path's.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,f16c")]
-fn sum_f16_f16c(bytes: &[u8], rows: &[(usize, f32)], weighted: bool, out: &mut [f32]) {
-    use std::arch::x86_64::{
-        __m128i, _mm_loadu_si128, _mm256_add_ps, _mm256_cvtph_ps, _mm256_mul_ps, _mm256_set1_ps,
-        _mm256_setzero_ps, _mm256_storeu_ps,
-    };
-    const LANES: usize = 8;
-    const REGS: usize = TILE / LANES;
-    for (t, dst) in out.chunks_exact_mut(TILE).enumerate() {
-        let j = t * TILE;
-        let mut acc = [_mm256_setzero_ps(); REGS];
-        for &(off, w) in rows {
-            let Some(b) = bytes.get(off + 2 * j..off + 2 * (j + TILE)) else {
-                continue;
-            };
-            let wv = _mm256_set1_ps(w);
-            for (k, a) in acc.iter_mut().enumerate() {
-                // SAFETY: `b` holds TILE halves = REGS * 16 bytes; this reads bytes
-                // 16k..16k+16 of it, unaligned loads allowed.
-                let h = unsafe { _mm_loadu_si128(b.as_ptr().add(16 * k).cast::<__m128i>()) };
-                let v = _mm256_cvtph_ps(h);
-                *a = if weighted {
-                    _mm256_add_ps(*a, _mm256_mul_ps(v, wv))
-                } else {
-                    _mm256_add_ps(*a, v)
-                };
-            }
-        }
-        for (k, a) in acc.iter().enumerate() {
-            // SAFETY: `dst` holds TILE floats; this writes 8 of them at 8k.
-            unsafe { _mm256_storeu_ps(dst.as_mut_ptr().add(LANES * k), *a) };
-        }
-    }
-}
-
 /// [`sum_tiles`] compiled for the widest vector unit the CPU has (AVX-512, AVX2, or the
 /// target's baseline), chosen at run time; the same bits on all of them.
 #[inline]
-fn sum_tiles_dispatch<R: Row>(
+pub(crate) fn sum_tiles_dispatch<R: Row>(
     bytes: &[u8],
     rows: &[(usize, f32)],
     weighted: bool,
@@ -625,7 +391,7 @@ fn sum_tiles_dispatch<R: Row>(
                 return;
             }
             // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { sum_tiles_avx512::<R>(bytes, rows, weighted, out) };
+            unsafe { avx512::sum_tiles_avx512::<R>(bytes, rows, weighted, out) };
             return;
         }
         if std::any::TypeId::of::<R>() == std::any::TypeId::of::<F16>()
@@ -634,383 +400,16 @@ fn sum_tiles_dispatch<R: Row>(
         {
             let done = out.len() / TILE * TILE;
             // SAFETY: the CPU supports AVX and F16C (checked just above).
-            unsafe { sum_f16_f16c(bytes, rows, weighted, &mut out[..done]) };
+            unsafe { avx2::sum_f16_f16c(bytes, rows, weighted, &mut out[..done]) };
             sum_tail::<F16>(bytes, rows, weighted, out, done);
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { sum_tiles_avx2::<R>(bytes, rows, weighted, out) };
+            unsafe { avx2::sum_tiles_avx2::<R>(bytes, rows, weighted, out) };
             return;
         }
     }
-    sum_tiles::<R>(bytes, rows, weighted, out);
-}
-
-/// [`sum_tiles`] for F32 and F16 rows with AVX-512 registers: up to 256 columns (16
-/// registers) per pass over the rows, so a 256-wide model reads each row once,
-/// front to back, and the rows a few tokens ahead are prefetched while the current one
-/// is added (the rows of a text are scattered over a table larger than L2, and waiting
-/// for them was most of the summing time). Same additions in the same order as the
-/// scalar loop (`vcvtph2ps` is exact; multiply and add are separate instructions), so
-/// the same bits.
-#[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use std::mem::MaybeUninit;
-
-    use std::arch::x86_64::{
-        __m128i, __m256i, __m512, __m512d, __m512i, _MM_HINT_T0, _mm_loadu_si128, _mm_prefetch,
-        _mm256_add_ps, _mm256_castpd_ps, _mm256_castps_pd, _mm256_loadu_si256, _mm256_setzero_ps,
-        _mm256_storeu_ps, _mm512_add_epi32, _mm512_add_ps, _mm512_castpd_ps, _mm512_castps_pd,
-        _mm512_castps256_ps512, _mm512_castps512_ps256, _mm512_castsi512_si256,
-        _mm512_cvtepi8_epi32, _mm512_cvtepi32_pd, _mm512_cvtpd_ps, _mm512_cvtph_ps, _mm512_div_pd,
-        _mm512_div_ps, _mm512_extractf64x4_pd, _mm512_extracti64x4_epi64, _mm512_insertf64x4,
-        _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_pd, _mm512_set1_ps, _mm512_setzero_ps,
-        _mm512_setzero_si512, _mm512_storeu_ps,
-    };
-
-    /// Calls `f::<REGS, HALF, WEIGHTED>(args)` with the two flags turned into const
-    /// parameters.
-    macro_rules! by_kind {
-        ($half:expr, $weighted:expr, $f:ident::<$regs:literal>($($a:expr),*)) => {
-            match ($half, $weighted) {
-                (false, false) => $f::<$regs, false, false>($($a),*),
-                (false, true) => $f::<$regs, false, true>($($a),*),
-                (true, false) => $f::<$regs, true, false>($($a),*),
-                (true, true) => $f::<$regs, true, true>($($a),*),
-            }
-        };
-    }
-
-    use super::AHEAD;
-
-    /// Sums the columns `0..done` of `out` (see [`super::sum_tiles`]) and returns
-    /// `done`, a multiple of 16; the caller sums the rest. `half`: F16 rows, else F32.
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn sum(
-        bytes: &[u8],
-        rows: &[(usize, f32)],
-        weighted: bool,
-        half: bool,
-        out: &mut [f32],
-    ) -> usize {
-        let dim = out.len();
-        let mut j = 0;
-        macro_rules! pass {
-            ($regs:literal) => {
-                by_kind!(half, weighted, tile::<$regs>(bytes, rows, j, out));
-                j += $regs * 16;
-            };
-        }
-        while dim - j >= 256 {
-            pass!(16);
-        }
-        if dim - j >= 128 {
-            pass!(8);
-        }
-        if dim - j >= 64 {
-            pass!(4);
-        }
-        if dim - j >= 32 {
-            pass!(2);
-        }
-        if dim - j >= 16 {
-            pass!(1);
-        }
-        j
-    }
-
-    /// The whole pooling of a 128- or 256-wide F32/F16 row in registers: sum, divide
-    /// by the count, and normalize when asked (numpy's pairwise sum of squares, on
-    /// 8-lane halves in numpy's order), then one store. Same operations in the same
-    /// order as [`super::divide_by_count`] and [`super::normalize`], so the same bits.
-    /// `out` may be uninitialized: `Ok` with `out` initialized (every element stored)
-    /// and whether it normalized; `Err(out)` untouched where this path does not apply
-    /// (no AVX-512, another dtype or width, 2^24 rows or more).
-    #[inline]
-    #[allow(clippy::type_complexity)]
-    pub(super) fn try_pool<'o, R: super::Row>(
-        bytes: &[u8],
-        rows: &[(usize, f32)],
-        weighted: bool,
-        normalize: bool,
-        out: &'o mut [MaybeUninit<f32>],
-    ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
-        use std::any::TypeId;
-        let half = TypeId::of::<R>() == TypeId::of::<super::F16>();
-        if !(half || TypeId::of::<R>() == TypeId::of::<super::F32>())
-            || !(out.len() == 128 || out.len() == 256)
-            || rows.len() >= 1 << 24
-            || !std::arch::is_x86_feature_detected!("avx512f")
-        {
-            return Err(out);
-        }
-        macro_rules! go {
-            ($regs:literal) => {
-                // SAFETY: the CPU supports AVX-512F (checked above).
-                unsafe { by_kind!(half, weighted, pool::<$regs>(bytes, rows, normalize, out)) }
-            };
-        }
-        if out.len() == 256 {
-            go!(16);
-        } else {
-            go!(8);
-        }
-        // SAFETY: `pool` stored all 16·REGS = `out.len()` elements (the length was
-        // checked above to be 128 or 256); same layout.
-        let out = unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) };
-        Ok((out, normalize))
-    }
-
-    #[target_feature(enable = "avx512f")]
-    fn pool<const REGS: usize, const HALF: bool, const WEIGHTED: bool>(
-        bytes: &[u8],
-        rows: &[(usize, f32)],
-        normalize: bool,
-        out: &mut [MaybeUninit<f32>],
-    ) {
-        let acc = sum_regs::<REGS, HALF, WEIGHTED>(bytes, rows, 0);
-        let d = _mm512_set1_ps(rows.len() as f32);
-        assert!(out.len() >= 16 * REGS);
-        let p = out.as_mut_ptr().cast::<f32>();
-        // Every store writes a value computed right before it: a loop that only copied
-        // registers spilled to the stack would become a `memcpy` call (6% of encode
-        // time once).
-        if normalize {
-            let mut mean = acc;
-            for a in mean.iter_mut() {
-                *a = _mm512_div_ps(*a, d);
-            }
-            // SAFETY: `out` holds at least 16·REGS floats (asserted).
-            unsafe { store_normalized(&mean, p) };
-        } else {
-            for (r, a) in acc.iter().enumerate() {
-                // SAFETY: as above.
-                unsafe { _mm512_storeu_ps(p.add(16 * r), _mm512_div_ps(*a, d)) };
-            }
-        }
-    }
-
-    /// Divides the 16·REGS values of `mean` (REGS of 4, 8 or 16) by their norm as
-    /// [`super::normalize`] does (numpy's pairwise sum of squares, in blocks of 128,
-    /// `+ 1e-32`) and stores them at `p`, which must be valid for 16·REGS writes (every
-    /// store writes a value computed right before it, so the loop does not become a
-    /// `memcpy` call).
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn store_normalized<const REGS: usize>(mean: &[__m512; REGS], p: *mut f32) {
-        let mut ss = block_squares(&mean[..REGS.min(8)]);
-        if REGS == 16 {
-            // numpy splits 256 values into two pairwise sums of 128.
-            ss += block_squares(&mean[8..]);
-        }
-        let nv = _mm512_set1_ps(ss.sqrt() + 1e-32_f32);
-        for (r, m) in mean.iter().enumerate() {
-            // SAFETY: `p` is valid for 16·REGS writes (the caller's contract); this
-            // writes 16 of them at 16r.
-            unsafe { _mm512_storeu_ps(p.add(16 * r), _mm512_div_ps(*m, nv)) };
-        }
-    }
-
-    /// `true` when the CPU has AVX-512F and AVX-512BW.
-    #[inline]
-    pub(super) fn has_bw() -> bool {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-    }
-
-    /// The pooling of unweighted I8 rows of 64, 128 or 256 columns (`rows`: byte
-    /// offsets, at least one) in registers: exact i32 sums (the caller keeps fewer
-    /// than 2^23 rows), each converted to f64 (exact), divided by the count in f64 and
-    /// rounded to f32, which is numpy's f64 mean of integers cast to f32; then
-    /// normalized like [`pool`] when asked. Same values as the scalar path
-    /// (`Lookup::mean_i8_exact` and [`super::normalize`]), so the same bits. `out`
-    /// may be uninitialized; on success every element is stored.
-    #[inline]
-    #[allow(clippy::type_complexity)]
-    pub(super) fn try_pool_i8<'o>(
-        bytes: &[u8],
-        rows: &[(usize, f32)],
-        normalize: bool,
-        out: &'o mut [MaybeUninit<f32>],
-    ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
-        if rows.is_empty() || rows.len() >= 1 << 23 || !has_bw() {
-            return Err(out);
-        }
-        // SAFETY (each call): the CPU supports AVX-512F/BW (checked above).
-        match out.len() {
-            64 => unsafe { pool_i8::<4>(bytes, rows, normalize, out) },
-            128 => unsafe { pool_i8::<8>(bytes, rows, normalize, out) },
-            256 => unsafe { pool_i8::<16>(bytes, rows, normalize, out) },
-            _ => return Err(out),
-        }
-        // SAFETY: `pool_i8` stored all 16·REGS = `out.len()` elements; same layout.
-        let out = unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) };
-        Ok((out, normalize))
-    }
-
-    #[target_feature(enable = "avx512f,avx512bw")]
-    fn pool_i8<const REGS: usize>(
-        bytes: &[u8],
-        rows: &[(usize, f32)],
-        normalize: bool,
-        out: &mut [MaybeUninit<f32>],
-    ) {
-        let len = 16 * REGS;
-        let lines = len.div_ceil(64);
-        let mut acc = [_mm512_setzero_si512(); REGS];
-        for (k, &(off, _)) in rows.iter().enumerate() {
-            if let Some(&(next, _)) = rows.get(k + AHEAD) {
-                let p = bytes.as_ptr().wrapping_add(next);
-                for l in 0..lines {
-                    // SAFETY: a prefetch is only a hint: it reads nothing the program
-                    // sees and cannot fault, whatever the address.
-                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
-                }
-            }
-            let Some(b) = bytes.get(off..off + len) else {
-                continue;
-            };
-            for (r, a) in acc.iter_mut().enumerate() {
-                // SAFETY: `b` holds 16·REGS bytes; this reads 16 of them at 16r.
-                let x = unsafe { _mm_loadu_si128(b.as_ptr().add(16 * r).cast::<__m128i>()) };
-                *a = _mm512_add_epi32(*a, _mm512_cvtepi8_epi32(x));
-            }
-        }
-        let d = _mm512_set1_pd(rows.len() as f64);
-        assert!(out.len() >= len);
-        let p = out.as_mut_ptr().cast::<f32>();
-        if normalize {
-            let mut mean = [_mm512_setzero_ps(); REGS];
-            for (m, a) in mean.iter_mut().zip(&acc) {
-                *m = mean_i32(*a, d);
-            }
-            // SAFETY: `out` holds at least 16·REGS floats (asserted).
-            unsafe { store_normalized(&mean, p) };
-        } else {
-            for (r, a) in acc.iter().enumerate() {
-                // SAFETY: as above; each store writes a value computed right before it
-                // (a loop copying spilled registers would become a `memcpy` call).
-                unsafe { _mm512_storeu_ps(p.add(16 * r), mean_i32(*a, d)) };
-            }
-        }
-    }
-
-    /// The 16 means of one register of i32 sums: each sum to f64 (exact), divided by
-    /// the count `d` in f64, rounded to f32. (A function with the target feature, not a
-    /// closure: closures do not inherit it, and their intrinsics would not inline.)
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn mean_i32(a: __m512i, d: __m512d) -> __m512 {
-        let lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(a));
-        let hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64::<1>(a));
-        let lo = _mm512_cvtpd_ps(_mm512_div_pd(lo, d));
-        let hi = _mm512_cvtpd_ps(_mm512_div_pd(hi, d));
-        _mm512_castpd_ps(_mm512_insertf64x4::<1>(
-            _mm512_castps_pd(_mm512_castps256_ps512(lo)),
-            _mm256_castps_pd(hi),
-        ))
-    }
-
-    /// numpy's pairwise sum of the squares of 128 values (8 registers): eight
-    /// accumulators `r[j] = Σ_i x[8i + j]²` in `i` order, then
-    /// `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn block_squares(regs: &[__m512]) -> f32 {
-        let lo = |x: __m512| _mm512_castps512_ps256(x);
-        let hi = |x: __m512| _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(x)));
-        let mut r = _mm256_setzero_ps();
-        for (k, &x) in regs.iter().enumerate() {
-            let sq = _mm512_mul_ps(x, x);
-            r = if k == 0 {
-                lo(sq)
-            } else {
-                _mm256_add_ps(r, lo(sq))
-            };
-            r = _mm256_add_ps(r, hi(sq));
-        }
-        let mut a = [0.0f32; 8];
-        // SAFETY: `a` holds 8 floats.
-        unsafe { _mm256_storeu_ps(a.as_mut_ptr(), r) };
-        ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
-    }
-
-    #[target_feature(enable = "avx512f")]
-    fn store<const REGS: usize>(acc: &[__m512; REGS], dst: &mut [f32]) {
-        assert!(dst.len() >= 16 * REGS);
-        for (r, a) in acc.iter().enumerate() {
-            // SAFETY: `dst` holds at least 16·REGS floats (asserted); this writes 16
-            // of them at 16r.
-            unsafe { _mm512_storeu_ps(dst.as_mut_ptr().add(16 * r), *a) };
-        }
-    }
-
-    /// Columns `j..j + 16·REGS` of every row, summed into `out`.
-    #[target_feature(enable = "avx512f")]
-    fn tile<const REGS: usize, const HALF: bool, const WEIGHTED: bool>(
-        bytes: &[u8],
-        rows: &[(usize, f32)],
-        j: usize,
-        out: &mut [f32],
-    ) {
-        let acc = sum_regs::<REGS, HALF, WEIGHTED>(bytes, rows, j);
-        store(&acc, &mut out[j..j + 16 * REGS]);
-    }
-
-    /// Columns `j..j + 16·REGS` of every row, summed in registers.
-    #[target_feature(enable = "avx512f")]
-    fn sum_regs<const REGS: usize, const HALF: bool, const WEIGHTED: bool>(
-        bytes: &[u8],
-        rows: &[(usize, f32)],
-        j: usize,
-    ) -> [__m512; REGS] {
-        let es = if HALF { 2 } else { 4 };
-        let len = REGS * 16 * es;
-        let lines = len.div_ceil(64);
-        let mut acc: [__m512; REGS] = [_mm512_setzero_ps(); REGS];
-        for (k, &(off, w)) in rows.iter().enumerate() {
-            if let Some(&(next, _)) = rows.get(k + AHEAD) {
-                let p = bytes.as_ptr().wrapping_add(next + j * es);
-                for l in 0..lines {
-                    // SAFETY: a prefetch is only a hint: it reads nothing the program
-                    // sees and cannot fault, whatever the address.
-                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * l).cast());
-                }
-            }
-            let Some(b) = bytes.get(off + j * es..off + j * es + len) else {
-                continue;
-            };
-            let wv = _mm512_set1_ps(w);
-            for (r, a) in acc.iter_mut().enumerate() {
-                let v = if HALF {
-                    // SAFETY: `b` holds 16·REGS halves; this reads 32 bytes at 32r.
-                    let h = unsafe { _mm256_loadu_si256(b.as_ptr().add(32 * r).cast::<__m256i>()) };
-                    _mm512_cvtph_ps(h)
-                } else {
-                    // SAFETY: `b` holds 16·REGS floats; this reads 16 of them at 16r.
-                    unsafe { _mm512_loadu_ps(b.as_ptr().add(64 * r).cast::<f32>()) }
-                };
-                *a = if WEIGHTED {
-                    _mm512_add_ps(*a, _mm512_mul_ps(v, wv))
-                } else {
-                    _mm512_add_ps(*a, v)
-                };
-            }
-        }
-        acc
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn sum_tiles_avx512<R: Row>(bytes: &[u8], rows: &[(usize, f32)], weighted: bool, out: &mut [f32]) {
-    sum_tiles::<R>(bytes, rows, weighted, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn sum_tiles_avx2<R: Row>(bytes: &[u8], rows: &[(usize, f32)], weighted: bool, out: &mut [f32]) {
     sum_tiles::<R>(bytes, rows, weighted, out);
 }
 
@@ -1025,45 +424,10 @@ pub(crate) fn divide_by_count(out: &mut [f32], n: usize) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F (checked just above).
-        unsafe { divide_by_count_avx512(out, n) };
+        unsafe { avx512::divide_by_count_avx512(out, n) };
         return;
     }
     divide_by_count_generic(out, n);
-}
-
-/// [`divide_by_count`] with 16-lane divisions (the same IEEE operations, so the same
-/// bits as the baseline build's 4-lane ones).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn divide_by_count_avx512(out: &mut [f32], n: usize) {
-    divide_by_count_generic(out, n);
-}
-
-#[inline(always)]
-fn divide_by_count_generic(out: &mut [f32], n: usize) {
-    if n < 1 << 24 {
-        let d = n as f32;
-        for o in out.iter_mut() {
-            *o /= d;
-        }
-    } else {
-        let d = n as f64;
-        for o in out.iter_mut() {
-            *o = (f64::from(*o) / d) as f32;
-        }
-    }
-}
-
-/// Writes zeros into `row` and returns it as initialized floats. Cheap: the zeros
-/// bring the row into L1, where pooling's writes then land, instead of a separate
-/// pass over the whole output.
-#[inline]
-pub(crate) fn zeroed(row: &mut [MaybeUninit<f32>]) -> &mut [f32] {
-    for x in row.iter_mut() {
-        x.write(0.0);
-    }
-    // SAFETY: every element was just initialized; same layout.
-    unsafe { &mut *(row as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 /// Normalises `v` in place as model2vec does: `v / (‖v‖ + 1e-32)` in f32, with the norm
@@ -1072,67 +436,17 @@ pub(crate) fn normalize(v: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F (checked just above).
-        unsafe { normalize_avx512(v) };
+        unsafe { avx512::normalize_avx512(v) };
         return;
     }
     normalize_generic(v);
 }
 
-/// [`normalize`] compiled with AVX-512 enabled: wider divisions, same bits.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn normalize_avx512(v: &mut [f32]) {
-    normalize_generic(v);
-}
-
-#[inline(always)]
-fn normalize_generic(v: &mut [f32]) {
-    let norm = pairwise_sum_squares(v).sqrt() + 1e-32_f32;
-    for x in v.iter_mut() {
-        *x /= norm;
-    }
-}
-
-/// numpy's `pairwise_sum` (float32) of the squares of `v`: blocks of at most 128
-/// elements are summed with 8 accumulators, longer runs are split in two halves (the
-/// first rounded down to a multiple of 8). Bit-identical to `np.add.reduce(x * x)`
-/// along a contiguous axis.
-#[inline(always)]
-fn pairwise_sum_squares(v: &[f32]) -> f32 {
-    let n = v.len();
-    if n < 8 {
-        let mut res = 0.0f32;
-        for x in v {
-            res += x * x;
-        }
-        res
-    } else if n <= 128 {
-        // Eight interleaved accumulators, as one 8-lane vector.
-        let (blocks, rest) = v.as_chunks::<8>();
-        let Some((first, blocks)) = blocks.split_first() else {
-            return 0.0;
-        };
-        let mut r = first.map(|x| x * x);
-        for b in blocks {
-            for (rj, x) in r.iter_mut().zip(b) {
-                *rj += x * x;
-            }
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for x in rest {
-            res += x * x;
-        }
-        res
-    } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        pairwise_sum_squares(&v[..n2]) + pairwise_sum_squares(&v[n2..])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::half::f16_to_f32;
+    use crate::kernels::portable::pairwise_sum_squares;
 
     fn table(dtype: Dtype, bytes: Vec<u8>, rows: usize, dim: usize) -> Table {
         Table {

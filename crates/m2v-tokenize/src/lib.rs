@@ -54,6 +54,7 @@
 mod added;
 mod config;
 mod error;
+mod fused_bert;
 pub mod json;
 mod model;
 mod normalizer;
@@ -63,6 +64,7 @@ mod surgery;
 mod tokenizer;
 mod unicode;
 mod vocab;
+mod word_cache;
 
 pub use crate::added::AddedToken;
 pub use crate::error::Error;

@@ -8,8 +8,9 @@
 //! length in the blob), with a small Bloom filter in front for lookups that mostly
 //! miss. A value is `0` for an empty slot, `id + 1` for a token, and `PREFIX` for an
 //! entry that only records "some token starts with these bytes" (used by the Unigram
-//! lattice to stop early). For potion-base-8M this is about 20 bytes per token, strings
-//! included (3x the strings): memory traded for lookups that touch two cache lines.
+//! lattice to stop early). The index takes a few times the strings' own memory (the
+//! figure for potion-base-8M is in `docs/bench.md`, "Tuning notes"): memory traded for
+//! lookups that touch two cache lines.
 //! The hash is FxHash-style and computed one byte at a time ([`step`]), so that
 //! callers can hash all prefixes of a word in one pass and probe them without
 //! re-hashing.
@@ -136,9 +137,8 @@ const PREFIX: u32 = u32::MAX;
 /// to pack": the bytes are then found through the offsets.
 ///
 /// So a hit costs two memory reads (the slot, the bytes), where separate value, tag
-/// and offset arrays cost four or five; 8 bytes a slot instead of 3 (tokenizing
-/// potion-base-8M's corpus took 10% less time than with 3-byte slots, before the word
-/// cache of the fused BERT path took most of the lookups).
+/// and offset arrays cost four or five; 8 bytes a slot instead of 3, which measured
+/// faster (see `docs/bench.md`, "Tuning notes").
 struct Slot;
 
 impl Slot {
@@ -187,7 +187,7 @@ pub(crate) struct Vocab {
     /// A blocked Bloom filter of the tokens' hashes (8 bits a token, two set per
     /// token in one word): "certainly not a token" in one read of a table small enough
     /// to stay in L1/L2, for callers whose probes mostly miss (WordPiece's
-    /// longest-first search: 70% of its probes find nothing).
+    /// longest-first search, most of whose probes find nothing).
     filter: Vec<u64>,
     /// `64 - log2(filter.len())`.
     filter_shift: u32,
@@ -310,9 +310,9 @@ impl Vocab {
         // Lookups in a Unigram lattice mostly miss (they run until no token starts
         // with the bytes), and a miss scans to an empty slot: keep that table half
         // empty. WordPiece's misses are mostly stopped by the Bloom filter, and most of
-        // its words by the fused path's word cache, so its table stays 80% full: at
-        // 50%, potion-base-8M's benchmark corpus tokenized 3.5% faster but the model
-        // took 1.1 percentage points more heap (against its file size) to load.
+        // its words by the fused path's word cache, so its table stays 80% full: a
+        // half-empty one measured only slightly faster, for more heap at load (see
+        // docs/bench.md, "Tuning notes").
         let cap = if self.with_prefixes {
             2 * entries + 8
         } else {
