@@ -22,7 +22,7 @@ sentence-transformers/all-MiniLM-L6-v2>, ...)` for these variants and saves each
 The teacher forward pass is identical for every variant without a custom vocabulary, so
 it is run once and reused (`create_embeddings` is memoised on its exact inputs); every
 other step is the package's own code. From each saved folder it writes COMPACT fixtures
-under `crates/m2v-cli/tests/fixtures/distill/<variant>/`:
+under `crates/m2v-distill/tests/fixtures/distill/<variant>/`:
 
 - `expected.json`: the parameters, `config.json`, `modules.json`, the vocabulary size,
   a sha256 of the token list (tokens in id order, UTF-8, each followed by a 0 byte), the
@@ -54,7 +54,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "crates" / "m2v-cli" / "tests" / "fixtures" / "distill"
+OUT = ROOT / "crates" / "m2v-distill" / "tests" / "fixtures" / "distill"
 HUB = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
 WORDFREQ = Path.home() / ".cache" / "m2v" / "data" / "wordfreq" / "small_en.msgpack.gz"
 TEACHER = "sentence-transformers/all-MiniLM-L6-v2"

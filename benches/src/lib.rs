@@ -24,6 +24,8 @@
 //! assert!((r - 1.0).abs() < 1e-12);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod corpus;
 mod embedder;
 mod error;

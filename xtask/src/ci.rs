@@ -1,16 +1,26 @@
 //! `cargo xtask ci`: the whole test suite, exactly what CI runs (`.ci/run`).
 //!
 //! Steps: fetch the test assets, `cargo fmt --check`, `cargo clippy --workspace
-//! --all-targets -- -D warnings`, `cargo test --workspace` (unit, integration and doc tests) with `M2V_REQUIRE_ASSETS=1`
-//! (so a test that needs a fetched model fails instead of skipping), and `cargo doc`.
-//! The `wgpu` feature of m2v-teacher is linted too, and its GPU parity test runs on
-//! Mesa's software Vulkan driver (lavapipe) when that is installed (`.ci/run` installs
-//! `mesa-vulkan-drivers`); without it the step says it was skipped. Last, the bench's
-//! smoke test `cargo xtask bench --quick --no-python` (into `target/bench-quick/`).
+//! --all-targets -- -D warnings`, `cargo test --workspace` (unit, integration and doc
+//! tests) with `M2V_REQUIRE_ASSETS=1` (so a test that needs a fetched model fails
+//! instead of skipping), the GPU parity test on Mesa's software Vulkan driver
+//! (lavapipe) when that is installed (`.ci/run` installs `mesa-vulkan-drivers`; without
+//! it the step says it was skipped), the bench's smoke test `m2v-bench --quick
+//! --no-python` (into `target/bench-quick/`), `cargo doc`, and a lint of the default
+//! (CPU-only) build of the teacher and the CLI.
+//!
+//! Build sharing (the cold run must stay well inside CI's limit on 2 cores): clippy,
+//! the tests, the bench smoke test and the docs all build the workspace with the same
+//! features ([`FEATURES`]: the teacher's `wgpu` on, so the GPU test needs no second
+//! build of Burn), the bench in the test build's profile, not a release build. Only
+//! the last step checks Burn once more, without `wgpu`.
 
 use std::process::Command;
 
 use anyhow::{Context, Result, bail, ensure};
+
+/// The features every build step of CI uses, so that they share their artifacts.
+const FEATURES: &str = "m2v-teacher/wgpu";
 
 pub fn run(args: &[String]) -> Result<()> {
     if let Some(a) = args.first() {
@@ -26,22 +36,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
-            &[],
-        )
-    })?;
-    step("cargo clippy (m2v-teacher --features wgpu)", || {
-        cargo(
-            &[
-                "clippy",
-                "-p",
-                "m2v-teacher",
                 "--features",
-                "wgpu",
-                "--all-targets",
+                FEATURES,
                 "--",
                 "-D",
                 "warnings",
@@ -52,7 +48,10 @@ pub fn run(args: &[String]) -> Result<()> {
     // Library, binary, integration and doc tests; criterion benches are compiled by
     // clippy above but not run here (they are measured with `cargo bench`).
     step("cargo test", || {
-        cargo(&["test", "--workspace"], &[("M2V_REQUIRE_ASSETS", "1")])
+        cargo(
+            &["test", "--workspace", "--features", FEATURES],
+            &[("M2V_REQUIRE_ASSETS", "1")],
+        )
     })?;
     step("wgpu parity test on software Vulkan", || {
         let Some(icd) = lavapipe_icd() else {
@@ -68,10 +67,9 @@ pub fn run(args: &[String]) -> Result<()> {
         cargo(
             &[
                 "test",
-                "-p",
-                "m2v-teacher",
+                "--workspace",
                 "--features",
-                "wgpu",
+                FEATURES,
                 "--test",
                 "wgpu",
             ],
@@ -84,22 +82,45 @@ pub fn run(args: &[String]) -> Result<()> {
             ],
         )
     })?;
-    // The bench's smoke test: subsets, potion-base-8M and the MiniLM teacher, release
-    // build with the model2vec-rs peer; the Python peer is left to full runs.
-    step("cargo xtask bench --quick", || {
+    // The bench's smoke test: subsets, potion-base-8M and the MiniLM teacher, with the
+    // model2vec-rs peer, on the test build's profile (speeds there mean nothing; full
+    // runs use `cargo xtask bench`, a release build); the Python peer is left to full runs.
+    step("m2v-bench --quick", || {
         let out = crate::bench::default_out("bench-quick");
-        crate::bench::run(&[
-            "--quick".to_string(),
-            "--no-python".to_string(),
-            "--out".to_string(),
-            out.to_string_lossy().into_owned(),
-        ])?;
+        let features = format!("peers,{FEATURES}");
+        crate::bench::run_with(
+            &[
+                "--quick".to_string(),
+                "--no-python".to_string(),
+                "--out".to_string(),
+                out.to_string_lossy().into_owned(),
+            ],
+            &["--features", &features],
+        )?;
         check_quick_bench(&out.join("results.json"))
     })?;
     step("cargo doc", || {
         cargo(
-            &["doc", "--workspace", "--no-deps"],
+            &["doc", "--workspace", "--no-deps", "--features", FEATURES],
             &[("RUSTDOCFLAGS", "-D warnings")],
+        )
+    })?;
+    // Everything above had the GPU feature on; the default build is what users get.
+    step("cargo clippy (default features, CPU-only teacher)", || {
+        cargo(
+            &[
+                "clippy",
+                "-p",
+                "m2v-teacher",
+                "-p",
+                "m2v-distill",
+                "-p",
+                "m2v-cli",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
         )
     })?;
     println!("\nci: all steps passed");

@@ -3,6 +3,8 @@
 //! One module per task. xtask may touch the network (through `pip`) and may use
 //! `anyhow`; library crates may not.
 
+#![forbid(unsafe_code)]
+
 mod bench;
 mod ci;
 mod codegen;

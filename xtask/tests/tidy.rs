@@ -61,6 +61,7 @@ const LIBRARIES: &[&str] = &[
     "m2v-teacher",
     "m2v-reduce",
     "m2v-hub",
+    "m2v-distill",
 ];
 
 #[test]
@@ -116,11 +117,40 @@ fn layering_is_respected() {
             );
         }
     }
-    // PCA knows nothing of Burn or tokenizers.
+    // PCA knows nothing of Burn or tokenizers; it takes the dtype and the f16
+    // conversion from the format owner.
     for d in deps("m2v-reduce") {
         assert!(
-            !d.starts_with("burn") && !d.starts_with("m2v-"),
+            !d.starts_with("burn") && (!d.starts_with("m2v-") || d == "m2v-static"),
             "m2v-reduce depends on {d}"
+        );
+    }
+    // The arrows: cli -> distill -> teacher/reduce/tokenize/static. The CLI reaches the
+    // teacher and the reductions only through the distillation library.
+    let internal = |k: &str| -> BTreeSet<String> {
+        deps(k)
+            .into_iter()
+            .filter(|d| ws.members.contains_key(d))
+            .collect()
+    };
+    let set = |v: &[&str]| -> BTreeSet<String> { v.iter().map(|s| s.to_string()).collect() };
+    assert_eq!(
+        internal("m2v-distill"),
+        set(&["m2v-reduce", "m2v-static", "m2v-teacher", "m2v-tokenize"]),
+        "m2v-distill's internal dependencies"
+    );
+    assert_eq!(
+        internal("m2v-cli"),
+        set(&["m2v-distill", "m2v-hub", "m2v-static", "m2v-tokenize"]),
+        "m2v-cli's internal dependencies"
+    );
+    // Nothing but the binaries depends on the driver.
+    for lib in LIBRARIES.iter().filter(|l| **l != "m2v-distill") {
+        assert!(
+            !deps(lib)
+                .iter()
+                .any(|d| d == "m2v-distill" || d == "m2v-cli"),
+            "{lib} depends on the driver or the CLI"
         );
     }
     // The teacher depends on the tokenizer, never on inference or the CLI.
@@ -176,5 +206,101 @@ fn library_roots_use_explicit_reexports() {
             text.contains("pub use crate::error::Error"),
             "{lib}: one error type, `Error`"
         );
+    }
+}
+
+/// Files of a crate's `src/` (recursively).
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()) {
+        let p = e.path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Lints: a crate with no `unsafe` forbids it; library crates document every public
+/// item; an `unsafe fn` says when it is safe to call.
+#[test]
+fn lint_levels_and_safety_sections() {
+    let ws = workspace();
+    for (name, pkg) in &ws.members {
+        let manifest = Path::new(pkg["manifest_path"].as_str().unwrap());
+        let dir = manifest.parent().unwrap();
+        let mut files = Vec::new();
+        if dir.join("src").is_dir() {
+            sources(&dir.join("src"), &mut files);
+        }
+        let mut uses_unsafe = false;
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, l) in lines.iter().enumerate() {
+                let code = l.split("//").next().unwrap_or("");
+                if [
+                    "unsafe {",
+                    "unsafe{",
+                    "unsafe fn",
+                    "unsafe impl",
+                    "unsafe extern",
+                ]
+                .iter()
+                .any(|u| code.contains(u))
+                {
+                    uses_unsafe = true;
+                }
+                if code.contains("unsafe fn ") {
+                    // The doc block above (attributes skipped) must have `# Safety`.
+                    let mut j = i;
+                    let mut doc = String::new();
+                    while j > 0 {
+                        j -= 1;
+                        let t = lines[j].trim_start();
+                        if t.starts_with("#[") {
+                            continue;
+                        }
+                        if !t.starts_with("///") {
+                            break;
+                        }
+                        doc.push_str(t);
+                    }
+                    assert!(
+                        doc.contains("# Safety"),
+                        "{}:{}: an `unsafe fn` needs a `# Safety` doc section",
+                        f.strip_prefix(&ws.root).unwrap_or(f).display(),
+                        i + 1
+                    );
+                }
+            }
+        }
+        for t in pkg["targets"].as_array().unwrap() {
+            let kinds: Vec<&str> = t["kind"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap())
+                .collect();
+            if !kinds.iter().any(|k| *k == "lib" || *k == "bin") {
+                continue;
+            }
+            let src = Path::new(t["src_path"].as_str().unwrap());
+            let text = std::fs::read_to_string(src).unwrap();
+            if !uses_unsafe {
+                assert!(
+                    text.contains("#![forbid(unsafe_code)]"),
+                    "{name}: {} has no unsafe code, so it must `#![forbid(unsafe_code)]`",
+                    src.display()
+                );
+            }
+            if kinds.contains(&"lib") && LIBRARIES.contains(&name.as_str()) {
+                assert!(
+                    text.contains("#![warn(missing_docs)]")
+                        || text.contains("#![deny(missing_docs)]"),
+                    "{name}: library crates document every public item (`missing_docs`)"
+                );
+            }
+        }
     }
 }

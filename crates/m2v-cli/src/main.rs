@@ -4,8 +4,10 @@
 //! clap into a plain struct, convert once into what the libraries need, call them.
 //! Errors go to stderr with a non-zero exit code; results go to stdout or `--output`.
 
+#![forbid(unsafe_code)]
+
 mod cmd;
-mod distill;
+mod input;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +23,9 @@ struct Cli {
 enum Command {
     /// Distill a sentence transformer into a static model (model2vec format).
     Distill(Box<cmd::distill::Args>),
+    /// Re-save a static model with a new dtype, fewer dimensions, or (un)quantized
+    /// vocabulary (Python model2vec's `quantize_model`, made permanent).
+    Convert(cmd::convert::Args),
     /// Print the local folder of a model: a folder as given, or a hub id resolved through the
     /// Hugging Face cache (downloaded first unless HF_HUB_OFFLINE=1).
     Resolve(cmd::resolve::Args),
@@ -38,6 +43,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Distill(a) => cmd::distill::run(*a),
+        Command::Convert(a) => cmd::convert::run(a),
         Command::Resolve(a) => cmd::resolve::run(a),
         Command::Encode(a) => cmd::encode::run(a),
         Command::Tokenize(a) => cmd::tokenize::run(a),

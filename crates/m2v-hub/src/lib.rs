@@ -55,6 +55,8 @@
 //! assert!(files.matches("model.safetensors") && !files.matches("onnx/model.onnx"));
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 // The crate doc links the `net` items; without that feature they do not exist.
 #![cfg_attr(not(feature = "net"), allow(rustdoc::broken_intra_doc_links))]
 

@@ -47,9 +47,9 @@ pub enum Error {
     /// The SIF coefficient is outside (0, 1).
     #[error("sif coefficient must be > 0 and < 1, got {0}")]
     SifCoefficient(f64),
-    /// An unknown dtype name (`float16`, `float32`, `float64`, `int8` are known).
-    #[error("unknown dtype {0:?}: expected float16, float32, float64 or int8")]
-    UnknownDType(String),
+    /// A dtype the reference does not quantize to.
+    #[error("cannot quantize to {0}: expected float16, float32, float64 or int8")]
+    UnsupportedDtype(m2v_static::Dtype),
     /// Vocabulary quantization was asked for more clusters than there are rows, or none.
     #[error("cannot make {clusters} clusters from {rows} rows")]
     Clusters {

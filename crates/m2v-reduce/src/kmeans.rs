@@ -314,22 +314,31 @@ fn lloyd(
     }
 }
 
-/// Vocabulary quantization as the reference's distillation does it
-/// (`vocabulary_quantization=n_clusters`): `weights = compute_weights(rows, sif_coefficient)`
-/// (SIF weights, or ones when `sif_coefficient` is `None`), then k-means on the pre-PCA
-/// `f32` vectors; the centres become the embedding rows and `mapping[token]` the centre
-/// of each token.
+/// A k-means clustering of the rows of a matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clustering {
+    /// `n_clusters x cols` centres, row-major.
+    pub centres: Vec<f32>,
+    /// The centre of each row (`predict` on the input).
+    pub labels: Vec<i32>,
+    /// Sum of squared distances of the rows to their centres.
+    pub inertia: f64,
+    /// Lloyd iterations of the best run.
+    pub iterations: usize,
+}
+
+/// k-means on the rows of `data` as scikit-learn's `KMeans(n_clusters, init="random",
+/// random_state=seed)` with its tolerance rule (seeded; our generator is not numpy's, so
+/// clusterings are as good as the reference's, not the same).
 ///
-/// Deterministic for a given `opts.seed` (and thread count). Errors: a shape mismatch,
-/// `n_clusters == 0` or `n_clusters > rows`, a SIF coefficient outside (0, 1).
-pub fn vocabulary_quantize(
+/// Errors: a shape mismatch, `n_clusters == 0` or `n_clusters > rows`.
+pub fn kmeans(
     data: &[f32],
     rows: usize,
     cols: usize,
     n_clusters: usize,
-    sif_coefficient: Option<f64>,
     opts: &KMeansOptions,
-) -> Result<VocabularyQuantization, Error> {
+) -> Result<Clustering, Error> {
     check_shape(data.len(), rows, cols)?;
     if n_clusters == 0 || n_clusters > rows || cols == 0 {
         return Err(Error::Clusters {
@@ -337,7 +346,6 @@ pub fn vocabulary_quantize(
             rows,
         });
     }
-    let weights = compute_weights(rows, sif_coefficient)?;
     // scikit-learn's `_tolerance`: mean of the column variances times `tol`.
     let mut mean = vec![0.0f64; cols];
     let mut sq = vec![0.0f64; cols];
@@ -370,14 +378,47 @@ pub fn vocabulary_quantize(
             rows,
         });
     };
-    Ok(VocabularyQuantization {
+    Ok(Clustering {
         centres: best.centres,
-        n_clusters,
-        cols,
-        mapping: best.labels.iter().map(|&l| l as i32).collect(),
-        weights,
+        labels: best.labels.iter().map(|&l| l as i32).collect(),
         inertia: best.inertia,
         iterations: best.iterations,
+    })
+}
+
+/// Vocabulary quantization as the reference's distillation does it
+/// (`vocabulary_quantization=n_clusters`): `weights = compute_weights(rows, sif_coefficient)`
+/// (SIF weights, or ones when `sif_coefficient` is `None`), then [`kmeans`] on the
+/// pre-PCA `f32` vectors; the centres become the embedding rows and `mapping[token]` the
+/// centre of each token.
+///
+/// Deterministic for a given `opts.seed` (and thread count). Errors: a shape mismatch,
+/// `n_clusters == 0` or `n_clusters > rows`, a SIF coefficient outside (0, 1).
+pub fn vocabulary_quantize(
+    data: &[f32],
+    rows: usize,
+    cols: usize,
+    n_clusters: usize,
+    sif_coefficient: Option<f64>,
+    opts: &KMeansOptions,
+) -> Result<VocabularyQuantization, Error> {
+    check_shape(data.len(), rows, cols)?;
+    if n_clusters == 0 || n_clusters > rows || cols == 0 {
+        return Err(Error::Clusters {
+            clusters: n_clusters,
+            rows,
+        });
+    }
+    let weights = compute_weights(rows, sif_coefficient)?;
+    let c = kmeans(data, rows, cols, n_clusters, opts)?;
+    Ok(VocabularyQuantization {
+        centres: c.centres,
+        n_clusters,
+        cols,
+        mapping: c.labels,
+        weights,
+        inertia: c.inertia,
+        iterations: c.iterations,
     })
 }
 

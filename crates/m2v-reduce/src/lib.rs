@@ -1,10 +1,11 @@
 //! `m2v-reduce`: the numeric steps of distillation on plain slices.
 //!
 //! After the teacher (`m2v-teacher`) has produced one `f32` vector per token, the
-//! distillation driver (`m2v-cli distill`) hands the row-major matrix and its shape to
+//! distillation driver (`m2v-distill`) hands the row-major matrix and its shape to
 //! this crate, which does what Python `model2vec` 0.10.0 does next (steps 7-10 of
 //! "Distillation" in `docs/REFERENCE.md`), and hands back plain bytes for the
-//! safetensors writer. It knows nothing of Burn or tokenizers.
+//! safetensors writer. It knows nothing of Burn, tokenizers or files; it uses
+//! `m2v-static` (dependency-free) only for the dtype and the f16 conversion.
 //!
 //! 1. [`nan_to_num`]: the reference's clean-up of the teacher output.
 //! 2. [`pca`] with [`PcaDims`] → [`PcaResult`]: centre, covariance in `f64`, symmetric
@@ -14,9 +15,10 @@
 //!    SIF), bit-identical to the reference's `f64`.
 //! 4. [`quantize_weighted`] with those weights (multiplied in `f64` and rounded once, as the
 //!    reference's default path; pass the ones too when SIF is off, the reference still
-//!    multiplies) → [`Quantized`] bytes in a [`DType`]. [`quantize`] casts an unweighted
-//!    `f32` matrix (the vocabulary-quantization path). The f16 rounding is this crate's own
-//!    ([`f32_to_f16_bits`], [`f64_to_f16_bits`], [`f16_bits_to_f32`]); [`apply_weights`]
+//!    multiplies) → [`Quantized`] bytes in an [`m2v_static::Dtype`] (the workspace's one
+//!    dtype vocabulary). [`quantize`] casts an unweighted `f32` matrix (the
+//!    vocabulary-quantization path). The f16 rounding is `m2v-static`'s
+//!    ([`m2v_static::f32_to_f16`], [`m2v_static::f64_to_f16`]); [`apply_weights`]
 //!    multiplies in place when only `f32` output is wanted.
 //! 5. Optionally [`vocabulary_quantize`] ([`KMeansOptions`] → [`VocabularyQuantization`]):
 //!    k-means on the pre-PCA vectors; the driver then runs [`pca`] on the centres,
@@ -30,7 +32,8 @@
 //! The default path of the driver, as the reference's `distill_from_model`:
 //!
 //! ```
-//! use m2v_reduce::{DType, PcaDims, compute_weights, pca, quantize_weighted};
+//! use m2v_reduce::{PcaDims, compute_weights, pca, quantize_weighted};
+//! use m2v_static::Dtype;
 //!
 //! # fn main() -> Result<(), m2v_reduce::Error> {
 //! let (rows, cols) = (6, 3);
@@ -38,24 +41,27 @@
 //! let reduced = pca(&teacher, rows, cols, PcaDims::Int(2))?;
 //! assert_eq!((reduced.rows, reduced.cols), (6, 2));
 //! let weights = compute_weights(rows, Some(1e-4))?; // None: ones
-//! let tensor = quantize_weighted(&reduced.data, reduced.rows, reduced.cols, &weights, DType::F16)?;
+//! let tensor = quantize_weighted(&reduced.data, reduced.rows, reduced.cols, &weights, Dtype::F16)?;
 //! assert_eq!(tensor.shape, [6, 2]);
 //! assert_eq!(tensor.bytes.len(), 6 * 2 * 2);
-//! assert_eq!(tensor.dtype.safetensors_name(), "F16");
+//! assert_eq!(tensor.dtype.name(), "F16");
 //! # Ok(())
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod error;
-mod f16;
 mod kmeans;
 mod pca;
 mod quantize;
 mod sif;
 
 pub use crate::error::Error;
-pub use crate::f16::{f16_bits_to_f32, f32_to_f16_bits, f64_to_f16_bits};
-pub use crate::kmeans::{KMeansInit, KMeansOptions, VocabularyQuantization, vocabulary_quantize};
+pub use crate::kmeans::{
+    Clustering, KMeansInit, KMeansOptions, VocabularyQuantization, kmeans, vocabulary_quantize,
+};
 pub use crate::pca::{PcaDims, PcaResult, nan_to_num, pca};
-pub use crate::quantize::{DType, Quantized, quantize, quantize_weighted};
+pub use crate::quantize::{Quantized, quantize, quantize_weighted};
 pub use crate::sif::{apply_weights, compute_weights, sif_weights};

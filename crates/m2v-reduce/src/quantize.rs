@@ -1,74 +1,10 @@
 //! Casting the final embeddings (`model2vec.quantization.quantize_embeddings`).
 
 use crate::error::{Error, check_shape};
-use crate::f16::{f16_bits_to_f32, f32_to_f16_bits, f64_to_f16_bits};
-
-/// The stored element type of the embeddings (`quantize_to` in the reference).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum DType {
-    /// IEEE binary16, the reference's default.
-    #[default]
-    F16,
-    /// IEEE binary32.
-    F32,
-    /// IEEE binary64.
-    F64,
-    /// Signed bytes with a global scale `max|E| / 127` that is not saved.
-    I8,
-}
-
-impl DType {
-    /// The NumPy name, as written to `config.json`'s `embedding_dtype` (`"float16"`, ...).
-    pub fn numpy_name(self) -> &'static str {
-        match self {
-            DType::F16 => "float16",
-            DType::F32 => "float32",
-            DType::F64 => "float64",
-            DType::I8 => "int8",
-        }
-    }
-
-    /// The safetensors header name (`"F16"`, `"F32"`, `"F64"`, `"I8"`).
-    pub fn safetensors_name(self) -> &'static str {
-        match self {
-            DType::F16 => "F16",
-            DType::F32 => "F32",
-            DType::F64 => "F64",
-            DType::I8 => "I8",
-        }
-    }
-
-    /// Bytes per element.
-    pub fn size(self) -> usize {
-        match self {
-            DType::F16 => 2,
-            DType::F32 => 4,
-            DType::F64 => 8,
-            DType::I8 => 1,
-        }
-    }
-}
-
-impl std::str::FromStr for DType {
-    type Err = Error;
-
-    /// Parses the reference's names (`float16`, `float32`, `float64`, `int8`), case-insensitively.
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "float16" => Ok(DType::F16),
-            "float32" => Ok(DType::F32),
-            "float64" => Ok(DType::F64),
-            "int8" => Ok(DType::I8),
-            _ => Err(Error::UnknownDType(s.to_owned())),
-        }
-    }
-}
-
-impl std::fmt::Display for DType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.numpy_name())
-    }
-}
+use m2v_static::{
+    Dtype, f16_to_f32 as f16_bits_to_f32, f32_to_f16 as f32_to_f16_bits,
+    f64_to_f16 as f64_to_f16_bits,
+};
 
 /// A tensor ready for a safetensors writer.
 ///
@@ -77,7 +13,7 @@ impl std::fmt::Display for DType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantized {
     /// Element type.
-    pub dtype: DType,
+    pub dtype: Dtype,
     /// `[rows, cols]`.
     pub shape: [usize; 2],
     /// Little-endian row-major elements.
@@ -122,16 +58,16 @@ fn rint_clip(h: u16) -> u8 {
 
 fn encode<S: Source>(
     values: impl ExactSizeIterator<Item = S> + Clone,
-    to: DType,
+    to: Dtype,
     f32_source: bool,
 ) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(values.len() * to.size());
     match to {
-        DType::F16 => values.for_each(|v| bytes.extend_from_slice(&v.to_f16().to_le_bytes())),
+        Dtype::F16 => values.for_each(|v| bytes.extend_from_slice(&v.to_f16().to_le_bytes())),
         // A single rounding from the source value (exact when the source is f32).
-        DType::F32 => values.for_each(|v| bytes.extend_from_slice(&(v.f64() as f32).to_le_bytes())),
-        DType::F64 => values.for_each(|v| bytes.extend_from_slice(&v.f64().to_le_bytes())),
-        DType::I8 => {
+        Dtype::F32 => values.for_each(|v| bytes.extend_from_slice(&(v.f64() as f32).to_le_bytes())),
+        Dtype::F64 => values.for_each(|v| bytes.extend_from_slice(&v.f64().to_le_bytes())),
+        Dtype::I8 => {
             let max = values.clone().fold(0.0f64, |m, v| m.max(v.f64().abs()));
             if f32_source {
                 // `np.max(np.abs(e32)) / 127.0` is an np.float32; f16 / f32 runs in f32.
@@ -149,8 +85,19 @@ fn encode<S: Source>(
                 });
             }
         }
+        // Refused by `check_dtype` before any work.
+        _ => {}
     }
     bytes
+}
+
+/// The reference quantizes to these only (`model2vec.quantization.DType`).
+fn check_dtype(to: Dtype) -> Result<(), Error> {
+    if Dtype::STORABLE.contains(&to) {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedDtype(to))
+    }
 }
 
 /// Casts an `f32` matrix to `to`, as the reference's `quantize_embeddings` on an `f32` array
@@ -161,8 +108,9 @@ fn encode<S: Source>(
 ///   in `f32`, rounded to f16 again, `rint` (ties to even), clipped to ±127. The scale is not
 ///   returned (the reference does not save it). An all-zero matrix gives zeros (the
 ///   reference divides by zero there).
-pub fn quantize(data: &[f32], rows: usize, cols: usize, to: DType) -> Result<Quantized, Error> {
+pub fn quantize(data: &[f32], rows: usize, cols: usize, to: Dtype) -> Result<Quantized, Error> {
     check_shape(data.len(), rows, cols)?;
+    check_dtype(to)?;
     Ok(Quantized {
         dtype: to,
         shape: [rows, cols],
@@ -181,9 +129,10 @@ pub fn quantize_weighted(
     rows: usize,
     cols: usize,
     weights: &[f64],
-    to: DType,
+    to: Dtype,
 ) -> Result<Quantized, Error> {
     check_shape(data.len(), rows, cols)?;
+    check_dtype(to)?;
     if weights.len() != rows {
         return Err(Error::PerRowLength {
             what: "weights",
@@ -207,27 +156,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip() {
-        for d in [DType::F16, DType::F32, DType::F64, DType::I8] {
-            assert_eq!(d.numpy_name().parse::<DType>().ok(), Some(d));
-        }
-        assert!("bfloat16".parse::<DType>().is_err());
+    fn only_the_reference_dtypes() {
+        assert!(quantize(&[1.0; 4], 2, 2, Dtype::BF16).is_err());
+        assert!(quantize_weighted(&[1.0; 4], 2, 2, &[1.0; 2], Dtype::U8).is_err());
     }
 
     #[test]
     fn int8_symmetric_scale() {
         let q =
-            quantize(&[1.0, -0.5, 0.25, -1.0], 2, 2, DType::I8).unwrap_or_else(|e| panic!("{e}"));
+            quantize(&[1.0, -0.5, 0.25, -1.0], 2, 2, Dtype::I8).unwrap_or_else(|e| panic!("{e}"));
         // 0.5 * 127 = 63.5 ties to even (64); 0.25 * 127 = 31.75 -> f16 31.75 -> 32.
         assert_eq!(q.bytes, [127u8, (-64i8) as u8, 32, (-127i8) as u8]);
-        let z = quantize(&[0.0; 4], 2, 2, DType::I8).unwrap_or_else(|e| panic!("{e}"));
+        let z = quantize(&[0.0; 4], 2, 2, Dtype::I8).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(z.bytes, [0; 4]);
     }
 
     #[test]
     fn weighted_checks_lengths() {
-        assert!(quantize_weighted(&[1.0; 4], 2, 2, &[1.0], DType::F32).is_err());
-        let q = quantize_weighted(&[1.0, 2.0, 3.0, 4.0], 2, 2, &[0.5, 2.0], DType::F64)
+        assert!(quantize_weighted(&[1.0; 4], 2, 2, &[1.0], Dtype::F32).is_err());
+        let q = quantize_weighted(&[1.0, 2.0, 3.0, 4.0], 2, 2, &[0.5, 2.0], Dtype::F64)
             .unwrap_or_else(|e| panic!("{e}"));
         let back: Vec<f64> = q
             .bytes

@@ -5,8 +5,13 @@ mod common;
 use std::path::PathBuf;
 
 use m2v_reduce::{
-    DType, KMeansOptions, PcaDims, f16_bits_to_f32, f32_to_f16_bits, f64_to_f16_bits, pca,
-    quantize, quantize_weighted, sif_weights, vocabulary_quantize,
+    KMeansOptions, PcaDims, pca, quantize, quantize_weighted, sif_weights, vocabulary_quantize,
+};
+// The workspace's one f16 conversion lives in m2v-static; its parity with numpy is
+// checked here too, against this crate's golden f16 cases.
+use m2v_static::{
+    Dtype as DType, f16_to_f32 as f16_bits_to_f32, f32_to_f16 as f32_to_f16_bits,
+    f64_to_f16 as f64_to_f16_bits,
 };
 use serde_json::Value;
 

@@ -5,8 +5,7 @@ use m2v_tokenize::json::{self, Value};
 
 use crate::error::Error;
 
-/// `max_length` used when the config has none (Python model2vec's `DEFAULT_MAX_LENGTH`).
-pub const DEFAULT_MAX_LENGTH: usize = 512;
+pub use m2v_tokenize::DEFAULT_MAX_LENGTH;
 
 /// A parsed model config: the whole JSON object plus the values inference uses.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use crate::buffer::Buffer;
 use crate::error::Error;
-use crate::half::{f16_to_f32, f32_to_f16};
+use crate::half::{f16_to_f32, f32_to_f16, f64_to_f16};
 use crate::safetensors::Dtype;
 use crate::table::Table;
 
@@ -13,8 +13,7 @@ use crate::table::Table;
 /// To I8: a global scale `max|E| / 127` in the source precision, each value rounded to
 /// f16, divided by the scale (rounded to f16 again), rounded half-to-even, clipped to
 /// ±127, as numpy does. The scale is not kept, so values come out 1/scale larger.
-/// From F64 sources, f16 rounding goes through f32 (a double rounding numpy does not do;
-/// it can differ in the last f16 bit in rare ties).
+/// To F16: one rounding from the exact source value, as numpy's `astype(np.float16)`.
 pub(crate) fn convert(t: &Table, to: Dtype) -> Result<Table, Error> {
     if !matches!(to, Dtype::F32 | Dtype::F16 | Dtype::F64 | Dtype::I8) {
         return Err(Error::InvalidOption {
@@ -58,7 +57,7 @@ pub(crate) fn convert(t: &Table, to: Dtype) -> Result<Table, Error> {
         Dtype::F64 => vals.iter().flat_map(|&v| v.to_le_bytes()).collect(),
         Dtype::F16 => vals
             .iter()
-            .flat_map(|&v| f32_to_f16(v as f32).to_le_bytes())
+            .flat_map(|&v| f64_to_f16(v).to_le_bytes())
             .collect(),
         _ => {
             let max = vals.iter().fold(0.0f64, |m, v| m.max(v.abs()));

@@ -83,6 +83,14 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// An output folder cannot be written (it is a file, or a non-empty folder without
+    /// `force`).
+    Output {
+        /// The output path.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// A load or encode option cannot be applied to this model.
     InvalidOption {
         /// The option, e.g. `dimensionality`.
@@ -148,6 +156,7 @@ impl fmt::Display for Error {
                 file(path)
             ),
             Error::Config { path, message } => write!(f, "{}invalid config: {message}", file(path)),
+            Error::Output { path, message } => write!(f, "{}: {message}", path.display()),
             Error::InvalidOption { option, message } => {
                 write!(f, "invalid option `{option}`: {message}")
             }
@@ -180,7 +189,10 @@ impl Error {
                     *path = Some(p.to_path_buf());
                 }
             }
-            Error::Io { .. } | Error::NoLayout { .. } | Error::InvalidOption { .. } => {}
+            Error::Io { .. }
+            | Error::NoLayout { .. }
+            | Error::Output { .. }
+            | Error::InvalidOption { .. } => {}
         }
         self
     }

@@ -24,7 +24,10 @@
 //!   [`EncodeOptions`] (max_length, normalize, batch size, threads).
 //! - [`Embeddings`]: the output, a contiguous row-major f32 matrix.
 //! - [`Buffer`]: the safetensors bytes, owned or borrowed without copying.
-//! - [`safetensors`]: a strict reader and a writer for the format; [`Dtype`].
+//! - [`safetensors`]: a strict reader and a writer for the format; [`Dtype`], the one
+//!   dtype vocabulary of the workspace.
+//! - [`save`]: the model2vec folder writer ([`StaticModel::save_pretrained`] and the
+//!   distiller use it), atomic, byte-compatible with Python's `save_pretrained`.
 //! - [`Layout`]: the three folder layouts; [`Config`]: the model config.
 //! - [`Error`]: the crate's one error type.
 //!
@@ -47,7 +50,10 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod buffer;
+mod card;
 mod config;
 mod convert;
 mod embeddings;
@@ -59,6 +65,7 @@ mod mmap;
 mod model;
 mod promote;
 pub mod safetensors;
+pub mod save;
 mod scratch;
 mod table;
 mod tokenizer;
@@ -67,7 +74,7 @@ pub use crate::buffer::Buffer;
 pub use crate::config::{Config, DEFAULT_MAX_LENGTH};
 pub use crate::embeddings::Embeddings;
 pub use crate::error::Error;
-pub use crate::half::{bf16_to_f32, f16_to_f32, f32_to_f16};
+pub use crate::half::{bf16_to_f32, f16_to_f32, f32_to_f16, f64_to_f16};
 pub use crate::layout::Layout;
 pub use crate::model::{EncodeOptions, EncodeScratch, LoadOptions, StaticModel};
 pub use crate::safetensors::Dtype;

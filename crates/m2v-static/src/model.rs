@@ -184,6 +184,17 @@ pub struct StaticModel {
     stored_dtype: Dtype,
     stored_dim: usize,
     dir: Option<PathBuf>,
+    /// Where `tokenizer.json` came from, for [`StaticModel::save_pretrained`].
+    tokenizer_source: TokenizerSource,
+}
+
+/// Where a model's `tokenizer.json` came from: the file is re-read when the model is
+/// saved (a folder's files are not kept in memory), bytes given to
+/// [`StaticModel::from_bytes`] are kept.
+#[derive(Debug, Clone)]
+pub(crate) enum TokenizerSource {
+    File(PathBuf),
+    Bytes(std::sync::Arc<[u8]>),
 }
 
 /// Where the parts came from, for error messages.
@@ -299,6 +310,7 @@ impl StaticModel {
             m.promotion = forced.or_else(|| Promotion::new(&m.lookup, mapped));
         }
         m.dir = Some(dir.to_path_buf());
+        m.tokenizer_source = TokenizerSource::File(files.tokenizer.clone());
         Ok(m)
     }
 
@@ -317,7 +329,7 @@ impl StaticModel {
         let config = Config::parse(config_json)?;
         let tokenizer = TextTokenizer::from_bytes(tokenizer_json)
             .map_err(|source| Error::Tokenizer { path: None, source })?;
-        Self::build(
+        let mut m = Self::build(
             tokenizer,
             safetensors.into(),
             config,
@@ -327,7 +339,9 @@ impl StaticModel {
                 safetensors: None,
                 tokenizer: None,
             },
-        )
+        )?;
+        m.tokenizer_source = TokenizerSource::Bytes(std::sync::Arc::from(tokenizer_json));
+        Ok(m)
     }
 
     fn build(
@@ -388,6 +402,7 @@ impl StaticModel {
             stored_dtype,
             stored_dim,
             dir: None,
+            tokenizer_source: TokenizerSource::Bytes(std::sync::Arc::from(&[][..])),
         })
     }
 
@@ -451,6 +466,16 @@ impl StaticModel {
     /// The whole config JSON.
     pub fn config(&self) -> &Value {
         self.config.raw()
+    }
+
+    /// The token-to-row lookup (for [`crate::save`]).
+    pub(crate) fn lookup(&self) -> &Lookup {
+        &self.lookup
+    }
+
+    /// Where `tokenizer.json` came from (for [`crate::save`]).
+    pub(crate) fn tokenizer_source(&self) -> &TokenizerSource {
+        &self.tokenizer_source
     }
 
     /// The folder layout, when loaded from a folder.

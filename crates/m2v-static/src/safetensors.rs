@@ -131,6 +131,71 @@ impl Dtype {
     }
 }
 
+impl Dtype {
+    /// The dtype's place in the Python `safetensors` library's `Dtype` enum, whose
+    /// derived order decides the order of tensors in a file it writes (widest rank first).
+    fn library_rank(self) -> u8 {
+        match self {
+            Dtype::Bool => 0,
+            Dtype::F8E5M2 => 2,
+            Dtype::F8E4M3 => 3,
+            Dtype::U8 => 4,
+            Dtype::I8 => 5,
+            Dtype::I16 => 9,
+            Dtype::U16 => 10,
+            Dtype::F16 => 11,
+            Dtype::BF16 => 12,
+            Dtype::I32 => 13,
+            Dtype::U32 => 14,
+            Dtype::F32 => 15,
+            Dtype::F64 => 16,
+            Dtype::I64 => 17,
+            Dtype::U64 => 18,
+        }
+    }
+
+    /// The dtypes a model2vec embedding matrix is stored in by `quantize_to`
+    /// (Python's `model2vec.quantization.DType`).
+    pub const STORABLE: [Dtype; 4] = [Dtype::F16, Dtype::F32, Dtype::F64, Dtype::I8];
+}
+
+/// Parses a dtype from its safetensors name (`F16`), its numpy name (`float16`, as
+/// Python model2vec's `quantize_to` and `embedding_dtype` spell it) or the short
+/// lowercase form (`f16`, `i8`), case-insensitively.
+impl std::str::FromStr for Dtype {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        if let Some(d) = Dtype::from_name(&t.to_ascii_uppercase()) {
+            return Ok(d);
+        }
+        let lower = t.to_ascii_lowercase();
+        let all = [
+            Dtype::Bool,
+            Dtype::U8,
+            Dtype::I8,
+            Dtype::I16,
+            Dtype::U16,
+            Dtype::F16,
+            Dtype::BF16,
+            Dtype::I32,
+            Dtype::U32,
+            Dtype::F32,
+            Dtype::F64,
+            Dtype::I64,
+            Dtype::U64,
+            Dtype::F8E4M3,
+            Dtype::F8E5M2,
+        ];
+        all.into_iter()
+            .find(|d| d.numpy_name() == lower)
+            .ok_or_else(|| {
+                format!("unknown dtype `{s}` (float16, float32, float64, int8, or f16, f32, f64, i8, ...)")
+            })
+    }
+}
+
 impl std::fmt::Display for Dtype {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -403,14 +468,24 @@ pub fn header_bytes(
 }
 
 /// A complete safetensors file holding `tensors` (name, dtype, shape, little-endian
-/// bytes). Fails when a tensor's byte length does not match its shape.
+/// bytes), laid out as the Python `safetensors` library's `save_file` lays them out:
+/// tensors ordered by dtype (the library's enum order, widest rank first), then by name,
+/// so that a model saved here is byte-identical to one saved by Python `model2vec`.
+/// Fails when a tensor's byte length does not match its shape.
 pub fn serialize(
     tensors: &[(TensorSpec<'_>, &[u8])],
     metadata: &[(String, String)],
 ) -> Result<Vec<u8>, Error> {
+    let mut tensors: Vec<(TensorSpec<'_>, &[u8])> = tensors.to_vec();
+    tensors.sort_by(|(a, _), (b, _)| {
+        b.dtype
+            .library_rank()
+            .cmp(&a.dtype.library_rank())
+            .then_with(|| a.name.cmp(b.name))
+    });
     let specs: Vec<TensorSpec<'_>> = tensors.iter().map(|(s, _)| *s).collect();
     let mut out = header_bytes(&specs, metadata)?;
-    for (spec, bytes) in tensors {
+    for (spec, bytes) in &tensors {
         let want = spec.shape.iter().product::<usize>() * spec.dtype.size();
         if bytes.len() != want {
             return Err(bad(format!(
@@ -429,6 +504,59 @@ pub fn serialize(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header_of(bytes: &[u8]) -> String {
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        String::from_utf8(bytes[8..8 + n].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn tensor_order_like_python() {
+        // Expected headers: `safetensors.numpy.save_file` (safetensors 0.7) on the same arrays.
+        let e = [0u8; 12];
+        let w = [0u8; 40];
+        let m = [0u8; 20];
+        let spec = |name, dtype, shape| TensorSpec { name, dtype, shape };
+        let b = serialize(
+            &[
+                (spec("embeddings", Dtype::F16, &[3, 2]), &e[..]),
+                (spec("weights", Dtype::F64, &[5]), &w[..]),
+                (spec("mapping", Dtype::I32, &[5]), &m[..]),
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            header_of(&b),
+            "{\"weights\":{\"dtype\":\"F64\",\"shape\":[5],\"data_offsets\":[0,40]},\"mapping\":{\"dtype\":\"I32\",\"shape\":[5],\"data_offsets\":[40,60]},\"embeddings\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[60,72]}}    "
+        );
+        assert_eq!(b.len(), 272);
+        let b = serialize(&[(spec("embeddings", Dtype::F16, &[3, 2]), &e[..])], &[]).unwrap();
+        assert_eq!(
+            header_of(&b),
+            "{\"embeddings\":{\"dtype\":\"F16\",\"shape\":[3,2],\"data_offsets\":[0,12]}}      "
+        );
+        assert_eq!(b.len(), 92);
+        assert!(serialize(&[(spec("x", Dtype::F16, &[3]), &e[..])], &[]).is_err());
+    }
+
+    #[test]
+    fn dtype_names() {
+        for (s, d) in [
+            ("float16", Dtype::F16),
+            ("F16", Dtype::F16),
+            ("f16", Dtype::F16),
+            ("int8", Dtype::I8),
+            ("i8", Dtype::I8),
+            ("Float32", Dtype::F32),
+            ("f64", Dtype::F64),
+            ("bf16", Dtype::BF16),
+            ("bfloat16", Dtype::BF16),
+        ] {
+            assert_eq!(s.parse::<Dtype>(), Ok(d), "{s}");
+        }
+        assert!("float8".parse::<Dtype>().unwrap_err().contains("float8"));
+    }
 
     fn file_with(header: &str, data: &[u8]) -> Vec<u8> {
         let mut f = (header.len() as u64).to_le_bytes().to_vec();

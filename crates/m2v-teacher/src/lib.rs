@@ -35,6 +35,8 @@
 //! # Ok::<(), m2v_teacher::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod alloc;
 mod bert;
 mod config;

@@ -111,14 +111,16 @@ pub struct Teacher {
     device_choice: DeviceChoice,
     config: ModelConfig,
     sentence: SentenceConfig,
-    text: Result<TextEncoder, (PathBuf, String)>,
+    /// `tokenizer.json`, loaded on first use: distillation feeds ids and never needs it.
+    text: std::sync::OnceLock<Result<TextEncoder, (PathBuf, String)>>,
+    tokenizer_path: PathBuf,
 }
 
 impl Teacher {
     /// Loads a sentence-transformers folder (as on the hub or in the HF cache):
     /// `config.json`, `model.safetensors`, and when present `modules.json`,
-    /// `1_Pooling/config.json`, `sentence_bert_config.json` and `tokenizer.json`
-    /// (needed only by [`Teacher::encode_sentences`]).
+    /// `1_Pooling/config.json` and `sentence_bert_config.json`. `tokenizer.json` is read
+    /// on the first [`Teacher::tokenize`] (or [`Teacher::encode_sentences`]) only.
     pub fn load(dir: impl AsRef<Path>, device: DeviceChoice) -> Result<Self, Error> {
         crate::alloc::tune_once();
         let dir = dir.as_ref();
@@ -129,15 +131,14 @@ impl Teacher {
         let mut weights = Weights::open(&dir.join("model.safetensors"), PREFIXES)?;
         let encoder = load_encoder(&config, &config_path, &mut weights, &dev)?;
         weights.finish()?;
-        let tok_path = dir.join("tokenizer.json");
-        let text = TextEncoder::load(&tok_path).map_err(|e| (tok_path, e.to_string()));
         Ok(Self {
             encoder,
             device: dev,
             device_choice: device,
             config,
             sentence,
-            text,
+            text: std::sync::OnceLock::new(),
+            tokenizer_path: dir.join("tokenizer.json"),
         })
     }
 
@@ -307,6 +308,10 @@ impl Teacher {
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, Error> {
         let enc = self
             .text
+            .get_or_init(|| {
+                TextEncoder::load(&self.tokenizer_path)
+                    .map_err(|e| (self.tokenizer_path.clone(), e.to_string()))
+            })
             .as_ref()
             .map_err(|(path, message)| Error::NoTokenizer {
                 path: path.clone(),

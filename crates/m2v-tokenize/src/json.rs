@@ -670,8 +670,16 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Writes `s` as a JSON string literal (with quotes) to `out`, escaping as serde_json does.
+/// Writes `s` as a JSON string literal (with quotes) to `out`, escaping as serde_json does
+/// (non-ASCII characters written as they are).
 pub fn write_string(out: &mut String, s: &str) {
+    escape(out, s, false);
+}
+
+/// The one JSON string escaper: quotes, backslash and control characters always;
+/// with `ascii_only`, every non-ASCII character as `\uXXXX` (astral ones as a surrogate
+/// pair), as Python's `json.dumps(..., ensure_ascii=True)` writes them.
+fn escape(out: &mut String, s: &str, ascii_only: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -682,13 +690,162 @@ pub fn write_string(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+            c if (c as u32) < 0x20 || (ascii_only && (c as u32) > 0x7e) => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
             }
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// Serialises a value as Python's `json.dump(value, f, indent=4)` writes it: members in
+/// stored order, `", "`-free line ends, `": "` after keys, non-ASCII escaped, integers as
+/// they are and floats in Python's `repr` form ([`python_float_repr`]). `config.json`
+/// and `modules.json` of a saved model are written this way, so that our folders are
+/// byte-identical to Python `model2vec`'s.
+pub fn to_python_string(v: &Value) -> String {
+    let mut out = String::new();
+    write_python(&mut out, v, 0);
+    out
+}
+
+fn python_newline(out: &mut String, level: usize) {
+    out.push('\n');
+    for _ in 0..level * 4 {
+        out.push(' ');
+    }
+}
+
+fn write_python(out: &mut String, v: &Value, level: usize) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match n.i {
+            Some(i) => out.push_str(&i.to_string()),
+            None => out.push_str(&python_float_repr(n.f)),
+        },
+        Value::String(s) => escape(out, s, true),
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                python_newline(out, level + 1);
+                write_python(out, item, level + 1);
+            }
+            python_newline(out, level);
+            out.push(']');
+        }
+        Value::Object(members) => {
+            if members.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            out.push('{');
+            for (k, (key, item)) in members.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                python_newline(out, level + 1);
+                escape(out, key, true);
+                out.push_str(": ");
+                write_python(out, item, level + 1);
+            }
+            python_newline(out, level);
+            out.push('}');
+        }
+    }
+}
+
+/// Python's `repr(float)`: the shortest digits that round-trip, in fixed notation when
+/// the decimal exponent is in `[-4, 16)`, else `d.ddde±XX`; `NaN`/`Infinity` as `json`
+/// writes them.
+pub fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: "1.2345e-5".
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let sign = if f < 0.0 { "-" } else { "" };
+    if (-4..16).contains(&exp) {
+        let n = digits.len() as i32;
+        let body = if exp < 0 {
+            format!("0.{}{}", "0".repeat((-exp - 1) as usize), digits)
+        } else if exp + 1 >= n {
+            format!("{}{}.0", digits, "0".repeat((exp + 1 - n) as usize))
+        } else {
+            let (a, b) = digits.split_at((exp + 1) as usize);
+            format!("{a}.{b}")
+        };
+        format!("{sign}{body}")
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let m = if rest.is_empty() {
+            first.to_string()
+        } else {
+            format!("{first}.{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{m}e{esign}{:02}", exp.abs())
+    }
+}
+
+impl Value {
+    /// A string value.
+    pub fn string(s: impl Into<String>) -> Value {
+        Value::String(s.into())
+    }
+
+    /// An integer value (written without a fraction).
+    pub fn int(i: i64) -> Value {
+        Value::Number(Number {
+            f: i as f64,
+            i: Some(i),
+        })
+    }
+
+    /// A float value (written with a fraction or an exponent, as Python writes floats).
+    pub fn float(f: f64) -> Value {
+        Value::Number(Number { f, i: None })
+    }
+
+    /// Sets `key` of an object: replaces the value in place when the key exists (keeping
+    /// its position, as a Python dict does), else appends the member. No-op on a non-object.
+    pub fn set(&mut self, key: &str, value: Value) {
+        if let Value::Object(members) = self {
+            match members.iter_mut().find(|(k, _)| k == key) {
+                Some((_, v)) => *v = value,
+                None => members.push((key.to_string(), value)),
+            }
+        }
+    }
+
+    /// Removes `key` from an object, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        if let Value::Object(members) = self {
+            let i = members.iter().position(|(k, _)| k == key)?;
+            return Some(members.remove(i).1);
+        }
+        None
+    }
 }
 
 /// Serialises a value compactly (no whitespace), members in stored order.
@@ -739,6 +896,60 @@ fn write_value(out: &mut String, v: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_as_python_repr() {
+        // Expected values: Python 3.11 `repr(x)`.
+        for (x, want) in [
+            (0.0001, "0.0001"),
+            (1e-5, "1e-05"),
+            (0.9, "0.9"),
+            (256.0, "256.0"),
+            (1.5e-7, "1.5e-07"),
+            (1e16, "1e+16"),
+            (123456789012345.6, "123456789012345.6"),
+            (-0.5, "-0.5"),
+            (0.00012345, "0.00012345"),
+            (1e22, "1e+22"),
+        ] {
+            assert_eq!(python_float_repr(x), want, "{x}");
+        }
+    }
+
+    #[test]
+    fn indent4_like_python_json_dump() {
+        let v = Value::Object(vec![
+            ("model_type".into(), Value::string("model2vec")),
+            (
+                "architectures".into(),
+                Value::Array(vec![Value::string("StaticModel")]),
+            ),
+            ("x".into(), Value::Array(vec![])),
+            ("name".into(), Value::string("caf\u{e9} \u{1f600}\"")),
+            ("n".into(), Value::Null),
+            ("f".into(), Value::float(256.0)),
+            ("i".into(), Value::int(256)),
+        ]);
+        // Expected: Python `json.dumps(v, indent=4)` with f=256.0 and i=256.
+        assert_eq!(
+            to_python_string(&v),
+            "{\n    \"model_type\": \"model2vec\",\n    \"architectures\": [\n        \"StaticModel\"\n    ],\n    \"x\": [],\n    \"name\": \"caf\\u00e9 \\ud83d\\ude00\\\"\",\n    \"n\": null,\n    \"f\": 256.0,\n    \"i\": 256\n}"
+        );
+        let mut cfg = v.clone();
+        cfg.set("n", Value::Bool(true));
+        cfg.set("new", Value::int(1));
+        assert_eq!(cfg.remove("x"), Some(Value::Array(vec![])));
+        let keys: Vec<&str> = cfg
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            ["model_type", "architectures", "name", "n", "f", "i", "new"]
+        );
+    }
 
     fn ok(s: &str) -> Value {
         parse(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))

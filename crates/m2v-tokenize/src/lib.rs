@@ -51,6 +51,9 @@
 //! # Ok::<(), m2v_tokenize::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod added;
 mod config;
 mod error;

@@ -34,8 +34,10 @@ use crate::json::{Number, Value};
 use crate::normalizer::Normalizer;
 use crate::pre_tokenizer::{PreTokenizer, Splits};
 
-/// The maximum length (tokens) written into the output's truncation, as the reference's
-/// `StaticModel(max_length=512)` does.
+/// Python model2vec's `DEFAULT_MAX_LENGTH`: the tokens a static model keeps per text
+/// when its config says nothing, and the truncation written into a distilled
+/// tokenizer (the reference's `StaticModel(max_length=512)`). The one definition:
+/// `m2v-static` re-exports it.
 pub const DEFAULT_MAX_LENGTH: usize = 512;
 
 /// Where the teacher's input for a token of the new vocabulary comes from.

@@ -4,6 +4,8 @@
 //! each, run the peers, write `results.{md,json}` and `figure.{svg,png}`. Like
 //! `xtask`, it is an application and reports errors with `anyhow`.
 
+#![forbid(unsafe_code)]
+
 mod models;
 mod python;
 

@@ -7,12 +7,15 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::distill::{self, Device, Options, Pooling, Progress, Quiet};
+use m2v_distill::{Device, DistillOptions, Pooling, Progress};
+use m2v_static::save::OutputFolder;
 
 /// Arguments of `m2v-cli distill`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The teacher: a hub id `ORG/NAME[@REVISION]` (from the local HF cache) or a folder.
+    /// The teacher (a sentence transformer): a local folder, or a hub id
+    /// `ORG/NAME[@REVISION]` taken from the Hugging Face cache (downloaded into it first
+    /// when missing, unless HF_HUB_OFFLINE=1).
     #[arg(long)]
     pub model: String,
     /// Folder to write the model to (refused if it exists and is not empty, unless --force).
@@ -23,7 +26,7 @@ pub struct Args {
     pub vocabulary: Option<PathBuf>,
     /// PCA dimensions: an integer, a float in (0, 1) (explained variance), `auto` (all) or `none`.
     #[arg(long, default_value = "256", value_name = "INT|FLOAT|auto|none")]
-    pub pca_dims: m2v_reduce::PcaDims,
+    pub pca_dims: m2v_distill::PcaDims,
     /// SIF coefficient, in (0, 1).
     #[arg(
         long,
@@ -37,14 +40,14 @@ pub struct Args {
     pub no_sif: bool,
     /// Remove vocabulary tokens matching this regex (Python `re.match`: anchored at the
     /// start); an empty string removes nothing.
-    #[arg(long, default_value = distill::DEFAULT_REMOVE_PATTERN, value_name = "RE")]
+    #[arg(long, default_value = m2v_distill::DEFAULT_REMOVE_PATTERN, value_name = "RE")]
     pub token_remove_pattern: String,
     /// Pooling of the teacher's output: mean, first, last or pooler.
     #[arg(long, default_value = "mean", value_parser = parse_pooling)]
     pub pooling: Pooling,
-    /// Stored dtype: float16, float32, float64 or int8.
-    #[arg(long, default_value = "float16", value_name = "DTYPE")]
-    pub quantize_to: m2v_reduce::DType,
+    /// Stored dtype: float16, float32, float64 or int8 (or f16, f32, f64, i8).
+    #[arg(long, default_value = "float16", value_name = "DTYPE", value_parser = super::parse_storable_dtype)]
+    pub quantize_to: m2v_static::Dtype,
     /// Cluster the vocabulary into K rows (k-means), storing a token→row mapping.
     #[arg(long, value_name = "K")]
     pub vocabulary_quantization: Option<usize>,
@@ -61,10 +64,6 @@ pub struct Args {
     /// With --push-to: create the repository as private.
     #[arg(long, requires = "push_to")]
     pub private: bool,
-    /// Cache the teacher's output in FILE and reuse it when the inputs match (for
-    /// development and tests: variants that differ only after the forward pass).
-    #[arg(long, hide = true, value_name = "FILE")]
-    pub teacher_cache: Option<PathBuf>,
     /// No progress bar and no summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -122,36 +121,23 @@ fn human_bytes(n: u64) -> String {
 
 pub fn run(a: Args) -> Result<()> {
     let model_dir = super::model_dir(&a.model)?;
-    let base_model = if PathBuf::from(&a.model).is_dir() {
-        model_dir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    } else {
-        a.model.split('@').next().unwrap_or(&a.model).to_string()
-    };
     let vocabulary = match &a.vocabulary {
         Some(p) => read_vocabulary(p)?,
         None => Vec::new(),
     };
-    let opts = Options {
-        model_dir,
-        model_name: a.model.clone(),
-        base_model,
-        output: a.output.clone(),
-        force: a.force,
-        vocabulary,
-        pca_dims: a.pca_dims,
-        sif_coefficient: (!a.no_sif).then_some(a.sif_coefficient),
-        token_remove_pattern: (!a.token_remove_pattern.is_empty())
-            .then(|| a.token_remove_pattern.clone()),
-        pooling: a.pooling,
-        quantize_to: a.quantize_to,
-        vocabulary_quantization: a.vocabulary_quantization,
-        device: a.device,
-        teacher_cache: a.teacher_cache.clone(),
-    };
-    let summary = if !a.quiet && std::io::stderr().is_terminal() {
+    let mut opts = DistillOptions::new(model_dir, a.model.clone());
+    opts.vocabulary = vocabulary;
+    opts.pca_dims = a.pca_dims;
+    opts.sif_coefficient = (!a.no_sif).then_some(a.sif_coefficient);
+    opts.token_remove_pattern =
+        (!a.token_remove_pattern.is_empty()).then(|| a.token_remove_pattern.clone());
+    opts.pooling = a.pooling;
+    opts.quantize_to = a.quantize_to;
+    opts.vocabulary_quantization = a.vocabulary_quantization;
+    opts.device = a.device;
+    // Fail on a bad output path before the long work.
+    let folder = OutputFolder::new(&a.output, a.force)?;
+    let distilled = if !a.quiet && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(
@@ -160,10 +146,14 @@ pub fn run(a: Args) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.enable_steady_tick(Duration::from_millis(250));
-        distill::distill(&opts, &Bar(bar))?
+        m2v_distill::distill(&opts, &Bar(bar))?
     } else {
-        distill::distill(&opts, &Quiet)?
+        m2v_distill::distill(&opts, &m2v_distill::Quiet)?
     };
+    let t_save = std::time::Instant::now();
+    let output = distilled.save(folder)?;
+    let size_bytes = super::folder_size(&output);
+    let saved_in = t_save.elapsed();
     if let Some(repo) = &a.push_to {
         let options = m2v_hub::PushOptions {
             private: a.private,
@@ -173,10 +163,10 @@ pub fn run(a: Args) -> Result<()> {
                 a.model
             )),
         };
-        let info = m2v_hub::push_folder(&summary.output, repo, options).with_context(|| {
+        let info = m2v_hub::push_folder(&output, repo, options).with_context(|| {
             format!(
                 "the model is saved in {}, but pushing it to {repo} failed",
-                summary.output.display()
+                output.display()
             )
         })?;
         if !a.quiet {
@@ -186,8 +176,8 @@ pub fn run(a: Args) -> Result<()> {
     if a.quiet {
         return Ok(());
     }
-    let s = &summary;
-    println!("saved {}", s.output.display());
+    let s = distilled.summary();
+    println!("saved {}", output.display());
     println!(
         "  vocabulary     {} tokens ({} pruned added tokens, {} removed by pattern, {} words added, {} multi-word, {} duplicates, {} empty)",
         s.vocab_size,
@@ -209,16 +199,17 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(note) = &s.pca_note {
         println!("  note           {note}");
     }
-    let phases: Vec<String> = s
+    let mut phases: Vec<String> = s
         .phases
         .iter()
         .map(|(n, d)| format!("{n} {:.1} s", d.as_secs_f64()))
         .collect();
+    phases.push(format!("save {:.1} s", saved_in.as_secs_f64()));
     println!(
         "  time           {:.1} s ({})",
-        s.total.as_secs_f64(),
+        (s.total + saved_in).as_secs_f64(),
         phases.join(", ")
     );
-    println!("  size on disk   {}", human_bytes(s.size_bytes));
+    println!("  size on disk   {}", human_bytes(size_bytes));
     Ok(())
 }

@@ -10,11 +10,13 @@
 //! and renamed when complete, so a failure leaves no partial file.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use m2v_static::{EncodeOptions, LoadOptions, StaticModel};
+use m2v_static::EncodeOptions;
+
+use crate::input::{LineReader, MaxLength, load_model};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -30,7 +32,9 @@ pub enum Format {
 /// Arguments of `m2v-cli encode`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A hub id `ORG/NAME[@REVISION]` (resolved offline in the HF cache) or a folder.
+    /// The static model: a local folder, or a hub id `ORG/NAME[@REVISION]` taken from
+    /// the Hugging Face cache (downloaded into it first when missing, unless
+    /// HF_HUB_OFFLINE=1).
     #[arg(long)]
     pub model: String,
     /// Input text file, one text per line; `-` for stdin.
@@ -272,12 +276,6 @@ fn progress(quiet: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-/// Loads the model named by a CLI argument.
-pub fn load_model(arg: &str) -> Result<StaticModel> {
-    let dir = super::model_dir(arg)?;
-    StaticModel::load(&dir, &LoadOptions::new()).with_context(|| format!("loading model {arg}"))
-}
-
 pub fn run(a: Args) -> Result<()> {
     if a.chunk_lines == 0 {
         bail!("--chunk-lines must be at least 1");
@@ -327,80 +325,6 @@ pub fn run(a: Args) -> Result<()> {
     Ok(())
 }
 
-/// `--max-length`: a number of tokens or `none`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MaxLength(pub Option<usize>);
-
-impl std::str::FromStr for MaxLength {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s.eq_ignore_ascii_case("none") {
-            return Ok(MaxLength(None));
-        }
-        s.parse::<usize>()
-            .map(|n| MaxLength(Some(n)))
-            .map_err(|_| format!("`{s}` is neither a number of tokens nor `none`"))
-    }
-}
-
-/// Reads `\n`-separated lines (dropping a `\r` before the `\n`) as UTF-8 strings,
-/// failing on invalid UTF-8 with the 1-based line number unless `lossy`.
-pub struct LineReader<R> {
-    r: R,
-    lossy: bool,
-    buf: Vec<u8>,
-    lines: u64,
-    bytes: u64,
-}
-
-impl<R: BufRead> LineReader<R> {
-    pub fn new(r: R, lossy: bool) -> Self {
-        LineReader {
-            r,
-            lossy,
-            buf: Vec::new(),
-            lines: 0,
-            bytes: 0,
-        }
-    }
-
-    /// The next line, `None` at the end of the input.
-    pub fn next_line(&mut self) -> Result<Option<String>> {
-        self.buf.clear();
-        let n = self.r.read_until(b'\n', &mut self.buf)?;
-        if n == 0 {
-            return Ok(None);
-        }
-        self.bytes += n as u64;
-        self.lines += 1;
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
-            if self.buf.last() == Some(&b'\r') {
-                self.buf.pop();
-            }
-        }
-        match std::str::from_utf8(&self.buf) {
-            Ok(s) => Ok(Some(s.to_string())),
-            Err(_) if self.lossy => Ok(Some(String::from_utf8_lossy(&self.buf).into_owned())),
-            Err(e) => bail!(
-                "line {}: invalid UTF-8 at byte {} (use --lossy to replace it)",
-                self.lines,
-                e.valid_up_to() + 1
-            ),
-        }
-    }
-
-    /// Lines read so far.
-    pub fn lines_read(&self) -> u64 {
-        self.lines
-    }
-
-    /// Bytes read so far.
-    pub fn bytes_read(&self) -> u64 {
-        self.bytes
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,22 +347,6 @@ mod tests {
         file.extend_from_slice(&[0u8; 24]);
         let h = m2v_static::safetensors::read_header(&file).unwrap();
         assert_eq!(h.get("embeddings").unwrap().shape, [3, 2]);
-    }
-
-    #[test]
-    fn lines_and_utf8() {
-        let mut r = LineReader::new(&b"a\r\n\nb\xffc\nlast"[..], false);
-        assert_eq!(r.next_line().unwrap().as_deref(), Some("a"));
-        assert_eq!(r.next_line().unwrap().as_deref(), Some(""));
-        let e = r.next_line().unwrap_err().to_string();
-        assert!(e.contains("line 3"), "{e}");
-        let mut r = LineReader::new(&b"b\xffc\nlast"[..], true);
-        assert_eq!(r.next_line().unwrap().as_deref(), Some("b\u{fffd}c"));
-        assert_eq!(r.next_line().unwrap().as_deref(), Some("last"));
-        assert_eq!(r.next_line().unwrap(), None);
-        assert_eq!("none".parse::<MaxLength>(), Ok(MaxLength(None)));
-        assert_eq!("12".parse::<MaxLength>(), Ok(MaxLength(Some(12))));
-        assert!("x".parse::<MaxLength>().is_err());
     }
 
     #[test]

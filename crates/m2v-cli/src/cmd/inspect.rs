@@ -1,19 +1,20 @@
 //! `m2v-cli inspect`: what a model is (layout, dtype, sizes, tokenizer, settings, config).
 //!
-//! Stable interface: `m2v-cli inspect <hub id|dir> [--json]`. The text form is one
+//! Stable interface: `m2v-cli inspect --model <hub id|dir> [--json]` (the model may
+//! also be given as the first positional argument). The text form is one
 //! `key: value` per line; `--json` prints one JSON object with the same keys plus
 //! `config` (the config file verbatim).
 
 use anyhow::Result;
 use m2v_tokenize::json::{self, Number, Value};
 
-use super::encode::load_model;
+use crate::input::load_model;
 
 /// Arguments of `m2v-cli inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A hub id `ORG/NAME[@REVISION]` (resolved offline in the HF cache) or a folder.
-    pub model: String,
+    #[command(flatten)]
+    pub model: super::ModelArg,
     /// Print one JSON object instead of `key: value` lines.
     #[arg(long)]
     pub json: bool,
@@ -34,7 +35,7 @@ fn opt_num(x: Option<impl Into<u64>>) -> Value {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let m = load_model(&a.model)?;
+    let m = load_model(a.model.get())?;
     let (stored_dtype, stored_dim) = m.stored();
     let fields: Vec<(&str, Value)> = vec![
         (

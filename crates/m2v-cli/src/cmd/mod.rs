@@ -1,5 +1,6 @@
 //! One module per subcommand, plus shared helpers.
 
+pub mod convert;
 pub mod distill;
 pub mod encode;
 pub mod inspect;
@@ -7,9 +8,61 @@ pub mod push;
 pub mod resolve;
 pub mod tokenize;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+
+/// The model a subcommand works on: `--model MODEL`, or the same as the first
+/// positional argument (the older spelling, kept as an alias).
+#[derive(Debug, clap::Args)]
+pub struct ModelArg {
+    /// The model: a local folder, or a hub id `ORG/NAME[@REVISION]` taken from the
+    /// Hugging Face cache (downloaded into it first when missing, unless HF_HUB_OFFLINE=1).
+    #[arg(long = "model", value_name = "MODEL")]
+    flag: Option<String>,
+    /// Same as --model.
+    #[arg(
+        value_name = "MODEL",
+        conflicts_with = "flag",
+        required_unless_present = "flag"
+    )]
+    positional: Option<String>,
+}
+
+impl ModelArg {
+    /// The model as given.
+    pub fn get(&self) -> &str {
+        self.flag
+            .as_deref()
+            .or(self.positional.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// `--quantize-to`: the dtypes a model2vec matrix is stored in (`float16` or `f16`, ...).
+pub fn parse_storable_dtype(s: &str) -> Result<m2v_static::Dtype, String> {
+    let d: m2v_static::Dtype = s.parse()?;
+    if m2v_static::Dtype::STORABLE.contains(&d) {
+        Ok(d)
+    } else {
+        Err(format!(
+            "cannot store a model as {s}: use float16, float32, float64 or int8 (f16, f32, f64, i8)"
+        ))
+    }
+}
+
+/// Total size in bytes of the files in a folder (not recursive).
+pub fn folder_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
 
 /// A model argument: an existing local folder, else a hub id resolved through the
 /// Hugging Face cache, downloading the model's files when the cache lacks them (unless

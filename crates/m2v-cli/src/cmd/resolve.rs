@@ -1,15 +1,15 @@
-//! `m2v-cli resolve ID`: where a model lives on disk.
+//! `m2v-cli resolve --model ID`: where a model lives on disk.
 
 use anyhow::Result;
 
 /// Arguments of `m2v-cli resolve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A hub id `ORG/NAME[@REVISION]` or a local folder.
-    pub model: String,
+    #[command(flatten)]
+    pub model: super::ModelArg,
 }
 
 pub fn run(a: Args) -> Result<()> {
-    println!("{}", super::model_dir(&a.model)?.display());
+    println!("{}", super::model_dir(a.model.get())?.display());
     Ok(())
 }

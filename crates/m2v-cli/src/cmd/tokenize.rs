@@ -10,12 +10,14 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 
 use anyhow::{Context, Result};
 
-use super::encode::{LineReader, MaxLength, load_model};
+use crate::input::{LineReader, MaxLength, load_model};
 
 /// Arguments of `m2v-cli tokenize`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A hub id `ORG/NAME[@REVISION]` (resolved offline in the HF cache) or a folder.
+    /// The static model: a local folder, or a hub id `ORG/NAME[@REVISION]` taken from
+    /// the Hugging Face cache (downloaded into it first when missing, unless
+    /// HF_HUB_OFFLINE=1).
     #[arg(long)]
     pub model: String,
     /// Input text file, one text per line; `-` for stdin.
