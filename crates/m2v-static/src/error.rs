@@ -164,15 +164,10 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } => Some(source),
-            Error::Tokenizer { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The messages of `Io` and `Tokenizer` already include their cause, so `source` is
+/// `None` for them: a caller printing the chain (`anyhow`'s `{:#}`) would otherwise
+/// show the cause twice.
+impl std::error::Error for Error {}
 
 impl Error {
     /// Attaches a file path to an error produced while parsing bytes without one.

@@ -290,7 +290,7 @@ impl OutputFolder {
             }
             Ok(_) => return Err(refuse("the output path exists and is not a folder".into())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io(output)(e)),
+            Err(e) => return Err(refuse(format!("cannot access the output path: {e}"))),
         }
         let name = output
             .file_name()
