@@ -278,3 +278,76 @@ fn errors_are_reported_not_panicked() {
         "{err}"
     );
 }
+
+#[test]
+fn inspect_takes_the_model_as_a_flag_or_positionally() {
+    let m = tiny("tiny_f32");
+    let m = m.to_str().unwrap();
+    let (_t, a) = run(&["inspect", "--model", m], b"");
+    let (_t, b) = run(&["inspect", m], b"");
+    assert_eq!(ok(&a), ok(&b));
+    let (_t, both) = run(&["inspect", "--model", m, m], b"");
+    assert!(!both.status.success(), "a model given twice is refused");
+}
+
+/// `convert` writes a folder that loads and encodes as `LoadOptions` with the same
+/// options does in memory (parity with Python is m2v-distill's `tests/convert.rs`);
+/// bad options fail cleanly and leave nothing behind.
+#[test]
+fn convert_makes_load_options_permanent() {
+    let src = tiny("tiny_f32");
+    let (t, out) = run(
+        &[
+            "convert",
+            "--model",
+            src.to_str().unwrap(),
+            "--output",
+            "out",
+            "--quantize-to",
+            "i8",
+            "--dimensionality",
+            "4",
+        ],
+        b"",
+    );
+    ok(&out);
+    let saved = StaticModel::from_pretrained(t.path("out")).unwrap();
+    let live = StaticModel::load(
+        &src,
+        &m2v_static::LoadOptions::new()
+            .dtype(m2v_static::Dtype::I8)
+            .dimensionality(4),
+    )
+    .unwrap();
+    assert_eq!(saved.dtype(), m2v_static::Dtype::I8);
+    assert_eq!(
+        saved.encode(&LINES).as_slice(),
+        live.encode(&LINES).as_slice()
+    );
+    for (args, needle) in [
+        (
+            vec!["--quantize-to", "bf16"],
+            "float16, float32, float64 or int8",
+        ),
+        (vec!["--dimensionality", "1000"], "dimensionality"),
+        (vec!["--unquantize-vocabulary"], "not vocabulary-quantized"),
+    ] {
+        let mut all = vec![
+            "convert",
+            "--model",
+            src.to_str().unwrap(),
+            "--output",
+            "bad",
+        ];
+        all.extend(args);
+        let (t, out) = run(&all, b"");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(needle),
+            "{all:?}: {err}"
+        );
+        assert!(!t.path("bad").exists(), "{all:?} left an output");
+        let left: Vec<_> = std::fs::read_dir(&t.0).unwrap().collect();
+        assert!(left.is_empty(), "{all:?} left {left:?}");
+    }
+}
