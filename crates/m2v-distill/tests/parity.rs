@@ -111,23 +111,12 @@ fn sha_tokens(tokens: &[String]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0f32 } else { 1.0 };
-    let e = ((h >> 10) & 0x1f) as i32;
-    let m = (h & 0x3ff) as f32;
-    match e {
-        0 => sign * m * 2f32.powi(-24),
-        31 => sign * f32::INFINITY,
-        _ => sign * (1.0 + m / 1024.0) * 2f32.powi(e - 15),
-    }
-}
-
 /// Rows of a stored matrix as f32.
 fn decode(bytes: &[u8], dtype: &str) -> Vec<f32> {
     match dtype {
         "float16" | "F16" => bytes
             .chunks_exact(2)
-            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .map(|c| m2v_static::f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
             .collect(),
         "float32" | "F32" => bytes
             .chunks_exact(4)
@@ -434,5 +423,41 @@ fn to_static_model_equals_saved() {
         saved.encode(&texts).as_slice(),
         mem.encode(&texts).as_slice()
     );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// A LaBSE-shaped teacher (Transformer, Pooling, Dense, Normalize) distills: Python's
+/// `distill` uses only the transformer, so do we; sentence embeddings, which would need
+/// the Dense layer, are refused with the module named.
+#[test]
+fn dense_module_does_not_block_distillation() {
+    let Some(teacher) = teacher() else { return };
+    let root = temp("dense");
+    let dir = root.join("teacher");
+    std::fs::create_dir_all(dir.join("1_Pooling")).unwrap();
+    for e in std::fs::read_dir(&teacher).unwrap().filter_map(|e| e.ok()) {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::copy(
+        teacher.join("1_Pooling/config.json"),
+        dir.join("1_Pooling/config.json"),
+    )
+    .unwrap();
+    let modules = r#"[
+  {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+  {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+  {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+  {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"}
+]"#;
+    std::fs::write(dir.join("modules.json"), modules).unwrap();
+    let prepared = m2v_distill::prepare(&DistillOptions::new(&dir, dir.to_str().unwrap()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(prepared.teacher_inputs().len(), prepared.tokens().len());
+    assert!(prepared.tokens().len() > 29_000);
+    let t = m2v_teacher::Teacher::load(&dir, m2v_teacher::DeviceChoice::Cpu).unwrap();
+    let e = t.encode_sentences(&["hello"], 8).unwrap_err().to_string();
+    assert!(e.contains("sentence_transformers.models.Dense"), "{e}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -2,10 +2,10 @@
 //!
 //! Every op of the CPU backend allocates its output. With glibc's defaults, buffers
 //! above the (dynamic) mmap threshold are mapped fresh and unmapped on free, so each op
-//! pays page faults to zero new pages: about 10% of a forward pass here. Raising the
-//! mmap threshold to glibc's maximum (32 MiB on 64-bit) and the trim threshold to 1 GiB
-//! lets freed buffers be reused from the heap (measured on the distillation workload:
-//! 1550 -> 1840 tokens/s, 2 cores). Applied once per process, on the first
+//! pays page faults to zero new pages. Raising the mmap threshold to glibc's maximum
+//! (32 MiB on 64-bit) and the trim threshold to 1 GiB lets freed buffers be reused from
+//! the heap, which measured faster on the distillation workload (`docs/bench.md`,
+//! "Tuning notes"). Applied once per process, on the first
 //! [`crate::Teacher::load`]; a no-op outside Linux with glibc.
 
 /// Applies the tuning once; later calls do nothing.

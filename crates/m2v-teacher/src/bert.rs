@@ -19,22 +19,81 @@
 //!
 //! `embeddings.position_ids` is a buffer and is ignored. Token type ids are all zero
 //! (single-segment inputs), so only row 0 of the token-type table is used.
+//!
+//! Two more families are BERT with other names, one [`Flavor`] each:
+//!
+//! - RoBERTa and XLM-RoBERTa (`roberta`, `xlm-roberta`; prefix `roberta.`): the same
+//!   keys; position ids start at `pad + 1` and skip padding, as `transformers`'
+//!   `create_position_ids_from_input_ids` makes them ([`padded_positions`]).
+//! - DistilBERT (`distilbert`; prefix `distilbert.`): no token types, and
+//!   `transformer.layer.L.attention.{q,k,v,out}_lin`, `.sa_layer_norm`,
+//!   `.ffn.{lin1,lin2}`, `.output_layer_norm` for the layer keys above; no pooler.
 
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, activation};
 
 use crate::config::{Activation, ModelConfig};
-use crate::encoder::{Batch, Encoder};
+use crate::encoder::{Batch, Encoder, padded_positions};
 use crate::error::Error;
 use crate::nn::{Embedding, LayerNorm, Linear, activate, multi_head_attention};
 use crate::weights::Weights;
+use burn::tensor::module::embedding;
 
-/// Word + absolute position + token-type embeddings, then LayerNorm.
+/// The BERT-shaped families: the same computation under other key names and
+/// position ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// BERT and its many fine-tunes.
+    Bert,
+    /// RoBERTa and XLM-RoBERTa: positions offset past the padding id.
+    Roberta,
+    /// DistilBERT: its own key names, no token types.
+    DistilBert,
+}
+
+/// The checkpoint names of one layer's tensors, `{p}` the layer's prefix.
+struct LayerKeys {
+    prefix: &'static str,
+    qkv: [&'static str; 3],
+    attention_output: &'static str,
+    attention_norm: &'static str,
+    intermediate: &'static str,
+    output: &'static str,
+    output_norm: &'static str,
+}
+
+const BERT_KEYS: LayerKeys = LayerKeys {
+    prefix: "encoder.layer",
+    qkv: [
+        "attention.self.query",
+        "attention.self.key",
+        "attention.self.value",
+    ],
+    attention_output: "attention.output.dense",
+    attention_norm: "attention.output.LayerNorm",
+    intermediate: "intermediate.dense",
+    output: "output.dense",
+    output_norm: "output.LayerNorm",
+};
+
+const DISTILBERT_KEYS: LayerKeys = LayerKeys {
+    prefix: "transformer.layer",
+    qkv: ["attention.q_lin", "attention.k_lin", "attention.v_lin"],
+    attention_output: "attention.out_lin",
+    attention_norm: "sa_layer_norm",
+    intermediate: "ffn.lin1",
+    output: "ffn.lin2",
+    output_norm: "output_layer_norm",
+};
+
+/// Word + position + token-type embeddings, then LayerNorm.
 #[derive(Debug)]
 struct BertEmbeddings {
     word: Embedding,
     position: Tensor<2>,
+    /// `Some(pad)` for RoBERTa positions (`pad + 1 + index`), `None` for `0..len`.
+    offset_past: Option<u32>,
     /// Row 0 of the token-type table, `[1, 1, h]`; `None` when the model has none.
     token_type: Option<Tensor<3>>,
     layer_norm: LayerNorm,
@@ -45,12 +104,17 @@ impl BertEmbeddings {
     fn forward(&self, batch: &Batch, device: &Device) -> Tensor<3> {
         let [_, h] = self.position.dims();
         let x = self.word.forward(batch.ids_tensor(device));
-        let pos = self
-            .position
-            .clone()
-            .narrow(0, 0, batch.len)
-            .reshape([1, batch.len, h]);
-        let mut x = x + pos;
+        let mut x = match self.offset_past {
+            None => {
+                let pos = self
+                    .position
+                    .clone()
+                    .narrow(0, 0, batch.len)
+                    .reshape([1, batch.len, h]);
+                x + pos
+            }
+            Some(pad) => x + embedding(self.position.clone(), padded_positions(batch, pad, device)),
+        };
         if let Some(tt) = &self.token_type {
             x = x + tt.clone();
         }
@@ -70,32 +134,24 @@ struct BertLayer {
 }
 
 impl BertLayer {
-    fn load(cfg: &ModelConfig, w: &mut Weights, l: usize, device: &Device) -> Result<Self, Error> {
+    fn load(
+        cfg: &ModelConfig,
+        keys: &LayerKeys,
+        w: &mut Weights,
+        l: usize,
+        device: &Device,
+    ) -> Result<Self, Error> {
         let (h, i, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
-        let p = format!("encoder.layer.{l}");
-        let names: Vec<String> = ["query", "key", "value"]
-            .iter()
-            .map(|n| format!("{p}.attention.self.{n}"))
-            .collect();
+        let p = format!("{}.{l}", keys.prefix);
+        let key = |k: &str| format!("{p}.{k}");
+        let names: Vec<String> = keys.qkv.iter().map(|n| key(n)).collect();
         Ok(Self {
             qkv: Linear::load_fused(w, &names, h, h, device)?,
-            attention_output: Linear::load(
-                w,
-                &format!("{p}.attention.output.dense"),
-                h,
-                h,
-                device,
-            )?,
-            attention_norm: LayerNorm::load(
-                w,
-                &format!("{p}.attention.output.LayerNorm"),
-                h,
-                eps,
-                device,
-            )?,
-            intermediate: Linear::load(w, &format!("{p}.intermediate.dense"), h, i, device)?,
-            output: Linear::load(w, &format!("{p}.output.dense"), i, h, device)?,
-            output_norm: LayerNorm::load(w, &format!("{p}.output.LayerNorm"), h, eps, device)?,
+            attention_output: Linear::load(w, &key(keys.attention_output), h, h, device)?,
+            attention_norm: LayerNorm::load(w, &key(keys.attention_norm), h, eps, device)?,
+            intermediate: Linear::load(w, &key(keys.intermediate), h, i, device)?,
+            output: Linear::load(w, &key(keys.output), i, h, device)?,
+            output_norm: LayerNorm::load(w, &key(keys.output_norm), h, eps, device)?,
         })
     }
 
@@ -130,8 +186,9 @@ pub(crate) struct BertModel {
 }
 
 impl BertModel {
-    /// Loads every tensor of the key table above.
+    /// Loads every tensor of the key table above, under `flavor`'s names.
     pub(crate) fn load(
+        flavor: Flavor,
         cfg: &ModelConfig,
         config_path: &Path,
         w: &mut Weights,
@@ -154,7 +211,7 @@ impl BertModel {
             device,
         )?
         .weight;
-        let token_type = if cfg.type_vocab_size > 0 {
+        let token_type = if cfg.type_vocab_size > 0 && flavor != Flavor::DistilBert {
             let t = Embedding::load(
                 w,
                 "embeddings.token_type_embeddings",
@@ -167,18 +224,33 @@ impl BertModel {
             None
         };
         let layer_norm = LayerNorm::load(w, "embeddings.LayerNorm", h, cfg.layer_norm_eps, device)?;
+        let keys = match flavor {
+            Flavor::DistilBert => &DISTILBERT_KEYS,
+            Flavor::Bert | Flavor::Roberta => &BERT_KEYS,
+        };
         let layers = (0..cfg.num_hidden_layers)
-            .map(|l| BertLayer::load(cfg, w, l, device))
+            .map(|l| BertLayer::load(cfg, keys, w, l, device))
             .collect::<Result<Vec<_>, _>>()?;
         let pooler = if w.contains("pooler.dense.weight") {
             Some(Linear::load(w, "pooler.dense", h, h, device)?)
         } else {
             None
         };
+        let pad = cfg.pad_token_id.unwrap_or(match flavor {
+            Flavor::Roberta => 1,
+            Flavor::Bert | Flavor::DistilBert => 0,
+        });
+        // RoBERTa's largest position is `pad + len`, so it accepts `max_pos - pad - 1`
+        // tokens (512 for XLM-R's 514 rows).
+        let max_len = match flavor {
+            Flavor::Roberta => cfg.max_position_embeddings.saturating_sub(pad as usize + 1),
+            Flavor::Bert | Flavor::DistilBert => cfg.max_position_embeddings,
+        };
         Ok(Self {
             embeddings: BertEmbeddings {
                 word,
                 position,
+                offset_past: (flavor == Flavor::Roberta).then_some(pad),
                 token_type,
                 layer_norm,
             },
@@ -186,9 +258,9 @@ impl BertModel {
             pooler,
             heads: cfg.num_attention_heads,
             act: cfg.activation(config_path)?,
-            max_len: cfg.max_position_embeddings,
+            max_len,
             vocab_size: cfg.vocab_size,
-            pad: cfg.pad_token_id.unwrap_or(0),
+            pad,
         })
     }
 }

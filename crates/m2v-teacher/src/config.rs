@@ -12,7 +12,9 @@ use crate::error::Error;
 use crate::pooling::Pooling;
 
 /// `config.json` of a Hugging Face encoder, with the fields BERT-like and MPNet models
-/// use. Optional fields default to the values of `transformers`' config classes.
+/// use (DistilBERT's names, `dim`, `n_layers`, `n_heads`, `hidden_dim`, `activation`,
+/// are read as aliases). Optional fields default to the values of `transformers`'
+/// config classes.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelConfig {
     /// `bert`, `mpnet`, ... (selects the architecture).
@@ -23,16 +25,20 @@ pub struct ModelConfig {
     /// Rows of the word embedding table.
     pub vocab_size: usize,
     /// Width of the hidden states.
+    #[serde(alias = "dim")]
     pub hidden_size: usize,
     /// Number of transformer layers.
+    #[serde(alias = "n_layers")]
     pub num_hidden_layers: usize,
     /// Attention heads per layer; must divide `hidden_size`.
+    #[serde(alias = "n_heads")]
     pub num_attention_heads: usize,
     /// Width of the feed-forward layer.
+    #[serde(alias = "hidden_dim")]
     pub intermediate_size: usize,
     /// Feed-forward activation: `gelu`, `gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`,
     /// `relu`, `silu`/`swish`.
-    #[serde(default = "default_act")]
+    #[serde(default = "default_act", alias = "activation")]
     pub hidden_act: String,
     /// Rows of the position embedding table.
     #[serde(default = "default_max_pos")]
@@ -85,8 +91,22 @@ pub(crate) enum Activation {
 }
 
 impl ModelConfig {
-    /// Reads and checks `config.json`.
+    /// Reads and checks `config.json`. An architecture without a module is refused by
+    /// its `model_type` first, before its fields (which other families name differently,
+    /// e.g. DistilBERT's `dim`) could give a misleading "missing field" error.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
+        #[derive(Deserialize)]
+        struct TypeOnly {
+            model_type: String,
+        }
+        let t: TypeOnly = read_json(path)?;
+        if !crate::encoder::ARCHITECTURES.contains(&t.model_type.as_str()) {
+            return Err(Error::UnsupportedArchitecture {
+                path: path.to_path_buf(),
+                model_type: t.model_type,
+                supported: crate::encoder::ARCHITECTURES,
+            });
+        }
         let cfg: Self = read_json(path)?;
         cfg.validate(path)?;
         Ok(cfg)
@@ -184,12 +204,18 @@ pub struct SentenceConfig {
     pub max_seq_length: Option<usize>,
     /// `do_lower_case` of `sentence_bert_config.json`: lowercase texts before tokenizing.
     pub lowercase: bool,
+    /// Modules after the pooling that this crate does not apply (e.g. LaBSE's `Dense`),
+    /// by their `type`. Distillation, which pools the transformer's output itself as
+    /// Python's `distill` does, ignores them; [`crate::Teacher::encode_sentences`]
+    /// refuses to run without them.
+    pub unapplied: Vec<String>,
 }
 
 impl SentenceConfig {
     /// Reads the sentence-transformers files of `dir`. A folder without `modules.json` is
-    /// a plain transformer: mean pooling, no normalization. Modules other than
-    /// `Transformer`, `Pooling` and `Normalize` (e.g. `Dense`) are an error.
+    /// a plain transformer: mean pooling, no normalization. Modules after the pooling
+    /// other than `Normalize` (e.g. `Dense`) are listed in
+    /// [`SentenceConfig::unapplied`]; anything else out of place is an error.
     pub fn from_dir(dir: &Path) -> Result<Self, Error> {
         let sbert = dir.join("sentence_bert_config.json");
         let max_seq_length = if sbert.is_file() {
@@ -206,11 +232,13 @@ impl SentenceConfig {
                 normalize: false,
                 max_seq_length,
                 lowercase,
+                unapplied: Vec::new(),
             });
         }
         let modules: Vec<ModuleEntry> = read_json(&modules_path)?;
         let mut pooling = None;
         let mut normalize = false;
+        let mut unapplied = Vec::new();
         for (i, m) in modules.iter().enumerate() {
             let short = m.kind.rsplit('.').next().unwrap_or(&m.kind);
             match short {
@@ -220,6 +248,8 @@ impl SentenceConfig {
                     pooling = Some(pooling_from_file(&p)?);
                 }
                 "Normalize" if pooling.is_some() => normalize = true,
+                // After the pooling (LaBSE: Dense, then Normalize): not applied here.
+                "Dense" if pooling.is_some() => unapplied.push(m.kind.clone()),
                 _ => {
                     return Err(Error::Unsupported {
                         path: modules_path,
@@ -239,6 +269,7 @@ impl SentenceConfig {
             normalize,
             max_seq_length,
             lowercase,
+            unapplied,
         })
     }
 }
@@ -359,6 +390,7 @@ mod tests {
                 normalize: true,
                 max_seq_length: Some(7),
                 lowercase: false,
+                unapplied: Vec::new(),
             }
         );
     }
@@ -388,9 +420,21 @@ mod tests {
             "{e}"
         );
 
+        // A Dense module after the pooling (LaBSE's shape) loads, listed as unapplied.
         let dense = MODULES.replace("Normalize\"}", "Dense\"}");
         let d = dir_with(&[
             ("modules.json", &dense),
+            (
+                "1_Pooling/config.json",
+                r#"{"pooling_mode_mean_tokens": true}"#,
+            ),
+        ]);
+        let c = SentenceConfig::from_dir(&d).unwrap();
+        assert_eq!(c.unapplied, ["sentence_transformers.models.Dense"]);
+        // A module this crate does not know, anywhere, is an error naming it.
+        let odd = MODULES.replace("Normalize\"}", "LayerNorm\"}");
+        let d = dir_with(&[
+            ("modules.json", &odd),
             (
                 "1_Pooling/config.json",
                 r#"{"pooling_mode_mean_tokens": true}"#,
@@ -412,6 +456,36 @@ mod tests {
             e.to_string()
                 .contains("unsupported hidden_act `quick_gelu`"),
             "{e}"
+        );
+        // An architecture without a module is named with the supported ones, before its
+        // fields (named differently by other families) are read.
+        let d = dir_with(&[(
+            "config.json",
+            r#"{"model_type":"modernbert","vocab_size":10,"hidden_size":8}"#,
+        )]);
+        let e = ModelConfig::from_file(&d.join("config.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "unsupported model_type `modernbert` (supported: bert, distilbert, mpnet, roberta, xlm-roberta)"
+            ),
+            "{e}"
+        );
+        // DistilBERT's own field names are read.
+        let d = dir_with(&[(
+            "config.json",
+            r#"{"model_type":"distilbert","vocab_size":10,"dim":8,"n_layers":1,"n_heads":2,"hidden_dim":16,"activation":"gelu"}"#,
+        )]);
+        let c = ModelConfig::from_file(&d.join("config.json")).unwrap();
+        assert_eq!(
+            (
+                c.hidden_size,
+                c.num_hidden_layers,
+                c.num_attention_heads,
+                c.intermediate_size
+            ),
+            (8, 1, 2, 16)
         );
         let d = dir_with(&[("config.json", r#"{"model_type":"bert"}"#)]);
         let e = ModelConfig::from_file(&d.join("config.json")).unwrap_err();

@@ -1,9 +1,10 @@
 //! What every architecture provides, and the padded batch it runs on.
 //!
 //! An architecture is a module with a loader (checkpoint key table at its top) and an
-//! [`Encoder`] implementation; [`load_encoder`] picks it from `model_type`. Adding
-//! XLM-RoBERTa (BERT layers, positions offset by `pad + 1` like MPNet's
-//! [`padded_positions`]) or ModernBERT is a new module and one match arm here.
+//! [`Encoder`] implementation; [`load_encoder`] picks it from `model_type`. A family
+//! that is BERT under other names (RoBERTa, XLM-RoBERTa, DistilBERT) is a
+//! `bert::Flavor`; a new computation (ModernBERT, Gemma 3) is a new module and one
+//! match arm here, listed in [`ARCHITECTURES`].
 
 use std::path::Path;
 
@@ -114,17 +115,41 @@ pub(crate) fn load_encoder(
     device: &Device,
 ) -> Result<Box<dyn Encoder>, Error> {
     Ok(match cfg.model_type.as_str() {
-        "bert" => Box::new(bert::BertModel::load(cfg, config_path, weights, device)?),
+        "bert" => Box::new(bert::BertModel::load(
+            bert::Flavor::Bert,
+            cfg,
+            config_path,
+            weights,
+            device,
+        )?),
+        "roberta" | "xlm-roberta" => Box::new(bert::BertModel::load(
+            bert::Flavor::Roberta,
+            cfg,
+            config_path,
+            weights,
+            device,
+        )?),
+        "distilbert" => Box::new(bert::BertModel::load(
+            bert::Flavor::DistilBert,
+            cfg,
+            config_path,
+            weights,
+            device,
+        )?),
         "mpnet" => Box::new(mpnet::MpNetModel::load(cfg, config_path, weights, device)?),
         other => {
-            return Err(Error::Unsupported {
+            return Err(Error::UnsupportedArchitecture {
                 path: config_path.to_path_buf(),
-                field: "model_type".to_string(),
-                value: other.to_string(),
+                model_type: other.to_string(),
+                supported: ARCHITECTURES,
             });
         }
     })
 }
 
+/// The `model_type`s that load (one module each); [`load_encoder`] has one arm per entry.
+pub(crate) const ARCHITECTURES: &[&str] =
+    &["bert", "distilbert", "mpnet", "roberta", "xlm-roberta"];
+
 /// The checkpoint prefixes of every supported architecture.
-pub(crate) const PREFIXES: &[&str] = &["bert.", "mpnet."];
+pub(crate) const PREFIXES: &[&str] = &["bert.", "mpnet.", "roberta.", "distilbert."];

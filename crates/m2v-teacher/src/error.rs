@@ -33,6 +33,19 @@ pub enum Error {
         /// The value found.
         value: String,
     },
+    /// `config.json` names an architecture this crate has no module for.
+    #[error(
+        "{path}: unsupported model_type `{model_type}` (supported: {}); each architecture is one module behind the encoder trait of m2v-teacher",
+        supported.join(", ")
+    )]
+    UnsupportedArchitecture {
+        /// The `config.json`.
+        path: PathBuf,
+        /// Its `model_type`.
+        model_type: String,
+        /// The architectures that load.
+        supported: &'static [&'static str],
+    },
     /// A required field is missing or inconsistent with another.
     #[error("{path}: invalid field `{field}`: {message}")]
     InvalidField {

@@ -332,7 +332,9 @@ impl Teacher {
 
     /// Sentence embeddings through the folder's sentence-transformers pipeline
     /// (tokenize with specials, truncate to `max_seq_length`, the `1_Pooling` mode,
-    /// `Normalize` when `modules.json` has it): `texts.len() * hidden` values.
+    /// `Normalize` when `modules.json` has it): `texts.len() * hidden` values. Fails
+    /// when the pipeline has a module this crate does not apply
+    /// ([`SentenceConfig::unapplied`], e.g. `Dense`).
     pub fn encode_sentences<T: AsRef<str>>(
         &self,
         texts: &[T],
@@ -352,6 +354,13 @@ impl Teacher {
         ids: &[S],
         batch_size: usize,
     ) -> Result<Vec<f32>, Error> {
+        if let Some(kind) = self.sentence.unapplied.first() {
+            return Err(Error::Unsupported {
+                path: self.tokenizer_path.with_file_name("modules.json"),
+                field: "module (sentence embeddings need it; distillation does not)".to_string(),
+                value: kind.clone(),
+            });
+        }
         let mut out = self.encode_ids(ids, self.sentence.pooling, batch_size, &mut |_, _| {})?;
         if self.sentence.normalize {
             for row in out.chunks_exact_mut(self.hidden_size()) {

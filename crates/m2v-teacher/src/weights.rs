@@ -192,11 +192,11 @@ impl Weights {
                 .collect(),
             "BF16" => raw
                 .chunks_exact(2)
-                .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
+                .map(|b| m2v_static::bf16_to_f32(u16::from_le_bytes([b[0], b[1]])))
                 .collect(),
             _ => raw
                 .chunks_exact(2)
-                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .map(|b| m2v_static::f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
                 .collect(),
         };
         Ok(HostTensor {
@@ -217,30 +217,6 @@ impl Weights {
             })
         }
     }
-}
-
-/// IEEE half to single precision.
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h >> 15) << 31;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let man = u32::from(h & 0x3ff);
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        (0, m) => {
-            // Subnormal: normalise.
-            let mut e: i32 = -14;
-            let mut m = m;
-            while m & 0x400 == 0 {
-                m <<= 1;
-                e -= 1;
-            }
-            let m = m & 0x3ff;
-            sign | (((e + 127) as u32) << 23) | (m << 13)
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 112) << 23) | (m << 13),
-    };
-    f32::from_bits(bits)
 }
 
 #[cfg(test)]
