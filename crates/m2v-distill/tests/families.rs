@@ -1,0 +1,125 @@
+//! Distillation of teachers of other families against Python `model2vec==0.10.0`.
+//!
+//! The teachers are the tiny seeded checkpoints of m2v-teacher's fixtures
+//! (`scripts/golden_teacher_families.py`) with a 1000-token tokenizer of the family,
+//! distilled by the reference in `scripts/golden_distill_families.py` (`pca_dims=16`,
+//! the other options at their defaults). Tolerances: the same token list, the same
+//! `config.json` values (but `tokenizer_name`), every embedding row with a cosine of at
+//! least 0.999 to the reference's (float16 output).
+
+use std::path::{Path, PathBuf};
+
+use m2v_distill::{DistillOptions, PcaDims, Quiet};
+use serde_json::Value;
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The checkpoint plus the tokenizer files, in a fresh folder.
+fn teacher(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("m2v-families-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ckpt = manifest()
+        .join("../m2v-teacher/tests/fixtures/families")
+        .join(name);
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(ckpt.join(f), dir.join(f)).unwrap();
+    }
+    let tok = manifest().join("tests/fixtures/families").join(name);
+    for f in [
+        "tokenizer.json",
+        "special_tokens_map.json",
+        "tokenizer_config.json",
+    ] {
+        std::fs::copy(tok.join(f), dir.join(f)).unwrap();
+    }
+    dir
+}
+
+fn check(name: &str) {
+    let dir = teacher(name);
+    let fx = manifest().join("tests/fixtures/families").join(name);
+    let exp: Value =
+        serde_json::from_slice(&std::fs::read(fx.join("expected.json")).unwrap()).unwrap();
+    let mut opts = DistillOptions::new(&dir, dir.to_str().unwrap());
+    opts.pca_dims = PcaDims::Int(16);
+    let d = m2v_distill::distill(&opts, &Quiet).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let out = dir.join("out");
+    d.save_pretrained(&out).unwrap();
+
+    let tok: Value =
+        serde_json::from_slice(&std::fs::read(out.join("tokenizer.json")).unwrap()).unwrap();
+    let mut vocab: Vec<(u64, String)> = tok["model"]["vocab"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(t, i)| (i.as_u64().unwrap(), t.clone()))
+        .collect();
+    vocab.sort();
+    let tokens: Vec<&str> = vocab.iter().map(|(_, t)| t.as_str()).collect();
+    let want: Vec<&str> = exp["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(tokens, want, "{name}: token list");
+
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
+    config["tokenizer_name"] = Value::String("<teacher>".into());
+    assert_eq!(config, exp["config"], "{name}: config.json");
+
+    let model = std::fs::read(out.join("model.safetensors")).unwrap();
+    let h = m2v_static::safetensors::read_header(&model).unwrap();
+    let e = h.get("embeddings").unwrap();
+    let dim = e.shape[1];
+    let ours: Vec<f32> = e
+        .data(&model)
+        .unwrap()
+        .as_chunks::<2>()
+        .0
+        .iter()
+        .map(|b| m2v_static::f16_to_f32(u16::from_le_bytes(*b)))
+        .collect();
+    let theirs: Vec<f32> = std::fs::read(fx.join("rows.bin"))
+        .unwrap()
+        .as_chunks::<2>()
+        .0
+        .iter()
+        .map(|b| m2v_static::f16_to_f32(u16::from_le_bytes(*b)))
+        .collect();
+    assert_eq!(ours.len(), theirs.len(), "{name}: shape");
+    let mut worst = (1.0f64, 0usize);
+    for (r, (a, b)) in ours
+        .chunks_exact(dim)
+        .zip(theirs.chunks_exact(dim))
+        .enumerate()
+    {
+        let dot: f64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| f64::from(*x) * f64::from(*y))
+            .sum();
+        let n = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+        let c = dot / (n(a) * n(b));
+        if c < worst.0 {
+            worst = (c, r);
+        }
+    }
+    eprintln!("{name}: worst row cosine {:.6} (row {})", worst.0, worst.1);
+    assert!(
+        worst.0 >= 0.999,
+        "{name}: row {} cosine {}",
+        worst.1,
+        worst.0
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn distilbert_distills_like_python() {
+    check("distilbert");
+}
