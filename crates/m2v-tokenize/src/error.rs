@@ -41,6 +41,20 @@ pub enum Error {
         /// The `type` value found.
         kind: String,
     },
+    /// A `{"Regex": ...}` pattern that is malformed or uses syntax this engine does not
+    /// implement (the engine covers what real `tokenizer.json` files use).
+    Regex {
+        /// The file, when known.
+        path: Option<PathBuf>,
+        /// The JSON path of the pattern, e.g. `normalizer.normalizers[1].pattern`.
+        field: String,
+        /// The pattern.
+        pattern: String,
+        /// Byte offset in the pattern where the problem was found.
+        offset: usize,
+        /// What was wrong.
+        message: String,
+    },
 }
 
 fn file(path: &Option<PathBuf>) -> String {
@@ -69,6 +83,17 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "{}unsupported {component} type `{kind}`", file(path))
             }
+            Error::Regex {
+                path,
+                field,
+                pattern,
+                offset,
+                message,
+            } => write!(
+                f,
+                "{}field `{field}`: regex `{pattern}` at byte {offset}: {message}",
+                file(path)
+            ),
         }
     }
 }
@@ -90,12 +115,24 @@ impl From<JsonError> for Error {
 }
 
 impl Error {
+    /// The error for a refused regex found at JSON path `field`.
+    pub(crate) fn regex(field: String, e: crate::regex::RegexError) -> Self {
+        Error::Regex {
+            path: None,
+            field,
+            pattern: e.pattern,
+            offset: e.offset,
+            message: e.message,
+        }
+    }
+
     /// Attaches a file path to an error that was produced without one.
     pub fn with_path(mut self, p: &std::path::Path) -> Self {
         match &mut self {
             Error::Json { path, .. }
             | Error::Format { path, .. }
-            | Error::Unsupported { path, .. } => {
+            | Error::Unsupported { path, .. }
+            | Error::Regex { path, .. } => {
                 if path.is_none() {
                     *path = Some(p.to_path_buf());
                 }

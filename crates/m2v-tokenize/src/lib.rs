@@ -63,6 +63,7 @@ mod model;
 mod normalizer;
 mod pre_tokenizer;
 mod processor;
+mod regex;
 mod surgery;
 mod tokenizer;
 mod unicode;

@@ -8,6 +8,7 @@ use crate::config::{
 };
 use crate::error::Error;
 use crate::json::Value;
+use crate::regex::Regex;
 use crate::unicode;
 
 /// One normalizer of the pipeline.
@@ -33,6 +34,11 @@ pub(crate) enum Normalizer {
     /// `Replace` with a string pattern.
     Replace {
         pattern: String,
+        content: String,
+    },
+    /// `Replace` with a `{"Regex": ...}` pattern: every match becomes `content`.
+    ReplaceRegex {
+        regex: Regex,
         content: String,
     },
     Prepend(String),
@@ -74,14 +80,16 @@ impl Normalizer {
                         pattern: s.clone(),
                         content,
                     },
-                    (_, Some(_)) => {
-                        return Err(unsupported("normalizer", "Replace (Regex pattern)"));
-                    }
+                    (None, Some(Value::String(r))) => Normalizer::ReplaceRegex {
+                        regex: Regex::new(r)
+                            .map_err(|e| Error::regex(format!("{at}.pattern.Regex"), e))?,
+                        content,
+                    },
                     _ => {
                         return Err(bad(
                             at,
                             "pattern",
-                            "expected {\"String\": non-empty string}",
+                            "expected {\"String\": non-empty string} or {\"Regex\": string}",
                         ));
                     }
                 }
@@ -148,6 +156,19 @@ impl Normalizer {
                     out.push_str(&s[last..i]);
                     out.push_str(content);
                     last = i + m.len();
+                }
+                out.push_str(&s[last..]);
+            }
+            Normalizer::ReplaceRegex { regex, content } => {
+                // HF finds no match at all in an empty string.
+                if s.is_empty() {
+                    return;
+                }
+                let mut last = 0;
+                for m in regex.find_iter(s) {
+                    out.push_str(&s[last..m.start]);
+                    out.push_str(content);
+                    last = m.end;
                 }
                 out.push_str(&s[last..]);
             }
@@ -392,6 +413,16 @@ mod tests {
             "a b",
             "a▁b",
         );
+        check(
+            r#"{"type":"Replace","pattern":{"Regex":" {2,}"},"content":"▁"}"#,
+            "a  b c   d ",
+            "a▁b c▁d ",
+        );
+        check(
+            r#"{"type":"Replace","pattern":{"Regex":"\\s+"},"content":""}"#,
+            " a \t b",
+            "ab",
+        );
         check(r#"{"type":"Prepend","prepend":"▁"}"#, "a", "▁a");
         check(r#"{"type":"Prepend","prepend":"▁"}"#, "", "");
         check(
@@ -406,5 +437,14 @@ mod tests {
         let v = crate::json::parse(r#"{"type":"Fancy"}"#).unwrap();
         let e = Normalizer::from_json(&v, "normalizer").unwrap_err();
         assert_eq!(e.to_string(), "unsupported normalizer type `Fancy`");
+        let v =
+            crate::json::parse(r#"{"type":"Replace","pattern":{"Regex":"(?<=a)b"},"content":""}"#)
+                .unwrap();
+        let e = Normalizer::from_json(&v, "normalizer").unwrap_err();
+        assert!(matches!(e, Error::Regex { offset: 0, .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("field `normalizer.pattern.Regex`: regex `(?<=a)b`")
+        );
     }
 }

@@ -7,6 +7,7 @@
 use crate::config::{bad, bool_or, opt_str, str_req, type_of, unsupported};
 use crate::error::Error;
 use crate::json::Value;
+use crate::regex::Regex;
 use crate::unicode;
 
 /// Words produced by a pre-tokenizer: ranges into `buf`, each with a flag that is
@@ -71,6 +72,15 @@ pub(crate) enum PrependScheme {
     Never,
 }
 
+/// The pattern of a `Split` pre-tokenizer.
+#[derive(Debug, Clone)]
+pub(crate) enum SplitPattern {
+    /// `{"String": ...}`: a literal.
+    String(String),
+    /// `{"Regex": ...}`.
+    Regex(Regex),
+}
+
 /// One pre-tokenizer of the pipeline.
 #[derive(Debug, Clone)]
 pub(crate) enum PreTokenizer {
@@ -91,9 +101,9 @@ pub(crate) enum PreTokenizer {
     Digits {
         individual: bool,
     },
-    /// `Split` with a string pattern.
+    /// `Split` with a string or regex pattern.
     Split {
-        pattern: String,
+        pattern: SplitPattern,
         behavior: Behavior,
         invert: bool,
     },
@@ -162,15 +172,16 @@ impl PreTokenizer {
                     .get("pattern")
                     .ok_or_else(|| bad(at, "pattern", "missing"))?;
                 let pattern = match (p.get("String"), p.get("Regex")) {
-                    (Some(Value::String(s)), _) if !s.is_empty() => s.clone(),
-                    (_, Some(_)) => {
-                        return Err(unsupported("pre_tokenizer", "Split (Regex pattern)"));
-                    }
+                    (Some(Value::String(s)), _) if !s.is_empty() => SplitPattern::String(s.clone()),
+                    (None, Some(Value::String(r))) => SplitPattern::Regex(
+                        Regex::new(r)
+                            .map_err(|e| Error::regex(format!("{at}.pattern.Regex"), e))?,
+                    ),
                     _ => {
                         return Err(bad(
                             at,
                             "pattern",
-                            "expected {\"String\": non-empty string}",
+                            "expected {\"String\": non-empty string} or {\"Regex\": string}",
                         ));
                     }
                 };
@@ -306,7 +317,10 @@ impl PreTokenizer {
                 invert,
             } => {
                 split_by(s, first, *behavior, out, |t| {
-                    let mut m = str_matches(t, pattern);
+                    let mut m = match pattern {
+                        SplitPattern::String(p) => str_matches(t, p),
+                        SplitPattern::Regex(r) => regex_matches(t, r),
+                    };
                     if *invert {
                         for x in &mut m {
                             x.2 = !x.2;
@@ -432,6 +446,27 @@ fn str_matches(s: &str, pattern: &str) -> Vec<(usize, usize, bool)> {
         }
         last = i + p.len();
         m.push((i, last, true));
+    }
+    if last < s.len() {
+        m.push((last, s.len(), false));
+    }
+    m
+}
+
+/// HF's regex-pattern matches: each match (empty ones included) and the gaps between
+/// them, `(start, end, is_match)`, covering `s`; an empty `s` has no match.
+fn regex_matches(s: &str, re: &Regex) -> Vec<(usize, usize, bool)> {
+    let mut m = Vec::new();
+    if s.is_empty() {
+        return m;
+    }
+    let mut last = 0;
+    for r in re.find_iter(s) {
+        if last < r.start {
+            m.push((last, r.start, false));
+        }
+        last = r.end;
+        m.push((r.start, r.end, true));
     }
     if last < s.len() {
         m.push((last, s.len(), false));
