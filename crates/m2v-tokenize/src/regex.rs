@@ -194,9 +194,13 @@ fn nullable(n: &Node) -> bool {
     }
 }
 
+/// Deepest nesting of groups accepted (the parser and compiler recurse on it).
+const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     pat: &'a str,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -271,7 +275,7 @@ impl Parser<'_> {
                 self.pos += 1;
                 (0, Some(1))
             }
-            Some('{') => {
+            Some('{') if self.counted_ahead() => {
                 self.pos += 1;
                 let min = self.number()?;
                 let max = if self.eat(',') {
@@ -294,7 +298,7 @@ impl Parser<'_> {
             _ => return Ok(atom),
         };
         let greedy = !self.eat('?');
-        if matches!(self.peek(), Some('*' | '+' | '?' | '{')) {
+        if matches!(self.peek(), Some('*' | '+' | '?')) || self.counted_ahead() {
             return self.err(self.pos, "stacked repetition operators are not supported");
         }
         if matches!(
@@ -317,6 +321,31 @@ impl Parser<'_> {
         })
     }
 
+    /// Does a counted repetition `{n}`, `{n,}` or `{n,m}` start here? A `{` that starts
+    /// none is a literal, as in `fancy-regex`.
+    fn counted_ahead(&self) -> bool {
+        let rest = &self.pat.as_bytes()[self.pos..];
+        if rest.first() != Some(&b'{') {
+            return false;
+        }
+        let digits = |from: usize| {
+            rest[from..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count()
+        };
+        let n = digits(1);
+        if n == 0 {
+            return false;
+        }
+        let mut i = 1 + n;
+        if rest.get(i) == Some(&b',') {
+            i += 1;
+            i += digits(i);
+        }
+        rest.get(i) == Some(&b'}')
+    }
+
     fn number(&mut self) -> Result<u32, RegexError> {
         let start = self.pos;
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
@@ -336,6 +365,9 @@ impl Parser<'_> {
         };
         match c {
             '(' => {
+                if self.depth >= MAX_DEPTH {
+                    return self.err(at, format!("groups nested deeper than {MAX_DEPTH}"));
+                }
                 let mut look = None;
                 let mut inner_fold = fold;
                 if self.eat('?') {
@@ -354,7 +386,9 @@ impl Parser<'_> {
                         );
                     }
                 }
+                self.depth += 1;
                 let node = self.alt(inner_fold)?;
+                self.depth -= 1;
                 if !self.eat(')') {
                     return self.err(at, "unclosed group");
                 }
@@ -376,7 +410,7 @@ impl Parser<'_> {
                     fold,
                 ))),
             },
-            '*' | '+' | '?' | '{' => self.err(at, "repetition operator without an expression"),
+            '*' | '+' | '?' => self.err(at, "repetition operator without an expression"),
             '^' => Ok(Node::Start),
             '$' => Ok(Node::End),
             c => literal(c, fold, self, at),
@@ -707,6 +741,7 @@ impl Regex {
         let mut p = Parser {
             pat: pattern,
             pos: 0,
+            depth: 0,
         };
         let ast = p.alt(false)?;
         if p.pos < pattern.len() {
@@ -1000,6 +1035,8 @@ mod tests {
         assert_eq!(all("a{1,3}?", "aaa"), ["a", "a", "a"]);
         assert_eq!(all("x?y", "xy y"), ["xy", "y"]);
         assert_eq!(all("x??y", "xy"), ["xy"]);
+        // A `{` that starts no counted repetition is a literal, as in fancy-regex.
+        assert_eq!(all("a{,2}|{x", "a{,2} {x"), ["a{,2}", "{x"]);
     }
 
     #[test]
@@ -1073,6 +1110,7 @@ mod tests {
             ("[[a]]", 1),
             ("[z-a]", 1),
             ("(?i:é)", 4),
+            (&"(".repeat(100), 64),
         ] {
             let e = Regex::new(p).unwrap_err();
             assert_eq!(e.pattern, p);
@@ -1201,6 +1239,67 @@ mod tests {
             }
             assert_eq!(bad, 0, "{p}: {bad} of {} texts differ", texts.len());
         }
+    }
+
+    /// Random patterns over the metacharacters: compiling and matching never panic, and
+    /// every pattern both engines accept gives the same matches.
+    #[test]
+    fn random_patterns_never_panic_and_agree_with_fancy_regex() {
+        let alphabet: Vec<&str> = vec![
+            "a", "b", " ", "(", ")", "(?:", "(?i:", "(?=", "(?!", "[", "]", "^", "-", "|", "*",
+            "+", "?", "{", "}", "1", ",", "2", "\\s", "\\S", "\\p{L}", "\\P{N}", "\\w", ".", "\\",
+            "'", "$", "\\n",
+        ];
+        let texts = [
+            "",
+            "a",
+            "ab ba",
+            "aab  b'a\n",
+            "A  B\tab1",
+            "ba{1,2}a",
+            "x(a)[b]",
+            "é ab",
+            " \n ",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        let (mut compared, mut refused) = (0, 0);
+        let mut refused_but_valid = Vec::new();
+        let mut accepted_but_invalid = Vec::new();
+        for _ in 0..20_000 {
+            let n = 1 + next() % 8;
+            let p: String = (0..n).map(|_| alphabet[next() % alphabet.len()]).collect();
+            let oracle = tokenizers::utils::SysRegex::new(&p);
+            let Ok(ours) = Regex::new(&p) else {
+                refused += 1;
+                if oracle.is_ok() && refused_but_valid.len() < 20 {
+                    refused_but_valid.push(p);
+                }
+                continue;
+            };
+            let Ok(oracle) = oracle else {
+                accepted_but_invalid.push(p);
+                continue;
+            };
+            compared += 1;
+            for t in texts {
+                let got: Vec<(usize, usize)> =
+                    ours.find_iter(t).map(|r| (r.start, r.end)).collect();
+                let want: Vec<(usize, usize)> = oracle.find_iter(t).collect();
+                assert_eq!(got, want, "{p:?} on {t:?}");
+            }
+        }
+        eprintln!("{compared} compared, {refused} refused; e.g. {refused_but_valid:?}");
+        assert!(compared > 1000, "{compared} compared, {refused} refused");
+        assert!(
+            accepted_but_invalid.is_empty(),
+            "accepted, refused by fancy-regex: {accepted_but_invalid:?}"
+        );
     }
 
     #[test]
