@@ -11,16 +11,16 @@ use std::process::Command;
 use anyhow::{Context, Result, ensure};
 
 pub fn run(args: &[String]) -> Result<()> {
-    run_with(args, &["--release", "--features", "peers"])
-}
-
-/// Runs `m2v-bench` with `cargo_args` (profile and features) instead of the release
-/// build: `cargo xtask ci` runs its smoke test on the test build's artifacts.
-pub fn run_with(args: &[String], cargo_args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
-        .args(["run", "-p", "m2v-benches"])
-        .args(cargo_args)
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "m2v-benches",
+            "--features",
+            "peers",
+        ])
         .args(["--bin", "m2v-bench", "--"])
         .args(args)
         .status()

@@ -19,8 +19,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail, ensure};
 
-/// The features every build step of CI uses, so that they share their artifacts.
-const FEATURES: &str = "m2v-teacher/wgpu";
+/// The features every build step of CI uses, so that they share their artifacts: the
+/// teacher's GPU backend and the bench's model2vec-rs peer.
+const FEATURES: &str = "m2v-teacher/wgpu,m2v-benches/peers";
 
 pub fn run(args: &[String]) -> Result<()> {
     if let Some(a) = args.first() {
@@ -83,20 +84,24 @@ pub fn run(args: &[String]) -> Result<()> {
         )
     })?;
     // The bench's smoke test: subsets, potion-base-8M and the MiniLM teacher, with the
-    // model2vec-rs peer, on the test build's profile (speeds there mean nothing; full
-    // runs use `cargo xtask bench`, a release build); the Python peer is left to full runs.
+    // model2vec-rs peer; the Python peer is left to full runs. It runs the `m2v-bench`
+    // binary the test step built (m2v-benches has integration tests, so `cargo test`
+    // builds its binary, with the same features): no second build. Speeds in this
+    // unoptimised build mean nothing; full runs use `cargo xtask bench` (release).
     step("m2v-bench --quick", || {
         let out = crate::bench::default_out("bench-quick");
-        let features = format!("peers,{FEATURES}");
-        crate::bench::run_with(
-            &[
-                "--quick".to_string(),
-                "--no-python".to_string(),
-                "--out".to_string(),
-                out.to_string_lossy().into_owned(),
-            ],
-            &["--features", &features],
-        )?;
+        let bin = crate::bench::default_out("debug").join("m2v-bench");
+        ensure!(
+            bin.is_file(),
+            "{} was not built by the test step",
+            bin.display()
+        );
+        let status = Command::new(&bin)
+            .args(["--quick", "--no-python", "--out"])
+            .arg(&out)
+            .status()
+            .with_context(|| format!("running {}", bin.display()))?;
+        ensure!(status.success(), "m2v-bench --quick failed ({status})");
         check_quick_bench(&out.join("results.json"))
     })?;
     step("cargo doc", || {

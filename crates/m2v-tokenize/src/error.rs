@@ -48,11 +48,8 @@ pub enum Error {
         path: Option<PathBuf>,
         /// The JSON path of the pattern, e.g. `normalizer.normalizers[1].pattern`.
         field: String,
-        /// The pattern.
-        pattern: String,
-        /// Byte offset in the pattern where the problem was found.
-        offset: usize,
-        /// What was wrong.
+        /// The pattern, the byte offset in it where the problem was found, and what was
+        /// wrong (one string, so that the error stays small).
         message: String,
     },
 }
@@ -86,14 +83,8 @@ impl fmt::Display for Error {
             Error::Regex {
                 path,
                 field,
-                pattern,
-                offset,
                 message,
-            } => write!(
-                f,
-                "{}field `{field}`: regex `{pattern}` at byte {offset}: {message}",
-                file(path)
-            ),
+            } => write!(f, "{}field `{field}`: {message}", file(path)),
         }
     }
 }
@@ -120,9 +111,7 @@ impl Error {
         Error::Regex {
             path: None,
             field,
-            pattern: e.pattern,
-            offset: e.offset,
-            message: e.message,
+            message: format!("regex `{}` at byte {}: {}", e.pattern, e.offset, e.message),
         }
     }
 
