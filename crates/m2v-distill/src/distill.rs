@@ -298,7 +298,6 @@ impl Prepared {
                 len: output.data.len(),
             });
         }
-        self.phases.push(("teacher forward", Duration::ZERO));
         let mut emb = output.data;
         drop(std::mem::take(&mut self.inputs));
         m2v_reduce::nan_to_num(&mut emb);
@@ -415,15 +414,10 @@ pub fn distill(opts: &DistillOptions, progress: &dyn Progress) -> Result<Distill
     let output = prepared.run_teacher(progress)?;
     let forward = lap.elapsed();
     let mut d = prepared.finish(output)?;
-    // `finish` cannot know how long the forward pass took.
-    if let Some(p) = d
-        .summary
-        .phases
-        .iter_mut()
-        .find(|(n, _)| *n == "teacher forward")
-    {
-        p.1 = forward;
-    }
+    // `finish` does not know whether (or how long) the teacher ran: the phase goes in
+    // after `prepare`'s two.
+    let at = d.summary.phases.len().min(2);
+    d.summary.phases.insert(at, ("teacher forward", forward));
     Ok(d)
 }
 

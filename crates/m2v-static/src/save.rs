@@ -247,6 +247,20 @@ pub fn save_model(
     folder.commit()
 }
 
+/// Total size in bytes of the files in a saved model folder (not recursive; 0 when it
+/// cannot be read).
+pub fn folder_size(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
@@ -355,19 +369,6 @@ impl OutputFolder {
         f.write_all(bytes)
             .and_then(|()| f.sync_all())
             .map_err(io(&path))
-    }
-
-    /// Total size in bytes of the files written so far.
-    pub fn size(&self) -> u64 {
-        fs::read_dir(&self.tmp)
-            .map(|it| {
-                it.filter_map(|e| e.ok())
-                    .filter_map(|e| e.metadata().ok())
-                    .filter(|m| m.is_file())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0)
     }
 
     /// Moves the finished folder onto the output path (replacing an empty folder, or

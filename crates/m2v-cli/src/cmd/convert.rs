@@ -50,7 +50,7 @@ pub fn run(a: Args) -> Result<()> {
         println!(
             "saved {} ({} bytes)",
             out.display(),
-            super::folder_size(&out)
+            m2v_static::save::folder_size(&out)
         );
     }
     Ok(())

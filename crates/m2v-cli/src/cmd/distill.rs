@@ -152,7 +152,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     let t_save = std::time::Instant::now();
     let output = distilled.save(folder)?;
-    let size_bytes = super::folder_size(&output);
+    let size_bytes = m2v_static::save::folder_size(&output);
     let saved_in = t_save.elapsed();
     if let Some(repo) = &a.push_to {
         let options = m2v_hub::PushOptions {

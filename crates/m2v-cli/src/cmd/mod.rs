@@ -8,7 +8,7 @@ pub mod push;
 pub mod resolve;
 pub mod tokenize;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 
@@ -49,19 +49,6 @@ pub fn parse_storable_dtype(s: &str) -> Result<m2v_static::Dtype, String> {
             "cannot store a model as {s}: use float16, float32, float64 or int8 (f16, f32, f64, i8)"
         ))
     }
-}
-
-/// Total size in bytes of the files in a folder (not recursive).
-pub fn folder_size(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(|e| e.ok())
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// A model argument: an existing local folder, else a hub id resolved through the
