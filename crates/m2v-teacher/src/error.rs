@@ -64,6 +64,22 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A `pytorch_model.bin` is malformed or in a format this crate does not read.
+    #[error("{path}: unreadable pytorch_model.bin: {message}")]
+    Pytorch {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A model folder has no checkpoint file this crate reads.
+    #[error(
+        "{dir}: no weights: expected model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json"
+    )]
+    NoWeights {
+        /// The model folder.
+        dir: PathBuf,
+    },
     /// A tensor the architecture needs is not in the checkpoint.
     #[error("{path}: missing tensor `{name}`")]
     MissingTensor {

@@ -118,7 +118,9 @@ pub struct Teacher {
 
 impl Teacher {
     /// Loads a sentence-transformers folder (as on the hub or in the HF cache):
-    /// `config.json`, `model.safetensors`, and when present `modules.json`,
+    /// `config.json`, the weights (`model.safetensors`, sharded safetensors with their
+    /// index, or `pytorch_model.bin`, read without executing its pickle), and when
+    /// present `modules.json`,
     /// `1_Pooling/config.json` and `sentence_bert_config.json`. `tokenizer.json` is read
     /// on the first [`Teacher::tokenize`] (or [`Teacher::encode_sentences`]) only.
     pub fn load(dir: impl AsRef<Path>, device: DeviceChoice) -> Result<Self, Error> {
@@ -128,7 +130,7 @@ impl Teacher {
         let config = ModelConfig::from_file(&config_path)?;
         let sentence = SentenceConfig::from_dir(dir)?;
         let dev = device.device()?;
-        let mut weights = Weights::open(&dir.join("model.safetensors"), PREFIXES)?;
+        let mut weights = Weights::open_dir(dir, PREFIXES)?;
         let encoder = load_encoder(&config, &config_path, &mut weights, &dev)?;
         weights.finish()?;
         Ok(Self {
