@@ -45,6 +45,7 @@ mod error;
 mod mpnet;
 mod nn;
 mod pooling;
+mod pytorch;
 mod teacher;
 mod text;
 mod weights;
