@@ -6,9 +6,12 @@ sentence-transformers`, which brings torch and transformers), offline:
 
     HF_HUB_OFFLINE=1 ~/.cache/m2v/pyenv/bin/python scripts/golden_teacher_families.py
 
-For each family (DistilBERT, RoBERTa, XLM-RoBERTa) it builds `AutoModel.from_config` of
-a tiny config (vocabulary 1000, 2 layers, hidden 32, 4 heads, seeded with
-`torch.manual_seed`) and writes, under `crates/m2v-teacher/tests/fixtures/families/<name>/`:
+For each family (DistilBERT, RoBERTa, XLM-RoBERTa, ModernBERT) it builds
+`AutoModel.from_config` of a tiny config (vocabulary 1000, 2 layers, hidden 32, 4 heads,
+seeded with `torch.manual_seed`; ModernBERT: 4 layers, global/local/local/global, a local
+window of 8 so that the 32-token sequence is masked by it, no norm or attention biases
+but MLP biases, special ids as in the 1000-token cut of its tokenizer made by
+`scripts/golden_distill_families.py`) and writes, under `crates/m2v-teacher/tests/fixtures/families/<name>/`:
 
 - `config.json` + `model.safetensors`: the checkpoint as `save_pretrained` writes it
   (about 200 KB each; real checkpoints of these families cannot be fetched here);
@@ -18,10 +21,13 @@ a tiny config (vocabulary 1000, 2 layers, hidden 32, 4 heads, seeded with
 
 The tiny vocabulary keeps the files small; the ids are drawn below it, framed by the
 family's bos/eos ids. The tokenizers of these families are exercised elsewhere.
+
+Families can be named on the command line to regenerate only those (all by default).
 """
 
 import json
 import struct
+import sys
 from pathlib import Path
 
 import torch
@@ -73,11 +79,41 @@ FAMILIES = {
         bos=0,
         eos=2,
     ),
+    # transformers' ModernBertModel. Ids: [CLS] 988, [SEP] 989, [PAD] 990, as in the
+    # 1000-token cut of ModernBERT's tokenizer (scripts/golden_distill_families.py).
+    "modernbert": dict(
+        model_type="modernbert",
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=48,
+        max_position_embeddings=64,
+        local_attention=8,
+        global_attn_every_n_layers=3,
+        global_rope_theta=160000.0,
+        local_rope_theta=10000.0,
+        attention_bias=False,
+        mlp_bias=True,
+        norm_bias=False,
+        pad_token_id=990,
+        bos_token_id=988,
+        eos_token_id=989,
+        cls_token_id=988,
+        sep_token_id=989,
+        bos=988,
+        eos=989,
+    ),
 }
 
 
 def main() -> None:
+    only = sys.argv[1:]
+    unknown = [n for n in only if n not in FAMILIES]
+    if unknown:
+        sys.exit(f"unknown families {unknown}; known: {list(FAMILIES)}")
     for seed, (name, spec) in enumerate(FAMILIES.items()):
+        if only and name not in only:
+            continue
         spec = dict(spec)
         bos, eos = spec.pop("bos"), spec.pop("eos")
         model_type = spec.pop("model_type")
@@ -89,6 +125,10 @@ def main() -> None:
             for n, p in model.named_parameters():
                 if p.dim() == 1:
                     p.add_(torch.randn_like(p) * 0.1)
+                # Sharper attention, so that positions and the sliding window matter
+                # well beyond the tolerance (ModernBERT's init is very flat).
+                if name == "modernbert" and n.endswith("Wqkv.weight"):
+                    p.mul_(4.0)
         d = OUT / name
         d.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(d, safe_serialization=True)

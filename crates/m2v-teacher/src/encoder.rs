@@ -13,7 +13,7 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use crate::config::ModelConfig;
 use crate::error::Error;
 use crate::weights::Weights;
-use crate::{bert, mpnet};
+use crate::{bert, modernbert, mpnet};
 
 /// A right-padded batch of id sequences on the host.
 ///
@@ -137,6 +137,12 @@ pub(crate) fn load_encoder(
             device,
         )?),
         "mpnet" => Box::new(mpnet::MpNetModel::load(cfg, config_path, weights, device)?),
+        "modernbert" => Box::new(modernbert::ModernBertModel::load(
+            cfg,
+            config_path,
+            weights,
+            device,
+        )?),
         other => {
             return Err(Error::UnsupportedArchitecture {
                 path: config_path.to_path_buf(),
@@ -148,8 +154,15 @@ pub(crate) fn load_encoder(
 }
 
 /// The `model_type`s that load (one module each); [`load_encoder`] has one arm per entry.
-pub(crate) const ARCHITECTURES: &[&str] =
-    &["bert", "distilbert", "mpnet", "roberta", "xlm-roberta"];
+pub(crate) const ARCHITECTURES: &[&str] = &[
+    "bert",
+    "distilbert",
+    "modernbert",
+    "mpnet",
+    "roberta",
+    "xlm-roberta",
+];
 
-/// The checkpoint prefixes of every supported architecture.
-pub(crate) const PREFIXES: &[&str] = &["bert.", "mpnet.", "roberta.", "distilbert."];
+/// The checkpoint prefixes of every supported architecture (`model.`: ModernBERT's
+/// masked-LM checkpoints).
+pub(crate) const PREFIXES: &[&str] = &["bert.", "mpnet.", "roberta.", "distilbert.", "model."];

@@ -42,6 +42,7 @@ mod bert;
 mod config;
 mod encoder;
 mod error;
+mod modernbert;
 mod mpnet;
 mod nn;
 mod pooling;

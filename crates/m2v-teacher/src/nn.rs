@@ -19,11 +19,12 @@ pub(crate) fn upload<const D: usize>(t: HostTensor, device: &Device) -> Tensor<D
 }
 
 /// `y = x W + b` with `W` stored `[in, out]` (PyTorch's `[out, in]` transposed once at
-/// load time so every matmul reads it contiguously).
+/// load time so every matmul reads it contiguously); `b` is absent for `bias=False`
+/// layers.
 #[derive(Debug, Clone)]
 pub(crate) struct Linear {
     weight: Tensor<2>,
-    bias: Tensor<1>,
+    bias: Option<Tensor<1>>,
 }
 
 impl Linear {
@@ -35,11 +36,28 @@ impl Linear {
         d_out: usize,
         device: &Device,
     ) -> Result<Self, Error> {
+        Self::load_with_bias(w, name, d_in, d_out, true, device)
+    }
+
+    /// Loads `{name}.weight` `[d_out, d_in]`, and `{name}.bias` `[d_out]` when `bias`
+    /// (a `bias=False` layer has none in the checkpoint).
+    pub(crate) fn load_with_bias(
+        w: &mut Weights,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        bias: bool,
+        device: &Device,
+    ) -> Result<Self, Error> {
         let weight = w.take(&format!("{name}.weight"), &[d_out, d_in])?;
-        let bias = w.take(&format!("{name}.bias"), &[d_out])?;
+        let bias = if bias {
+            Some(upload(w.take(&format!("{name}.bias"), &[d_out])?, device))
+        } else {
+            None
+        };
         Ok(Self {
             weight: upload(weight.transposed(), device),
-            bias: upload(bias, device),
+            bias,
         })
     }
 
@@ -72,27 +90,28 @@ impl Linear {
                 },
                 device,
             ),
-            bias: upload(
+            bias: Some(upload(
                 HostTensor {
                     data: bias,
                     shape: vec![total],
                 },
                 device,
-            ),
+            )),
         })
     }
 
     /// `[.., d_in]` to `[.., d_out]`.
     pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        linear(x, self.weight.clone(), Some(self.bias.clone()))
+        linear(x, self.weight.clone(), self.bias.clone())
     }
 }
 
-/// LayerNorm over the last dimension with the checkpoint's epsilon.
+/// LayerNorm over the last dimension with the checkpoint's epsilon; `beta` is absent
+/// for `bias=False` norms (ModernBERT).
 #[derive(Debug, Clone)]
 pub(crate) struct LayerNorm {
     gamma: Tensor<1>,
-    beta: Tensor<1>,
+    beta: Option<Tensor<1>>,
     eps: f64,
 }
 
@@ -112,14 +131,33 @@ impl LayerNorm {
         };
         Ok(Self {
             gamma: upload(w.take(&format!("{name}.{g}"), &[d])?, device),
-            beta: upload(w.take(&format!("{name}.{b}"), &[d])?, device),
+            beta: Some(upload(w.take(&format!("{name}.{b}"), &[d])?, device)),
+            eps,
+        })
+    }
+
+    /// Loads `{name}.weight`, and `{name}.bias` when `bias` (`[d]`).
+    pub(crate) fn load_with_bias(
+        w: &mut Weights,
+        name: &str,
+        d: usize,
+        eps: f64,
+        bias: bool,
+        device: &Device,
+    ) -> Result<Self, Error> {
+        if bias {
+            return Self::load(w, name, d, eps, device);
+        }
+        Ok(Self {
+            gamma: upload(w.take(&format!("{name}.weight"), &[d])?, device),
+            beta: None,
             eps,
         })
     }
 
     /// `[.., d]` to `[.., d]`.
     pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        layer_norm(x, self.gamma.clone(), Some(self.beta.clone()), self.eps)
+        layer_norm(x, self.gamma.clone(), self.beta.clone(), self.eps)
     }
 }
 

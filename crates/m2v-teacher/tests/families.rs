@@ -1,5 +1,6 @@
-//! The BERT-shaped families beyond BERT (DistilBERT, RoBERTa, XLM-RoBERTa) against
-//! PyTorch `transformers`, on tiny seeded checkpoints written by
+//! The encoder families beyond BERT and MPNet (DistilBERT, RoBERTa, XLM-RoBERTa,
+//! ModernBERT with global and sliding-window layers) against PyTorch `transformers`, on
+//! tiny seeded checkpoints written by
 //! `scripts/golden_teacher_families.py` (real checkpoints of these families cannot be
 //! fetched here). The sequences run as one right-padded batch, as in distillation and
 //! sentence encoding. Tolerance: cosine >= 0.99999 and max |diff| <= 1e-4 per row.
@@ -79,4 +80,9 @@ fn roberta_matches_transformers() {
 #[test]
 fn xlm_roberta_matches_transformers() {
     check("xlm-roberta");
+}
+
+#[test]
+fn modernbert_matches_transformers() {
+    check("modernbert");
 }
