@@ -210,14 +210,18 @@ impl HfCache {
     }
 
     /// The snapshot folder (or its `subfolder`) of `id` if the cache holds every file
-    /// `files` requires (symlinks that resolve), without using the network.
+    /// `files` requires (symlinks that resolve) and one of its alternatives completely,
+    /// without using the network.
     pub fn lookup(&self, id: &RepoId, files: &FileSelection) -> Option<PathBuf> {
         let snap = self.snapshot(id).ok()?;
         let dir = match &files.subfolder {
             Some(s) => snap.join(s),
             None => snap,
         };
-        let complete = dir.is_dir() && files.required.iter().all(|r| dir.join(r).is_file());
+        let complete = dir.is_dir()
+            && files.required.iter().all(|r| dir.join(r).is_file())
+            && (files.alternatives.is_empty()
+                || files.alternatives.iter().any(|a| a.complete_in(&dir)));
         complete.then_some(dir)
     }
 

@@ -213,7 +213,29 @@ impl Hub {
                 });
             }
         }
-        for f in info.files.iter().filter(|f| files.matches(f)) {
+        let alternative = files.chosen_alternative(&info.files);
+        if alternative.is_none()
+            && let Some(first) = files.alternatives.first()
+        {
+            return Err(Error::FileNotFound {
+                repo_id: id.repo_id.clone(),
+                revision: id.revision.clone(),
+                path: format!(
+                    "{} (or any of: {})",
+                    files.repo_path(&first.marker),
+                    files.alternatives[1..]
+                        .iter()
+                        .map(|a| a.marker.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        let wanted = |f: &str| {
+            files.matches(f)
+                || alternative.is_some_and(|a| files.relative(f).is_some_and(|r| a.matches(r)))
+        };
+        for f in info.files.iter().filter(|f| wanted(f)) {
             self.download_file(id, &info.sha, f)?;
         }
         let snap = self.cache.repo_dir(id).join("snapshots").join(&info.sha);

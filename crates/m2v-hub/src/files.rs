@@ -15,6 +15,62 @@ pub struct FileSelection {
     pub required: Vec<String>,
     /// A folder inside the repository holding the model, or `None` for its root.
     pub subfolder: Option<String>,
+    /// Ways a repository may store one part (a teacher's weights: one safetensors file,
+    /// shards, `pytorch_model.bin`), in order of preference; when not empty, one of
+    /// them must be present and only the first present is downloaded.
+    pub alternatives: Vec<Alternative>,
+}
+
+/// One way of storing a part of a model, e.g. sharded safetensors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternative {
+    /// The file (relative to the subfolder) whose presence says the repository uses
+    /// this way, e.g. `model.safetensors.index.json`.
+    pub marker: String,
+    /// The files to download, `marker` included. A pattern containing `-of-` names
+    /// numbered shards (`model-00001-of-00003.safetensors`): the cache holds this way
+    /// completely only when every shard is there.
+    pub patterns: Vec<String>,
+}
+
+impl Alternative {
+    fn new(marker: &str, patterns: &[&str]) -> Self {
+        Alternative {
+            marker: marker.to_string(),
+            patterns: strings(patterns),
+        }
+    }
+
+    /// `true` when `rel` (relative to the subfolder) is one of its files.
+    pub fn matches(&self, rel: &str) -> bool {
+        self.patterns.iter().any(|p| glob_match(p, rel))
+    }
+
+    /// `true` when folder `dir` holds the marker and, for numbered shards, all of them.
+    pub fn complete_in(&self, dir: &std::path::Path) -> bool {
+        if !dir.join(&self.marker).is_file() {
+            return false;
+        }
+        for p in self.patterns.iter().filter(|p| p.contains("-of-")) {
+            let names: Vec<String> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| glob_match(p, n) && dir.join(n).is_file())
+                .collect();
+            // `…-0000i-of-0000n.ext`: n shards expected.
+            let total = names.first().and_then(|n| {
+                let tail = &n[n.rfind("-of-")? + 4..];
+                let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse::<usize>().ok()
+            });
+            if total.is_none_or(|t| names.len() != t) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -34,6 +90,7 @@ impl FileSelection {
             patterns,
             required: strings(required),
             subfolder: None,
+            alternatives: Vec::new(),
         }
     }
 
@@ -59,13 +116,14 @@ impl FileSelection {
         )
     }
 
-    /// A sentence-transformers teacher: the transformer's config, weights and
-    /// tokenizer files and the sentence-transformers module files (pooling, ...).
+    /// A sentence-transformers teacher: the transformer's config, weights (one
+    /// safetensors file, its shards, or `pytorch_model.bin`, in transformers' order of
+    /// preference) and tokenizer files and the sentence-transformers module files
+    /// (pooling, dense layers, ...).
     pub fn teacher() -> Self {
-        FileSelection::new(
+        let mut s = FileSelection::new(
             &[
                 "config.json",
-                "model.safetensors",
                 "tokenizer.json",
                 "tokenizer_config.json",
                 "special_tokens_map.json",
@@ -76,9 +134,41 @@ impl FileSelection {
                 "1_Pooling/*",
                 "2_Normalize/*",
                 "2_Dense/*",
+                "3_Dense/*",
+                "3_Normalize/*",
+                "4_Normalize/*",
             ],
-            &["config.json", "model.safetensors", "tokenizer.json"],
-        )
+            &["config.json", "tokenizer.json"],
+        );
+        s.alternatives = vec![
+            Alternative::new("model.safetensors", &["model.safetensors"]),
+            Alternative::new(
+                "model.safetensors.index.json",
+                &["model.safetensors.index.json", "model-*-of-*.safetensors"],
+            ),
+            Alternative::new("pytorch_model.bin", &["pytorch_model.bin"]),
+            Alternative::new(
+                "pytorch_model.bin.index.json",
+                &["pytorch_model.bin.index.json", "pytorch_model-*-of-*.bin"],
+            ),
+        ];
+        s
+    }
+
+    /// The first alternative whose marker the repository listing `files` (repository
+    /// paths) holds; `None` when there are no alternatives or none is present.
+    pub fn chosen_alternative(&self, files: &[String]) -> Option<&Alternative> {
+        self.alternatives
+            .iter()
+            .find(|a| files.contains(&self.repo_path(&a.marker)))
+    }
+
+    /// The path relative to the subfolder of a repository path (`None` outside it).
+    pub fn relative<'a>(&self, repo_path: &'a str) -> Option<&'a str> {
+        match &self.subfolder {
+            Some(s) => repo_path.strip_prefix(s.as_str())?.strip_prefix('/'),
+            None => Some(repo_path),
+        }
     }
 
     /// What either a static model or a teacher needs (for a model argument whose kind
@@ -90,6 +180,7 @@ impl FileSelection {
                 s.patterns.push(p);
             }
         }
+        // A static model has one `model.safetensors`, which the first alternative is.
         s
     }
 

@@ -81,7 +81,7 @@ pub use crate::download::{
     DEFAULT_ENDPOINT, Hub, ModelInfo, ProgressFn, offline_from_env, snapshot_or_download,
 };
 pub use crate::error::Error;
-pub use crate::files::FileSelection;
+pub use crate::files::{Alternative, FileSelection};
 #[cfg(feature = "net")]
 pub use crate::http::Retry;
 pub use crate::token::Token;

@@ -740,3 +740,67 @@ fn python_written_cache_resolves_offline() {
         assert_eq!(sha256(&data), want.as_str().unwrap(), "{path}");
     }
 }
+
+/// A teacher's weights come in one of four ways; the first present in the repository is
+/// downloaded and the others are not, and a cached snapshot with missing shards is not
+/// complete.
+#[test]
+fn teacher_weights_alternatives() {
+    let server = TestHub::start().unwrap();
+    let base = |extra: Vec<(&'static str, Vec<u8>)>| {
+        let mut f = vec![
+            ("config.json", b"{}".to_vec()),
+            ("tokenizer.json", b"{}".to_vec()),
+        ];
+        f.extend(extra);
+        f
+    };
+    // Sharded safetensors beside an old pytorch_model.bin: only the shards.
+    let files = base(vec![
+        (
+            "model.safetensors.index.json",
+            b"{\"weight_map\": {}}".to_vec(),
+        ),
+        ("model-00001-of-00002.safetensors", vec![1u8; 3000]),
+        ("model-00002-of-00002.safetensors", vec![2u8; 3000]),
+        ("pytorch_model.bin", vec![3u8; 3000]),
+    ]);
+    serve(&server, "main", &files);
+    let tmp = tempfile::tempdir().unwrap();
+    let hub = client(&server, tmp.path());
+    let sel = FileSelection::teacher();
+    let snap = hub.download(&id(REPO), &sel).unwrap();
+    assert!(snap.join("model-00002-of-00002.safetensors").is_file());
+    assert!(!snap.join("pytorch_model.bin").exists());
+    assert_eq!(
+        HfCache::new(tmp.path()).lookup(&id(REPO), &sel),
+        Some(snap.clone())
+    );
+    // A shard gone from the cache: not complete any more.
+    std::fs::remove_file(snap.join("model-00001-of-00002.safetensors")).unwrap();
+    assert_eq!(HfCache::new(tmp.path()).lookup(&id(REPO), &sel), None);
+
+    // Only pytorch_model.bin: it is downloaded.
+    serve(
+        &server,
+        "main",
+        &base(vec![("pytorch_model.bin", vec![3u8; 3000])]),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = client(&server, tmp.path())
+        .download(&id(REPO), &sel)
+        .unwrap();
+    assert!(snap.join("pytorch_model.bin").is_file());
+
+    // No weights at all: the error names what was looked for.
+    serve(&server, "main", &base(vec![]));
+    let tmp = tempfile::tempdir().unwrap();
+    let e = client(&server, tmp.path())
+        .download(&id(REPO), &sel)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("model.safetensors") && e.contains("pytorch_model.bin"),
+        "{e}"
+    );
+}
