@@ -13,7 +13,7 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use crate::config::ModelConfig;
 use crate::error::Error;
 use crate::weights::Weights;
-use crate::{bert, modernbert, mpnet};
+use crate::{bert, decoder, modernbert, mpnet};
 
 /// A right-padded batch of id sequences on the host.
 ///
@@ -137,6 +137,20 @@ pub(crate) fn load_encoder(
             device,
         )?),
         "mpnet" => Box::new(mpnet::MpNetModel::load(cfg, config_path, weights, device)?),
+        "gemma3_text" => Box::new(decoder::DecoderModel::load(
+            decoder::Family::Gemma3,
+            cfg,
+            config_path,
+            weights,
+            device,
+        )?),
+        "qwen3" => Box::new(decoder::DecoderModel::load(
+            decoder::Family::Qwen3,
+            cfg,
+            config_path,
+            weights,
+            device,
+        )?),
         "modernbert" => Box::new(modernbert::ModernBertModel::load(
             cfg,
             config_path,
@@ -157,8 +171,10 @@ pub(crate) fn load_encoder(
 pub(crate) const ARCHITECTURES: &[&str] = &[
     "bert",
     "distilbert",
+    "gemma3_text",
     "modernbert",
     "mpnet",
+    "qwen3",
     "roberta",
     "xlm-roberta",
 ];

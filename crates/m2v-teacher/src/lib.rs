@@ -40,6 +40,7 @@
 mod alloc;
 mod bert;
 mod config;
+mod decoder;
 mod encoder;
 mod error;
 mod modernbert;
