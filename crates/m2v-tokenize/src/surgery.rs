@@ -14,18 +14,29 @@
 //!    Python `re.match` semantics) are removed; WordPiece/WordLevel keep their unk.
 //! 4. Each user word is normalized and pre-tokenized with the tokenizer's own pipeline:
 //!    no piece: dropped; one piece already known (or seen, or removed by the pattern):
-//!    dropped; one new piece: appended as a regular token in its preprocessed form; more
-//!    pieces: appended last as a multi-word added token (normalized, stripped, not special).
+//!    dropped; one new piece: appended as a regular token in its preprocessed form (e.g.
+//!    `Ġword` for byte-level BPE, `▁word` for Metaspace); more pieces: appended last as a
+//!    multi-word added token (normalized, stripped, not special).
 //! 5. The added tokens are pruned again (bos/eos are gone with the post-processor, so
 //!    only unk and pad remain), then the new tokens and multi-word tokens are appended.
+//!    For a BPE model each new regular token also gets merges that build it (skeletoken's
+//!    `Merges._add_merges_for_token`: the token is split into characters, the existing
+//!    merges applied, then the adjacent pairs at even positions are merged, new pairs
+//!    appended to the merges, until one piece is left), and the pieces those merges name
+//!    that are not in the vocabulary yet (intermediate pieces, characters missing from
+//!    the alphabet) are appended right after it, in code point order. Multi-word added
+//!    tokens get no merges.
 //! 6. Truncation is set to 512 tokens (the reference's `StaticModel` default).
 //!
 //! The engine is dependency-free: the removal pattern comes in as a predicate, so the
 //! caller chooses the regex engine (the CLI uses the `regex` crate, anchored).
 //!
-//! Known difference: for a Unigram model the reference keeps a stale `unk_id` when
+//! Known differences: for a Unigram model the reference keeps a stale `unk_id` when
 //! tokens before the unk are removed; we point `unk_id` at the unk token's new position.
-//! Adding a custom vocabulary to a BPE model (which needs new merges) is not supported.
+//! A user word whose preprocessed form is already in the vocabulary by the time it is
+//! added (a BPE intermediate piece of an earlier word, or a multi-word token that is
+//! also a vocabulary entry) makes the reference raise `ValueError` ("already exists in
+//! vocabulary"); we skip it (counted as a duplicate).
 
 use std::collections::{HashMap, HashSet};
 
@@ -86,6 +97,8 @@ pub struct SurgeryStats {
     pub empty: usize,
     /// User words added as regular tokens.
     pub added_tokens: usize,
+    /// Pieces appended for the merges of new BPE tokens (not user words themselves).
+    pub merge_pieces: usize,
     /// User words added as multi-word added tokens.
     pub multiword: usize,
 }
@@ -252,6 +265,37 @@ impl State {
         n
     }
 
+    /// skeletoken's `BPE.add_token` for a regular token: the token, then merges that
+    /// build it (`Merges._add_merges_for_token` without a vocabulary constraint), then
+    /// the merge pieces still missing from the vocabulary, sorted. Returns how many
+    /// pieces were appended after the token.
+    fn push_bpe(&mut self, token: String, table: &mut MergeTable) -> usize {
+        table.missing.remove(&token);
+        self.push(token.clone(), 0.0);
+        let mut form = table.apply(&token);
+        while form.len() > 1 {
+            for pair in form.chunks_exact(2) {
+                let bigram = (pair[0].clone(), pair[1].clone());
+                if !table.rank.contains_key(&bigram) {
+                    table.rank.insert(bigram.clone(), self.merges.len());
+                    self.merges.push(bigram);
+                }
+                for p in pair {
+                    if table.parts.insert(p.clone()) && !self.contains(p) {
+                        table.missing.insert(p.clone());
+                    }
+                }
+            }
+            form = table.apply(&token);
+        }
+        let new = std::mem::take(&mut table.missing);
+        let n = new.len();
+        for p in new {
+            self.push(p, 0.0);
+        }
+        n
+    }
+
     fn push(&mut self, token: String, min_score: f64) {
         self.index.insert(token.clone(), self.vocab.len());
         self.vocab.push(token);
@@ -261,6 +305,72 @@ impl State {
                 f: min_score,
                 i: None,
             }));
+        }
+    }
+}
+
+/// skeletoken's `Merges` bookkeeping for adding BPE tokens: the rank of every merge
+/// (a later duplicate wins, as in its dict) and the merge pieces not in the vocabulary.
+struct MergeTable {
+    rank: HashMap<(String, String), usize>,
+    parts: HashSet<String>,
+    /// `_all_merge_tokens - vocabulary`, kept sorted (Rust's byte order on UTF-8 is
+    /// Python's code point order).
+    missing: std::collections::BTreeSet<String>,
+}
+
+impl MergeTable {
+    fn new(st: &State) -> MergeTable {
+        let mut rank = HashMap::with_capacity(st.merges.len());
+        let mut parts = HashSet::new();
+        for (i, (l, r)) in st.merges.iter().enumerate() {
+            rank.insert((l.clone(), r.clone()), i);
+            parts.insert(l.clone());
+            parts.insert(r.clone());
+        }
+        let missing = parts.iter().filter(|p| !st.contains(p)).cloned().collect();
+        MergeTable {
+            rank,
+            parts,
+            missing,
+        }
+    }
+
+    /// `Merges._merge`: the token's characters with the existing merges applied, the
+    /// lowest-ranked pair first, each pass merging its non-overlapping occurrences.
+    fn apply(&self, token: &str) -> Vec<String> {
+        let mut pieces: Vec<String> = token.chars().map(String::from).collect();
+        if pieces.len() == 1 {
+            return pieces;
+        }
+        let mut key = (String::new(), String::new());
+        loop {
+            let mut best: Option<(usize, usize)> = None;
+            for (i, w) in pieces.windows(2).enumerate() {
+                key.0.clone_from(&w[0]);
+                key.1.clone_from(&w[1]);
+                if let Some(&r) = self.rank.get(&key)
+                    && best.is_none_or(|(b, _)| r < b)
+                {
+                    best = Some((r, i));
+                }
+            }
+            let Some((_, at)) = best else {
+                return pieces;
+            };
+            let (l, r) = (pieces[at].clone(), pieces[at + 1].clone());
+            let mut out = Vec::with_capacity(pieces.len());
+            let mut i = 0;
+            while i < pieces.len() {
+                if i + 1 < pieces.len() && pieces[i] == l && pieces[i + 1] == r {
+                    out.push(format!("{l}{r}"));
+                    i += 2;
+                } else {
+                    out.push(std::mem::take(&mut pieces[i]));
+                    i += 1;
+                }
+            }
+            pieces = out;
         }
     }
 }
@@ -558,6 +668,9 @@ fn added_json(st: &State) -> Value {
     let mut items: Vec<(usize, &Added)> = st
         .added
         .iter()
+        // HF tokenizers drops an empty added token when it loads the file (the vocabulary
+        // keeps it): a multi-word word that is blank after stripping.
+        .filter(|a| !a.content.is_empty())
         .filter_map(|a| st.index.get(&a.content).map(|&i| (i, a)))
         .collect();
     items.sort_by_key(|(i, _)| *i);
@@ -653,8 +766,8 @@ fn padding_json(st: &State) -> Value {
 
 /// Applies the reference's vocabulary surgery to a teacher's `tokenizer.json`.
 ///
-/// Errors: a malformed or unsupported `tokenizer.json`, a custom vocabulary for a BPE
-/// model, or a vocabulary that ends up empty.
+/// Errors: a malformed or unsupported `tokenizer.json`, or a vocabulary that ends up
+/// empty.
 pub fn distill_vocabulary(
     teacher: &Value,
     opts: &VocabularyOptions<'_>,
@@ -797,19 +910,21 @@ pub fn distill_vocabulary(
         seen.insert(t.clone());
         to_add.push(t);
     }
-    if st.kind == Kind::Bpe && !(to_add.is_empty() && multi.is_empty()) {
-        return Err(Error::Unsupported {
-            path: None,
-            component: "custom vocabulary for model".into(),
-            kind: "BPE".into(),
-        });
-    }
-
     // 5. Prune again (only unk and pad survive), then append.
     st.prune_added(&[]);
-    stats.added_tokens = to_add.len();
+    let mut merge_table =
+        (st.kind == Kind::Bpe && !to_add.is_empty()).then(|| MergeTable::new(&st));
     for t in to_add {
-        st.push(t, min_sc);
+        if st.contains(&t) {
+            // A BPE piece added for an earlier word (the reference raises here).
+            stats.duplicates += 1;
+            continue;
+        }
+        stats.added_tokens += 1;
+        match merge_table.as_mut() {
+            Some(table) => stats.merge_pieces += st.push_bpe(t, table),
+            None => st.push(t, min_sc),
+        }
     }
     for t in multi {
         if st.contains(&t) {
@@ -979,6 +1094,49 @@ mod tests {
         assert_eq!(
             to_string(last),
             r#"{"id":12,"content":"[unused7]","single_word":false,"lstrip":true,"rstrip":true,"normalized":true,"special":false}"#
+        );
+    }
+
+    #[test]
+    fn bpe_words_get_merges_and_missing_pieces() {
+        let tok = parse(
+            r#"{"added_tokens":[{"id":0,"content":"<unk>","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}],
+            "normalizer":null,"pre_tokenizer":{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true},
+            "post_processor":null,"decoder":null,
+            "model":{"type":"BPE","dropout":null,"unk_token":"<unk>","continuing_subword_prefix":null,"end_of_word_suffix":null,
+             "fuse_unk":false,"byte_fallback":false,"ignore_merges":false,
+             "vocab":{"<unk>":0,"▁":1,"a":2,"b":3,"c":4,"▁a":5},"merges":[["▁","a"]]}}"#,
+        )
+        .unwrap();
+        let words: Vec<String> = ["abcab", "ab", "a", "x"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        let opts = VocabularyOptions {
+            vocabulary: &words,
+            remove: None,
+            unk_token: None,
+            pad_token: None,
+        };
+        let d = distill_vocabulary(&tok, &opts).unwrap();
+        // "▁abcab": chars, "▁a" merged, then (▁a,b) (c,a) at even positions, then
+        // (▁ab,ca), then (▁abca,b): the missing pieces follow in code point order.
+        // "▁ab" is then already there (skeletoken raises; we skip it), "▁a" is known,
+        // "▁x" brings "x" (not in the alphabet). Checked with skeletoken 0.6.1's
+        // `add_tokens_to_vocabulary(["▁abcab", "▁x"], preprocess_tokens=False)`.
+        assert_eq!(
+            d.tokens,
+            [
+                "<unk>", "▁", "a", "b", "c", "▁a", "▁abcab", "ca", "▁ab", "▁abca", "▁x", "x"
+            ]
+        );
+        assert_eq!(d.stats.added_tokens, 2);
+        assert_eq!(d.stats.merge_pieces, 4);
+        assert_eq!(d.stats.duplicates, 2);
+        let merges = d.tokenizer.get("model").unwrap().get("merges").unwrap();
+        assert_eq!(
+            to_string(merges),
+            r#"[["▁","a"],["▁a","b"],["c","a"],["▁ab","ca"],["▁abca","b"],["▁","x"]]"#
         );
     }
 
