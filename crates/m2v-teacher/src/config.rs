@@ -37,12 +37,8 @@ pub struct ModelConfig {
     #[serde(alias = "hidden_dim")]
     pub intermediate_size: usize,
     /// Feed-forward activation: `gelu`, `gelu_new`, `gelu_pytorch_tanh`, `gelu_fast`,
-    /// `relu`, `silu`/`swish` (ModernBERT's `hidden_activation` is read as an alias).
-    #[serde(
-        default = "default_act",
-        alias = "activation",
-        alias = "hidden_activation"
-    )]
+    /// `relu`, `silu`/`swish`.
+    #[serde(default = "default_act", alias = "activation")]
     pub hidden_act: String,
     /// Rows of the position embedding table.
     #[serde(default = "default_max_pos")]

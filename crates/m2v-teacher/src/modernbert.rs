@@ -80,6 +80,9 @@ struct ModernBertFields {
     norm_bias: bool,
     #[serde(default = "default_norm_eps")]
     norm_eps: f64,
+    /// ModernBERT's name for `hidden_act`.
+    #[serde(default = "default_activation")]
+    hidden_activation: String,
 }
 
 fn default_every_n() -> usize {
@@ -96,6 +99,9 @@ fn default_local_theta() -> f64 {
 }
 fn default_norm_eps() -> f64 {
     1e-5
+}
+fn default_activation() -> String {
+    "gelu".to_string()
 }
 
 /// `ModernBertConfig`'s default padding id (`[PAD]` of its tokenizer).
@@ -372,7 +378,12 @@ impl ModernBertModel {
             final_norm,
             heads: cfg.num_attention_heads,
             head_dim,
-            act: cfg.activation(config_path)?,
+            act: ModelConfig {
+                hidden_act: f.hidden_activation.clone(),
+                ..cfg.clone()
+            }
+            .activation(config_path)
+            .map_err(|_| unsupported("hidden_activation", f.hidden_activation.clone()))?,
             global_theta,
             local_theta,
             radius: f.local_attention / 2,
