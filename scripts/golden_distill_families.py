@@ -20,10 +20,24 @@ tokenizer, and writes under `crates/m2v-distill/tests/fixtures/families/<name>/`
   checkpoint in m2v-teacher's fixtures);
 - `expected.json`: the saved `config.json`, the token list in id order, the dtype and
   shape; `rows.bin`: every embedding row as saved (float16, little-endian).
+
+ModernBERT: its 50k byte-level BPE (`/work/shared/data/tokenizers/modernbert/tokenizer.json`,
+or the path in `$M2V_MODERNBERT_TOKENIZER`) cut to 1000 tokens with consistent merges:
+ids 0-980 of the original (`|||IP_ADDRESS|||`, `<|padding|>`, the 243 byte symbols and the
+results of the first 736 merges, whose parts all lie below id 981), then the original's
+vocabulary entries `"   "`, `"  "`, `|||EMAIL_ADDRESS|||`, `|||PHONE_NUMBER|||`,
+`<|endoftext|>` (981-985), then its added tokens `[UNK]` `[CLS]` `[SEP]` `[PAD]` `[MASK]`
+`[unused0-8]` (986-999); the added tokens keep their flags, the post-processor its
+`[CLS] A [SEP]` template with the new ids ([CLS] 988, [SEP] 989, [PAD] 990, as in the
+tiny checkpoint's `config.json`).
+
+Families can be named on the command line to regenerate only those (all by default).
 """
 
 import json
+import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -50,12 +64,44 @@ def bert_tokenizer_1000() -> dict:
     return tok
 
 
-def main() -> None:
-    name = "distilbert"
-    out = OUT / name
-    out.mkdir(parents=True, exist_ok=True)
-    tok = bert_tokenizer_1000()
-    (out / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False))
+MODERNBERT_TOKENIZER = Path(
+    os.environ.get("M2V_MODERNBERT_TOKENIZER", "/work/shared/data/tokenizers/modernbert/tokenizer.json")
+)
+
+
+def modernbert_tokenizer_1000() -> dict:
+    tok = json.loads(MODERNBERT_TOKENIZER.read_text())
+    vocab = tok["model"]["vocab"]
+    by_id = {i: t for t, i in vocab.items()}
+    kept = [by_id[i] for i in range(981)]
+    kept += ["   ", "  ", "|||EMAIL_ADDRESS|||", "|||PHONE_NUMBER|||", "<|endoftext|>"]
+    assert all(t in vocab for t in kept)
+    added = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"] + [f"[unused{i}]" for i in range(9)]
+    new_vocab = {t: i for i, t in enumerate(kept)}
+    merges = []
+    for m in tok["model"]["merges"]:
+        parts = m.split(" ") if isinstance(m, str) else m
+        if all(p in new_vocab for p in parts) and "".join(parts) in new_vocab:
+            merges.append(m)
+    assert len(merges) == 736, len(merges)
+    new_id = dict(new_vocab)
+    for i, t in enumerate(added):
+        new_id[t] = len(kept) + i
+    assert len(new_id) == 1000
+    old_added = {a["content"]: a for a in tok["added_tokens"]}
+    tok["added_tokens"] = [
+        {**old_added[t], "id": new_id[t]}
+        for t in sorted(old_added, key=lambda t: old_added[t]["id"])
+        if t in new_id
+    ]
+    for spec in tok["post_processor"]["special_tokens"].values():
+        spec["ids"] = [new_id[t] for t in spec["tokens"]]
+    tok["model"]["vocab"] = new_vocab
+    tok["model"]["merges"] = merges
+    return tok
+
+
+def write_tokenizer(name: str, out: Path) -> None:
     specials = {
         "unk_token": "[UNK]",
         "pad_token": "[PAD]",
@@ -63,10 +109,40 @@ def main() -> None:
         "sep_token": "[SEP]",
         "mask_token": "[MASK]",
     }
+    if name == "distilbert":
+        tok = bert_tokenizer_1000()
+        config = {"tokenizer_class": "DistilBertTokenizer", "do_lower_case": True, **specials}
+    else:
+        tok = modernbert_tokenizer_1000()
+        config = {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "clean_up_tokenization_spaces": True,
+            "model_input_names": ["input_ids", "attention_mask"],
+            "model_max_length": 64,
+            **specials,
+        }
+    (out / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False))
     (out / "special_tokens_map.json").write_text(json.dumps(specials, indent=2))
-    (out / "tokenizer_config.json").write_text(
-        json.dumps({"tokenizer_class": "DistilBertTokenizer", "do_lower_case": True, **specials}, indent=2)
-    )
+    (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
+
+
+FAMILIES = ["distilbert", "modernbert"]
+
+
+def main() -> None:
+    only = sys.argv[1:]
+    unknown = [n for n in only if n not in FAMILIES]
+    if unknown:
+        sys.exit(f"unknown families {unknown}; known: {FAMILIES}")
+    for name in FAMILIES:
+        if not only or name in only:
+            distill_family(name)
+
+
+def distill_family(name: str) -> None:
+    out = OUT / name
+    out.mkdir(parents=True, exist_ok=True)
+    write_tokenizer(name, out)
     with tempfile.TemporaryDirectory() as tmp:
         teacher = Path(tmp) / "teacher"
         teacher.mkdir()
