@@ -160,7 +160,7 @@ fn modernbert_masked_lm_checkpoint_and_legacy_config() {
     bias["shape"] = serde_json::json!([1000]);
     out.insert("decoder.bias".into(), bias);
     let mut h = serde_json::to_vec(&out).unwrap();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut file = (h.len() as u64).to_le_bytes().to_vec();
