@@ -427,8 +427,8 @@ fn to_static_model_equals_saved() {
 }
 
 /// A LaBSE-shaped teacher (Transformer, Pooling, Dense, Normalize) distills: Python's
-/// `distill` uses only the transformer, so do we; sentence embeddings, which would need
-/// the Dense layer, are refused with the module named.
+/// `distill` uses only the transformer, so do we, even when the Dense module's folder
+/// is missing; sentence embeddings, which need it, fail naming its file.
 #[test]
 fn dense_module_does_not_block_distillation() {
     let Some(teacher) = teacher() else { return };
@@ -457,7 +457,8 @@ fn dense_module_does_not_block_distillation() {
     assert_eq!(prepared.teacher_inputs().len(), prepared.tokens().len());
     assert!(prepared.tokens().len() > 29_000);
     let t = m2v_teacher::Teacher::load(&dir, m2v_teacher::DeviceChoice::Cpu).unwrap();
+    // Encoding sentences needs the Dense module, which this folder lacks.
     let e = t.encode_sentences(&["hello"], 8).unwrap_err().to_string();
-    assert!(e.contains("sentence_transformers.models.Dense"), "{e}");
+    assert!(e.contains("2_Dense/config.json"), "{e}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -4,6 +4,7 @@
 //! - `modules.json`, `1_Pooling/config.json`, `sentence_bert_config.json`:
 //!   [`SentenceConfig`], the sentence-transformers pipeline on top of the transformer.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -180,6 +181,9 @@ struct PoolingFile {
     pooling_mode_mean_sqrt_len_tokens: bool,
     pooling_mode_weightedmean_tokens: bool,
     pooling_mode_lasttoken: bool,
+    /// sentence-transformers 6's form: one mode name (or a list, which concatenates
+    /// several pooled rows: not supported).
+    pooling_mode: Option<serde_json::Value>,
     include_prompt: Option<bool>,
 }
 
@@ -191,8 +195,114 @@ struct SentenceBertFile {
     do_lower_case: bool,
 }
 
-/// The sentence-transformers pipeline of a folder: pooling, normalization and the
-/// maximum sequence length.
+/// `<i>_Dense/config.json` (sentence-transformers' `Dense` module).
+#[derive(Debug, Clone, Deserialize)]
+struct DenseFile {
+    in_features: usize,
+    out_features: usize,
+    #[serde(default = "yes")]
+    bias: bool,
+    /// Absent means Tanh, as sentence-transformers' `Dense` defaults.
+    activation_function: Option<String>,
+    #[serde(default)]
+    use_residual: bool,
+    module_input_name: Option<String>,
+    module_output_name: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `config_sentence_transformers.json`: the prompts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct SentenceTransformersFile {
+    prompts: BTreeMap<String, String>,
+    default_prompt_name: Option<String>,
+}
+
+/// The activation after a `Dense` module's linear layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DenseActivation {
+    /// `torch.nn.Identity`.
+    Identity,
+    /// `torch.nn.Tanh` (the default).
+    Tanh,
+    /// `torch.nn.ReLU`.
+    Relu,
+    /// `torch.nn.GELU` (exact).
+    Gelu,
+    /// `torch.nn.Sigmoid`.
+    Sigmoid,
+}
+
+/// A sentence-transformers `Dense` module after the pooling (LaBSE's 768→768 Tanh
+/// layer, EmbeddingGemma's two projections).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenseModule {
+    /// Its folder (`2_Dense/`), holding `config.json` and the weights.
+    pub dir: PathBuf,
+    /// Input width.
+    pub in_features: usize,
+    /// Output width.
+    pub out_features: usize,
+    /// Whether the linear layer has a bias.
+    pub bias: bool,
+    /// The activation applied to the linear layer's output.
+    pub activation: DenseActivation,
+    /// `use_residual`: the input (projected by `residual` when the widths differ) is
+    /// added to the output.
+    pub residual: bool,
+}
+
+impl DenseModule {
+    /// Reads the module's `config.json` in `dir`.
+    pub fn from_dir(dir: PathBuf) -> Result<Self, Error> {
+        let path = dir.join("config.json");
+        let f: DenseFile = read_json(&path)?;
+        for (field, name) in [
+            ("module_input_name", &f.module_input_name),
+            ("module_output_name", &f.module_output_name),
+        ] {
+            if let Some(n) = name
+                && n != "sentence_embedding"
+            {
+                return Err(Error::Unsupported {
+                    path,
+                    field: field.to_string(),
+                    value: n.clone(),
+                });
+            }
+        }
+        let activation = match f.activation_function.as_deref() {
+            None | Some("torch.nn.modules.activation.Tanh") => DenseActivation::Tanh,
+            Some("torch.nn.modules.linear.Identity") => DenseActivation::Identity,
+            Some("torch.nn.modules.activation.ReLU") => DenseActivation::Relu,
+            Some("torch.nn.modules.activation.GELU") => DenseActivation::Gelu,
+            Some("torch.nn.modules.activation.Sigmoid") => DenseActivation::Sigmoid,
+            Some(other) => {
+                return Err(Error::Unsupported {
+                    path,
+                    field: "activation_function".to_string(),
+                    value: other.to_string(),
+                });
+            }
+        };
+        Ok(Self {
+            dir,
+            in_features: f.in_features,
+            out_features: f.out_features,
+            bias: f.bias,
+            activation,
+            residual: f.use_residual,
+        })
+    }
+}
+
+/// The sentence-transformers pipeline of a folder: pooling, the `Dense` modules,
+/// normalization, the maximum sequence length and the prompts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentenceConfig {
     /// How token rows become one sentence row (`1_Pooling/config.json`; mean when the
@@ -204,19 +314,39 @@ pub struct SentenceConfig {
     pub max_seq_length: Option<usize>,
     /// `do_lower_case` of `sentence_bert_config.json`: lowercase texts before tokenizing.
     pub lowercase: bool,
-    /// Modules after the pooling that this crate does not apply (e.g. LaBSE's `Dense`),
-    /// by their `type`. Distillation, which pools the transformer's output itself as
-    /// Python's `distill` does, ignores them; [`crate::Teacher::encode_sentences`]
-    /// refuses to run without them.
-    pub unapplied: Vec<String>,
+    /// The folders of the `Dense` modules after the pooling, in order (LaBSE has one,
+    /// EmbeddingGemma two). Distillation, which pools the transformer's output itself
+    /// as Python's `distill` does, never reads them; sentence encoding loads and
+    /// applies them ([`DenseModule::from_dir`]).
+    pub dense: Vec<PathBuf>,
+    /// `prompts` of `config_sentence_transformers.json` (name to text prepended).
+    pub prompts: BTreeMap<String, String>,
+    /// `default_prompt_name` of `config_sentence_transformers.json`: the prompt used
+    /// when none is asked for.
+    pub default_prompt_name: Option<String>,
 }
 
 impl SentenceConfig {
     /// Reads the sentence-transformers files of `dir`. A folder without `modules.json` is
-    /// a plain transformer: mean pooling, no normalization. Modules after the pooling
-    /// other than `Normalize` (e.g. `Dense`) are listed in
-    /// [`SentenceConfig::unapplied`]; anything else out of place is an error.
+    /// a plain transformer: mean pooling, no normalization. After the pooling come
+    /// `Dense` modules and `Normalize`, in that order; anything else out of place is an
+    /// error.
     pub fn from_dir(dir: &Path) -> Result<Self, Error> {
+        let st = dir.join("config_sentence_transformers.json");
+        let st: SentenceTransformersFile = if st.is_file() {
+            read_json(&st)?
+        } else {
+            SentenceTransformersFile::default()
+        };
+        if let Some(name) = &st.default_prompt_name
+            && !st.prompts.contains_key(name)
+        {
+            return Err(Error::InvalidField {
+                path: dir.join("config_sentence_transformers.json"),
+                field: "default_prompt_name".to_string(),
+                message: format!("`{name}` is not one of the prompts"),
+            });
+        }
         let sbert = dir.join("sentence_bert_config.json");
         let max_seq_length = if sbert.is_file() {
             let f: SentenceBertFile = read_json(&sbert)?;
@@ -232,13 +362,15 @@ impl SentenceConfig {
                 normalize: false,
                 max_seq_length,
                 lowercase,
-                unapplied: Vec::new(),
+                dense: Vec::new(),
+                prompts: st.prompts,
+                default_prompt_name: st.default_prompt_name,
             });
         }
         let modules: Vec<ModuleEntry> = read_json(&modules_path)?;
         let mut pooling = None;
         let mut normalize = false;
-        let mut unapplied = Vec::new();
+        let mut dense = Vec::new();
         for (i, m) in modules.iter().enumerate() {
             let short = m.kind.rsplit('.').next().unwrap_or(&m.kind);
             match short {
@@ -248,8 +380,10 @@ impl SentenceConfig {
                     pooling = Some(pooling_from_file(&p)?);
                 }
                 "Normalize" if pooling.is_some() => normalize = true,
-                // After the pooling (LaBSE: Dense, then Normalize): not applied here.
-                "Dense" if pooling.is_some() => unapplied.push(m.kind.clone()),
+                // After the pooling (LaBSE: Dense, then Normalize).
+                "Dense" if pooling.is_some() && !normalize => {
+                    dense.push(dir.join(&m.path));
+                }
                 _ => {
                     return Err(Error::Unsupported {
                         path: modules_path,
@@ -269,7 +403,9 @@ impl SentenceConfig {
             normalize,
             max_seq_length,
             lowercase,
-            unapplied,
+            dense,
+            prompts: st.prompts,
+            default_prompt_name: st.default_prompt_name,
         })
     }
 }
@@ -282,6 +418,33 @@ fn pooling_from_file(path: &Path) -> Result<Pooling, Error> {
             field: "include_prompt".to_string(),
             value: "false".to_string(),
         });
+    }
+    if let Some(mode) = &f.pooling_mode {
+        let name = match mode {
+            serde_json::Value::String(s) => s.as_str(),
+            serde_json::Value::Array(a) if a.len() == 1 && a[0].is_string() => {
+                a[0].as_str().unwrap_or_default()
+            }
+            other => {
+                return Err(Error::Unsupported {
+                    path: path.to_path_buf(),
+                    field: "pooling_mode".to_string(),
+                    value: other.to_string(),
+                });
+            }
+        };
+        return match name {
+            "cls" => Ok(Pooling::First),
+            "mean" => Ok(Pooling::Mean),
+            "max" => Ok(Pooling::Max),
+            "mean_sqrt_len_tokens" => Ok(Pooling::MeanSqrtLen),
+            "lasttoken" => Ok(Pooling::Last),
+            other => Err(Error::Unsupported {
+                path: path.to_path_buf(),
+                field: "pooling_mode".to_string(),
+                value: other.to_string(),
+            }),
+        };
     }
     let modes = [
         (
@@ -323,11 +486,8 @@ fn pooling_from_file(path: &Path) -> Result<Pooling, Error> {
             field: (*field).to_string(),
             value: "true".to_string(),
         }),
-        [] => Err(Error::InvalidField {
-            path: path.to_path_buf(),
-            field: "pooling_mode_*".to_string(),
-            message: "no pooling mode is set".to_string(),
-        }),
+        // sentence-transformers pools by the mean when no mode is set.
+        [] => Ok(Pooling::Mean),
         many => Err(Error::Unsupported {
             path: path.to_path_buf(),
             field: "pooling_mode_*".to_string(),
@@ -390,7 +550,9 @@ mod tests {
                 normalize: true,
                 max_seq_length: Some(7),
                 lowercase: false,
-                unapplied: Vec::new(),
+                dense: Vec::new(),
+                prompts: BTreeMap::new(),
+                default_prompt_name: None,
             }
         );
     }
@@ -420,7 +582,8 @@ mod tests {
             "{e}"
         );
 
-        // A Dense module after the pooling (LaBSE's shape) loads, listed as unapplied.
+        // A Dense module after the pooling (LaBSE's shape) loads with its config; an
+        // activation sentence-transformers would import from elsewhere is refused.
         let dense = MODULES.replace("Normalize\"}", "Dense\"}");
         let d = dir_with(&[
             ("modules.json", &dense),
@@ -428,9 +591,37 @@ mod tests {
                 "1_Pooling/config.json",
                 r#"{"pooling_mode_mean_tokens": true}"#,
             ),
+            (
+                "2_Normalize/config.json",
+                r#"{"in_features": 4, "out_features": 2, "bias": false,
+                    "activation_function": "torch.nn.modules.linear.Identity"}"#,
+            ),
         ]);
         let c = SentenceConfig::from_dir(&d).unwrap();
-        assert_eq!(c.unapplied, ["sentence_transformers.models.Dense"]);
+        assert_eq!(c.dense, [d.join("2_Normalize")]);
+        let m = DenseModule::from_dir(c.dense[0].clone()).unwrap();
+        assert_eq!((m.in_features, m.out_features, m.bias), (4, 2, false));
+        assert_eq!(m.activation, DenseActivation::Identity);
+        std::fs::write(
+            d.join("2_Normalize/config.json"),
+            r#"{"in_features": 4, "out_features": 2, "activation_function": "my.Act"}"#,
+        )
+        .unwrap();
+        let e = DenseModule::from_dir(c.dense[0].clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("2_Normalize/config.json: unsupported activation_function `my.Act`"),
+            "{e}"
+        );
+        // A default prompt that is not among the prompts.
+        std::fs::write(
+            d.join("config_sentence_transformers.json"),
+            r#"{"prompts": {"query": "q: "}, "default_prompt_name": "doc"}"#,
+        )
+        .unwrap();
+        let e = SentenceConfig::from_dir(&d).unwrap_err().to_string();
+        assert!(e.contains("default_prompt_name"), "{e}");
         // A module this crate does not know, anywhere, is an error naming it.
         let odd = MODULES.replace("Normalize\"}", "LayerNorm\"}");
         let d = dir_with(&[

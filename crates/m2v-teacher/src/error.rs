@@ -72,6 +72,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A sentence-transformers module (e.g. `2_Dense`) could not be loaded.
+    #[error("{path}: a module could not be loaded: {message}")]
+    Module {
+        /// The `modules.json` that lists it.
+        path: PathBuf,
+        /// What went wrong (naming the module's file).
+        message: String,
+    },
     /// A model folder has no checkpoint file this crate reads.
     #[error(
         "{dir}: no weights: expected model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json"

@@ -41,6 +41,7 @@ mod alloc;
 mod bert;
 mod config;
 mod decoder;
+mod dense;
 mod encoder;
 mod error;
 mod modernbert;
@@ -52,7 +53,7 @@ mod teacher;
 mod text;
 mod weights;
 
-pub use crate::config::{ModelConfig, SentenceConfig};
+pub use crate::config::{DenseActivation, DenseModule, ModelConfig, SentenceConfig};
 pub use crate::error::Error;
 pub use crate::pooling::Pooling;
 pub use crate::teacher::{DeviceChoice, Hidden, Teacher};

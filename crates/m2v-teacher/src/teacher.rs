@@ -7,6 +7,7 @@ use std::str::FromStr;
 use burn::tensor::{Device, Tensor};
 
 use crate::config::{ModelConfig, SentenceConfig};
+use crate::dense::DenseLayer;
 use crate::encoder::{Batch, Encoder, PREFIXES, load_encoder};
 use crate::error::Error;
 use crate::pooling::{Pooling, normalize, pool_rows};
@@ -114,6 +115,9 @@ pub struct Teacher {
     /// `tokenizer.json`, loaded on first use: distillation feeds ids and never needs it.
     text: std::sync::OnceLock<Result<TextEncoder, (PathBuf, String)>>,
     tokenizer_path: PathBuf,
+    /// The `Dense` modules, loaded on the first sentence encoding (distillation never
+    /// uses them, as Python's `distill` does not).
+    dense: std::sync::OnceLock<Result<Vec<DenseLayer>, String>>,
 }
 
 impl Teacher {
@@ -141,6 +145,7 @@ impl Teacher {
             sentence,
             text: std::sync::OnceLock::new(),
             tokenizer_path: dir.join("tokenizer.json"),
+            dense: std::sync::OnceLock::new(),
         })
     }
 
@@ -332,40 +337,109 @@ impl Teacher {
         Ok(enc.encode(&text, max))
     }
 
+    /// Width of sentence embeddings: the last `Dense` module's output, else the hidden
+    /// size. Loads the `Dense` modules (once) to know it.
+    pub fn sentence_dim(&self) -> Result<usize, Error> {
+        let dense = self.dense_layers()?;
+        crate::dense::output_width(dense, self.hidden_size(), &self.modules_path())
+    }
+
+    fn modules_path(&self) -> PathBuf {
+        self.tokenizer_path.with_file_name("modules.json")
+    }
+
+    /// The `Dense` modules, loaded on first use.
+    fn dense_layers(&self) -> Result<&[DenseLayer], Error> {
+        self.dense
+            .get_or_init(|| {
+                self.sentence
+                    .dense
+                    .iter()
+                    .map(|m| DenseLayer::load(m, &self.device))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())
+            })
+            .as_deref()
+            .map_err(|message| Error::Module {
+                path: self.modules_path(),
+                message: message.clone(),
+            })
+    }
+
     /// Sentence embeddings through the folder's sentence-transformers pipeline
-    /// (tokenize with specials, truncate to `max_seq_length`, the `1_Pooling` mode,
-    /// `Normalize` when `modules.json` has it): `texts.len() * hidden` values. Fails
-    /// when the pipeline has a module this crate does not apply
-    /// ([`SentenceConfig::unapplied`], e.g. `Dense`).
+    /// (the default prompt when `config_sentence_transformers.json` names one, tokenize
+    /// with specials, truncate to `max_seq_length`, the `1_Pooling` mode, the `Dense`
+    /// modules, `Normalize` when `modules.json` has it):
+    /// `texts.len() * sentence_dim()` values.
     pub fn encode_sentences<T: AsRef<str>>(
         &self,
         texts: &[T],
         batch_size: usize,
     ) -> Result<Vec<f32>, Error> {
+        self.encode_sentences_with_prompt(texts, None, batch_size)
+    }
+
+    /// [`Teacher::encode_sentences`] with the prompt named `prompt_name` (one of the
+    /// `prompts` of `config_sentence_transformers.json`, e.g. EmbeddingGemma's `query`)
+    /// prepended to every text, as sentence-transformers' `encode(prompt_name=...)`
+    /// does; `None` uses the default prompt, if any.
+    pub fn encode_sentences_with_prompt<T: AsRef<str>>(
+        &self,
+        texts: &[T],
+        prompt_name: Option<&str>,
+        batch_size: usize,
+    ) -> Result<Vec<f32>, Error> {
+        let name = prompt_name.or(self.sentence.default_prompt_name.as_deref());
+        let prompt = match name {
+            None => "",
+            Some(n) => self
+                .sentence
+                .prompts
+                .get(n)
+                .ok_or_else(|| Error::InvalidField {
+                    path: self
+                        .tokenizer_path
+                        .with_file_name("config_sentence_transformers.json"),
+                    field: "prompts".to_string(),
+                    message: format!(
+                        "no prompt named `{n}` (it has: {})",
+                        self.sentence
+                            .prompts
+                            .keys()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })?,
+        };
         let ids = texts
             .iter()
-            .map(|t| self.tokenize(t.as_ref()))
+            .map(|t| {
+                if prompt.is_empty() {
+                    self.tokenize(t.as_ref())
+                } else {
+                    self.tokenize(&format!("{prompt}{}", t.as_ref()))
+                }
+            })
             .collect::<Result<Vec<_>, _>>()?;
         self.encode_tokenized(&ids, batch_size)
     }
 
     /// The sentence-transformers pipeline after tokenization: the `1_Pooling` mode
-    /// over each sequence, then `Normalize` when `modules.json` has it.
+    /// over each sequence, the `Dense` modules, then `Normalize` when `modules.json`
+    /// has it.
     pub fn encode_tokenized<S: AsRef<[u32]> + Sync>(
         &self,
         ids: &[S],
         batch_size: usize,
     ) -> Result<Vec<f32>, Error> {
-        if let Some(kind) = self.sentence.unapplied.first() {
-            return Err(Error::Unsupported {
-                path: self.tokenizer_path.with_file_name("modules.json"),
-                field: "module (sentence embeddings need it; distillation does not)".to_string(),
-                value: kind.clone(),
-            });
-        }
-        let mut out = self.encode_ids(ids, self.sentence.pooling, batch_size, &mut |_, _| {})?;
+        let dense = self.dense_layers()?;
+        crate::dense::output_width(dense, self.hidden_size(), &self.modules_path())?;
+        let pooled = self.encode_ids(ids, self.sentence.pooling, batch_size, &mut |_, _| {})?;
+        let (mut out, width) =
+            crate::dense::apply(dense, pooled, self.hidden_size(), &self.device)?;
         if self.sentence.normalize {
-            for row in out.chunks_exact_mut(self.hidden_size()) {
+            for row in out.chunks_exact_mut(width) {
                 normalize(row);
             }
         }

@@ -199,7 +199,11 @@ impl Embedder for TeacherEmbedder {
         self.params
     }
     fn dim(&self) -> usize {
-        self.teacher.hidden_size()
+        // The sentence width after the pipeline's Dense modules; a module that cannot
+        // load fails `encode` with its error, so the hidden size stands in here.
+        self.teacher
+            .sentence_dim()
+            .unwrap_or_else(|_| self.teacher.hidden_size())
     }
     fn encode(&self, texts: &[&str], threads: usize) -> Result<Vec<f32>, Error> {
         let run = || {
