@@ -17,9 +17,11 @@ Everything goes under `crates/m2v-teacher/tests/fixtures/decoders/<name>/`:
   `query_pre_attn_scalar` unrelated to `hidden_size`, and a sliding window shorter
   than the longest sequence. `gemma3-causal` is the same with causal attention (Gemma 3
   LLMs). `qwen3` is a causal Qwen3 with GQA and its own `head_dim`.
-- `embeddinggemma-300m`: no weights (the test takes them from the HF cache); the ids
-  of real sentences tokenized by the model's tokenizer, one of them longer than the
-  bidirectional sliding window (257 positions each way in transformers' terms).
+- `embeddinggemma-300m`: no weights (the test takes them from the HF cache); real
+  texts and their ids from the model's tokenizer, one of them longer than the
+  bidirectional sliding window (257 positions each way in transformers' terms), and
+  per sequence the reference's own spread: the largest |diff| between `transformers`'
+  eager attention and its default (sdpa), `eager_vs_sdpa_max_abs`.
 
 For each, `hidden.json` (the id sequences, the stored row positions, the tolerance)
 and `hidden.bin` (`last_hidden_state`, fp32 little-endian, `hidden_size` per row):
@@ -41,7 +43,6 @@ folder computes.
 import json
 import os
 import struct
-import sys
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -54,8 +55,6 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "crates" / "m2v-teacher" / "tests" / "fixtures" / "decoders"
 HUB = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
 TOLERANCE = {"min_cosine": 0.99999, "max_abs": 1e-4}
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 GEMMA3 = dict(
     model_type="gemma3_text",
@@ -232,9 +231,8 @@ def embeddinggemma() -> None:
     hidden = run(model, seqs, pad)
     # The reference's own noise: eager attention against the default (sdpa).
     eager = AutoModel.from_pretrained(snap, dtype=torch.float32, attn_implementation="eager").eval()
-    noise = (run(eager, seqs, pad) - hidden)
-    mask = padded(seqs, pad)[1].bool()
-    noise = noise[mask].abs().max().item()
+    spread = (run(eager, seqs, pad) - hidden).abs()
+    noise = [spread[i, : len(s)].max().item() for i, s in enumerate(seqs)]
     n = len(seqs[-1])
     # The long sequence: its first and last rows, every 16th, and the rows around the
     # window's edge (rows there see a different set of keys in sliding layers).
@@ -254,6 +252,7 @@ def embeddinggemma() -> None:
             "attn_implementation": model.config._attn_implementation,
             "effective_sliding_window": window,
             "eager_vs_sdpa_max_abs": noise,
+            "texts": SENTENCES + [LONG],
         },
     )
     print("embeddinggemma-300m ok", [len(s) for s in seqs], "eager vs sdpa max |diff|", noise)
