@@ -1,10 +1,12 @@
 //! `m2v-teacher`: sentence-transformer teacher models in Burn.
 //!
-//! Loads a sentence-transformers folder (BERT or MPNet) and computes hidden states for
-//! batches of token ids on Burn's pure-Rust CPU backend (`flex`) or, with the `wgpu`
-//! feature, on a GPU chosen at run time. The distillation driver in `m2v-cli` feeds it
-//! every vocabulary token as `[CLS] tok [SEP]`; what crosses the crate boundary is plain
-//! `Vec<f32>` plus a shape, so `m2v-reduce` and the CLI never see Burn types.
+//! Loads a sentence-transformers folder (BERT-shaped, MPNet, ModernBERT, or the decoders
+//! Gemma 3 and Qwen 3) and computes hidden states for batches of token ids on Burn's
+//! pure-Rust CPU backend (`flex`) or, with the `wgpu` feature, on a GPU chosen at run
+//! time. The distillation driver in `m2v-cli` feeds it every vocabulary token framed by
+//! the tokenizer's specials (`[CLS] tok [SEP]`, `<bos> tok <eos>`); what crosses the
+//! crate boundary is plain `Vec<f32>` plus a shape, so `m2v-reduce` and the CLI never
+//! see Burn types.
 //! Tokenization comes from [`m2v_tokenize`].
 //!
 //! Principal items:
@@ -20,9 +22,9 @@
 //! - [`Error`]: the crate's one error type; load errors name the file and field.
 //!
 //! Design: the weights are plain Burn tensors filled from `model.safetensors` through a
-//! key table per architecture (`bert.rs`, `mpnet.rs`), and every checkpoint tensor must
-//! be used. Inference runs Burn's functional ops (`linear`, `layer_norm`, fused
-//! `attention`); pooling is done on the host. Everything is fp32.
+//! key table per architecture (`bert.rs`, `mpnet.rs`, `decoder.rs`, ...), and every
+//! checkpoint tensor must be used. Inference runs Burn's functional ops (`linear`,
+//! norms, fused `attention`); pooling is done on the host. Everything is fp32.
 //!
 //! ```no_run
 //! use m2v_teacher::{DeviceChoice, Pooling, Teacher};
