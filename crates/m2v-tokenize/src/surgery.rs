@@ -642,15 +642,21 @@ fn parse_state(tok: &Value) -> Result<State, Error> {
         index: HashMap::new(),
     };
     st.reindex();
-    // Added tokens missing from the vocabulary are appended (skeletoken's model_post_init).
+    // Added tokens missing from the vocabulary are appended (skeletoken's model_post_init,
+    // in id order, a Unigram score being the lowest one). They are part of the teacher's
+    // tokenizer as the reference sees it (its `_original_tokenizer` is taken after this),
+    // so the teacher gets them by the id they receive here (ModernBERT's `[CLS]`/`[SEP]`).
     let missing: Vec<String> = st
         .added
         .iter()
         .filter(|a| !st.contains(&a.content))
         .map(|a| a.content.clone())
         .collect();
+    let low = min_score(&st);
     for m in missing {
-        st.push(m, -100.0);
+        st.push(m, low);
+        let id = st.vocab.len() - 1;
+        st.origin[id] = u32::try_from(id).ok();
     }
     Ok(st)
 }
