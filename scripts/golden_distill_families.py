@@ -31,6 +31,20 @@ vocabulary entries `"   "`, `"  "`, `|||EMAIL_ADDRESS|||`, `|||PHONE_NUMBER|||`,
 `[CLS] A [SEP]` template with the new ids ([CLS] 988, [SEP] 989, [PAD] 990, as in the
 tiny checkpoint's `config.json`).
 
+XLM-RoBERTa: the real 250k Unigram (`/work/shared/data/tokenizers/xlm-roberta/`, or the
+folder in `$M2V_XLMR_TOKENIZER`) cut to its first 999 pieces with their scores (`<s>`
+`<pad>` `</s>` `<unk>` at 0-3 as the checkpoint expects, then `,` `.` `▁` `s` ...) plus
+`<mask>` at 999; normalizer, pre-tokenizer, post-processor and decoder as in the file,
+with its real `tokenizer_config.json` (`XLMRobertaTokenizer`). Note: transformers 5
+rebuilds that class's pipeline (normalizer: the `Precompiled` map alone, pre-tokenizer:
+`WhitespaceSplit` + `Metaspace`), so Python's distilled `tokenizer.json` carries those
+while m2v keeps the file's; the tokens and rows do not depend on it.
+
+RoBERTa: GPT-2's byte-level BPE (`/work/shared/data/tokenizers/gpt2/tokenizer.json`, or
+`$M2V_GPT2_TOKENIZER`) as RoBERTa's: `<s>` `<pad>` `</s>` `<unk>` at 0-3, then GPT-2's
+ids 0-995 (the 256 byte symbols and the results of its first 740 merges, which are those
+merges), `RobertaProcessing`, `RobertaTokenizer` in `tokenizer_config.json`.
+
 Families can be named on the command line to regenerate only those (all by default).
 """
 
@@ -101,6 +115,58 @@ def modernbert_tokenizer_1000() -> dict:
     return tok
 
 
+XLMR_TOKENIZER = Path(os.environ.get("M2V_XLMR_TOKENIZER", "/work/shared/data/tokenizers/xlm-roberta"))
+GPT2_TOKENIZER = Path(os.environ.get("M2V_GPT2_TOKENIZER", "/work/shared/data/tokenizers/gpt2/tokenizer.json"))
+ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
+
+
+def xlm_roberta_tokenizer_1000() -> tuple[dict, dict]:
+    tok = json.loads((XLMR_TOKENIZER / "tokenizer.json").read_text())
+    vocab = tok["model"]["vocab"]
+    assert [t for t, _ in vocab[:4]] == ROBERTA_SPECIALS and vocab[-1][0] == "<mask>"
+    tok["model"]["vocab"] = vocab[:999] + [vocab[-1]]
+    for a in tok["added_tokens"]:
+        if a["content"] == "<mask>":
+            a["id"] = 999
+    config = json.loads((XLMR_TOKENIZER / "tokenizer_config.json").read_text())
+    return tok, config
+
+
+def roberta_tokenizer_1000() -> tuple[dict, dict]:
+    tok = json.loads(GPT2_TOKENIZER.read_text())
+    by_id = sorted(tok["model"]["vocab"].items(), key=lambda kv: kv[1])
+    kept = ROBERTA_SPECIALS + [t for t, _ in by_id[:996]]
+    vocab = {t: i for i, t in enumerate(kept)}
+    merges = tok["model"]["merges"][:740]
+    for m in merges:
+        left, right = m.split(" ") if isinstance(m, str) else m
+        assert left in vocab and right in vocab and left + right in vocab, m
+    tok["model"] = {"type": "BPE", **tok["model"], "vocab": vocab, "merges": merges}
+    tok["added_tokens"] = [
+        {"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+        for i, t in enumerate(ROBERTA_SPECIALS)
+    ]
+    tok["post_processor"] = {
+        "type": "RobertaProcessing",
+        "sep": ["</s>", 2],
+        "cls": ["<s>", 0],
+        "trim_offsets": True,
+        "add_prefix_space": False,
+    }
+    config = {
+        "tokenizer_class": "RobertaTokenizer",
+        "model_max_length": 512,
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "sep_token": "</s>",
+        "cls_token": "<s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "mask_token": "<mask>",
+    }
+    return tok, config
+
+
 def write_tokenizer(name: str, out: Path) -> None:
     specials = {
         "unk_token": "[UNK]",
@@ -109,7 +175,10 @@ def write_tokenizer(name: str, out: Path) -> None:
         "sep_token": "[SEP]",
         "mask_token": "[MASK]",
     }
-    if name == "distilbert":
+    if name in ("xlm-roberta", "roberta"):
+        tok, config = xlm_roberta_tokenizer_1000() if name == "xlm-roberta" else roberta_tokenizer_1000()
+        specials = {k: v for k, v in config.items() if k.endswith("_token")}
+    elif name == "distilbert":
         tok = bert_tokenizer_1000()
         config = {"tokenizer_class": "DistilBertTokenizer", "do_lower_case": True, **specials}
     else:
@@ -126,7 +195,7 @@ def write_tokenizer(name: str, out: Path) -> None:
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
 
 
-FAMILIES = ["distilbert", "modernbert"]
+FAMILIES = ["distilbert", "modernbert", "xlm-roberta", "roberta"]
 
 
 def main() -> None:
@@ -156,7 +225,9 @@ def distill_family(name: str) -> None:
         emb = load_file(str(saved / "model.safetensors"))["embeddings"]
         config = json.loads((saved / "config.json").read_text())
         saved_tok = json.loads((saved / "tokenizer.json").read_text())
-    vocab = sorted(saved_tok["model"]["vocab"].items(), key=lambda kv: kv[1])
+    vocab = saved_tok["model"]["vocab"]
+    # A dict of ids, or Unigram's list of [piece, score] in id order.
+    vocab = sorted(vocab.items(), key=lambda kv: kv[1]) if isinstance(vocab, dict) else vocab
     config["tokenizer_name"] = "<teacher>"
     (out / "rows.bin").write_bytes(np.ascontiguousarray(emb).astype("<f2").tobytes())
     (out / "expected.json").write_text(
