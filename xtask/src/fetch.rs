@@ -403,6 +403,9 @@ pub const TEST_ASSETS: &[&str] = &[
     "tokenlearn-static-model",
     "wordfreq",
     "gensim-wordsim",
+    // The real multilingual teacher: m2v-teacher's Gemma 3 parity and m2v-distill's
+    // EmbeddingGemma slice distillation run on it.
+    "embeddinggemma-300m",
 ];
 
 pub fn run(args: &[String]) -> Result<()> {
