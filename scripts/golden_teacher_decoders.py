@@ -21,7 +21,10 @@ Everything goes under `crates/m2v-teacher/tests/fixtures/decoders/<name>/`:
   texts and their ids from the model's tokenizer, one of them longer than the
   bidirectional sliding window (257 positions each way in transformers' terms), and
   per sequence the reference's own spread: the largest |diff| between `transformers`'
-  eager attention and its default (sdpa), `eager_vs_sdpa_max_abs`.
+  eager attention and its default (sdpa), `eager_vs_sdpa_max_abs`. Plus
+  `sentences.json` + `sentences.bin`: `SentenceTransformer.encode` of two texts
+  (the whole pipeline: mean pooling, two `Dense`, `Normalize`), without a prompt and
+  with the `query` prompt.
 
 For each, `hidden.json` (the id sequences, the stored row positions, the tolerance)
 and `hidden.bin` (`last_hidden_state`, fp32 little-endian, `hidden_size` per row):
@@ -256,6 +259,33 @@ def embeddinggemma() -> None:
         },
     )
     print("embeddinggemma-300m ok", [len(s) for s in seqs], "eager vs sdpa max |diff|", noise)
+
+    # The whole sentence-transformers pipeline (mean pooling, two Dense, Normalize),
+    # without a prompt and with the `query` prompt.
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(snap), device="cpu")
+    texts = SENTENCES[1:]
+    rows = []
+    for prompt in [None, "query"]:
+        emb = st.encode(texts, prompt_name=prompt, convert_to_numpy=True, batch_size=8)
+        rows.extend(emb.astype("float32").reshape(-1).tolist())
+    write_f32(OUT / "embeddinggemma-300m" / "sentences.bin", rows)
+    (OUT / "embeddinggemma-300m" / "sentences.json").write_text(
+        json.dumps(
+            {
+                "generator": "scripts/golden_teacher_decoders.py",
+                "what": "SentenceTransformer.encode(texts) then encode(texts, prompt_name='query')",
+                "texts": texts,
+                "prompts": [None, "query"],
+                "dim": int(emb.shape[1]),
+                "tolerance": TOLERANCE,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    print("embeddinggemma-300m sentences ok", emb.shape)
 
 
 def main() -> None:

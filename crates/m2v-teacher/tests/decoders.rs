@@ -9,7 +9,8 @@
 //! positions each way). Tolerance per stored row: cosine >= 0.99999 and
 //! max |diff| <= 1e-4 (the real model: or the reference's own eager-vs-sdpa spread,
 //! see `embeddinggemma_300m_matches_transformers`). The tokenizer of the real model is
-//! checked against the ids `transformers` gave the same texts.
+//! checked against the ids `transformers` gave the same texts, and its whole
+//! sentence-transformers pipeline against `SentenceTransformer.encode`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -94,8 +95,8 @@ fn compare(ours: &[&[f32]], theirs: &[f32], dim: usize) -> (f64, f32) {
 }
 
 /// Runs the golden's sequences as one padded batch and compares the stored rows:
-/// cosine >= `MIN_COSINE` for every row, max |diff| <= `max_abs[b]` for sequence `b`.
-fn check_hidden(name: &str, teacher: &Teacher, g: &Golden, max_abs: &[f32]) {
+/// cosine >= `min_cos` for every row, max |diff| <= `max_abs[b]` for sequence `b`.
+fn check_hidden(name: &str, teacher: &Teacher, g: &Golden, min_cos: f64, max_abs: &[f32]) {
     assert_eq!(teacher.hidden_size(), g.hidden);
     let got = teacher.hidden_states(&g.seqs).unwrap();
     let ours: Vec<&[f32]> = g
@@ -110,7 +111,7 @@ fn check_hidden(name: &str, teacher: &Teacher, g: &Golden, max_abs: &[f32]) {
         "{name}: {} rows, worst cosine {cos:.8}, max |diff| {abs:.2e}",
         ours.len()
     );
-    assert!(cos >= MIN_COSINE, "{name}: cosine {cos}");
+    assert!(cos >= min_cos, "{name}: cosine {cos}");
     // Per sequence, with the largest reference value for scale.
     let mut at = 0;
     for (b, ps) in g.positions.iter().enumerate() {
@@ -135,7 +136,7 @@ fn check_tiny(name: &str) -> Teacher {
     let dir = fixture(name);
     let teacher = Teacher::load(&dir, DeviceChoice::Cpu).unwrap_or_else(|e| panic!("{e}"));
     let g = golden(&dir);
-    check_hidden(name, &teacher, &g, &vec![MAX_ABS; g.seqs.len()]);
+    check_hidden(name, &teacher, &g, MIN_COSINE, &vec![MAX_ABS; g.seqs.len()]);
     teacher
 }
 
@@ -262,11 +263,62 @@ fn embeddinggemma_300m_matches_transformers() {
         .map(|v| MAX_ABS.max(v.as_f64().unwrap() as f32))
         .collect();
     let start = Instant::now();
-    check_hidden("embeddinggemma-300m", &teacher, &g, &bounds);
+    check_hidden("embeddinggemma-300m", &teacher, &g, MIN_COSINE, &bounds);
     eprintln!("embeddinggemma-300m: forward in {:.1?}", start.elapsed());
     // The ids came from `transformers`' tokenizer; ours (tokenizer.json) must agree.
     for (text, want) in meta["texts"].as_array().unwrap().iter().zip(&g.seqs) {
         let got = teacher.tokenize(text.as_str().unwrap()).unwrap();
         assert_eq!(&got, want, "{text}");
+    }
+    // The whole sentence-transformers pipeline (mean, Dense, Dense, Normalize) against
+    // `SentenceTransformer.encode`, without a prompt and with the `query` prompt.
+    let dir = fixture("embeddinggemma-300m");
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("sentences.json")).unwrap()).unwrap();
+    let texts: Vec<&str> = meta["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let dim = meta["dim"].as_u64().unwrap() as usize;
+    let want = read_f32(&dir.join("sentences.bin"));
+    let mut got = teacher.encode_sentences(&texts, 8).unwrap();
+    got.extend(
+        teacher
+            .encode_sentences_with_prompt(&texts, Some("query"), 8)
+            .unwrap(),
+    );
+    let rows: Vec<&[f32]> = got.chunks_exact(dim).collect();
+    let (cos, abs) = compare(&rows, &want, dim);
+    eprintln!("embeddinggemma-300m sentences: cosine {cos:.8}, max |diff| {abs:.2e}");
+    assert!(
+        cos >= MIN_COSINE && abs <= MAX_ABS,
+        "cosine {cos}, |diff| {abs}"
+    );
+}
+
+/// The tiny checkpoints on the GPU (`--features wgpu`; Mesa's lavapipe without one),
+/// with `tests/wgpu.rs`'s tolerance: cosine >= 0.9999, max |diff| <= 5e-4. Skipped
+/// where no wgpu adapter exists, unless `M2V_REQUIRE_GPU=1`.
+#[cfg(feature = "wgpu")]
+#[test]
+fn decoders_on_gpu_match_transformers() {
+    for name in ["gemma3", "gemma3-causal", "qwen3"] {
+        let dir = fixture(name);
+        let teacher = match Teacher::load(&dir, DeviceChoice::Gpu) {
+            Ok(t) => t,
+            Err(m2v_teacher::Error::GpuUnavailable(why)) => {
+                assert!(
+                    std::env::var("M2V_REQUIRE_GPU").as_deref() != Ok("1"),
+                    "no wgpu adapter ({why}) although M2V_REQUIRE_GPU=1"
+                );
+                eprintln!("SKIPPED: no wgpu adapter ({why})");
+                return;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let g = golden(&dir);
+        check_hidden(name, &teacher, &g, 0.9999, &vec![5e-4; g.seqs.len()]);
     }
 }
