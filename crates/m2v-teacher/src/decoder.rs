@@ -6,10 +6,12 @@
 //! `num_attention_heads` query heads of width `head_dim`) with an RMSNorm on each
 //! query and key head, rotary position embeddings, and a gated MLP
 //! (`down(act(gate(x)) * up(x))`). Gemma 3 adds: the embedding scaled by
-//! `sqrt(hidden_size)`, RMSNorm weights stored as offsets from 1 (`x * (1 + w)`),
-//! norms after attention and after the MLP too, a query scale of
-//! `query_pre_attn_scalar^-0.5`, sliding-window layers with their own RoPE base, and
-//! (EmbeddingGemma) bidirectional attention.
+//! `sqrt(hidden_size)` (rounded to the `dtype` of `config.json`, as `transformers` 5
+//! does when it loads a checkpoint in that dtype by default: 55.5 rather than 55.43
+//! for a bfloat16 Gemma of width 3072; everything else runs in `f32`), RMSNorm weights
+//! stored as offsets from 1 (`x * (1 + w)`), norms after attention and after the MLP
+//! too, a query scale of `query_pre_attn_scalar^-0.5`, sliding-window layers with their
+//! own RoPE base, and (EmbeddingGemma) bidirectional attention.
 //!
 //! Checkpoint keys (`Gemma3TextModel`/`Qwen3Model` save them bare; a `*ForCausalLM`
 //! checkpoint prefixes `model.`, stripped by the loader), `L` = layer index:
