@@ -19,7 +19,8 @@ tokenizer, and writes under `crates/m2v-distill/tests/fixtures/families/<name>/`
 - the tokenizer files (the test assembles the teacher folder from them and the
   checkpoint in m2v-teacher's fixtures);
 - `expected.json`: the saved `config.json`, the token list in id order, the dtype and
-  shape; `rows.bin`: every embedding row as saved (float16, little-endian).
+  shape; `rows.bin`: every embedding row as saved (float16, little-endian);
+- for xlm-roberta and roberta, `expected_tokenizer.json`: the saved `tokenizer.json`.
 
 ModernBERT: its 50k byte-level BPE (`/work/shared/data/tokenizers/modernbert/tokenizer.json`,
 or the path in `$M2V_MODERNBERT_TOKENIZER`) cut to 1000 tokens with consistent merges:
@@ -35,10 +36,9 @@ XLM-RoBERTa: the real 250k Unigram (`/work/shared/data/tokenizers/xlm-roberta/`,
 folder in `$M2V_XLMR_TOKENIZER`) cut to its first 999 pieces with their scores (`<s>`
 `<pad>` `</s>` `<unk>` at 0-3 as the checkpoint expects, then `,` `.` `▁` `s` ...) plus
 `<mask>` at 999; normalizer, pre-tokenizer, post-processor and decoder as in the file,
-with its real `tokenizer_config.json` (`XLMRobertaTokenizer`). Note: transformers 5
-rebuilds that class's pipeline (normalizer: the `Precompiled` map alone, pre-tokenizer:
-`WhitespaceSplit` + `Metaspace`), so Python's distilled `tokenizer.json` carries those
-while m2v keeps the file's; the tokens and rows do not depend on it.
+with its real `tokenizer_config.json` (`XLMRobertaTokenizer`, which transformers 5
+rebuilds: normalizer the `Precompiled` map alone, pre-tokenizer `WhitespaceSplit` +
+`Metaspace`; m2v-distill's `transformers.rs` does the same).
 
 RoBERTa: GPT-2's byte-level BPE (`/work/shared/data/tokenizers/gpt2/tokenizer.json`, or
 `$M2V_GPT2_TOKENIZER`) as RoBERTa's: `<s>` `<pad>` `</s>` `<unk>` at 0-3, then GPT-2's
@@ -225,6 +225,9 @@ def distill_family(name: str) -> None:
         emb = load_file(str(saved / "model.safetensors"))["embeddings"]
         config = json.loads((saved / "config.json").read_text())
         saved_tok = json.loads((saved / "tokenizer.json").read_text())
+        if name in ("xlm-roberta", "roberta"):
+            # The distilled tokenizer.json, compared whole by families.rs.
+            shutil.copy(saved / "tokenizer.json", out / "expected_tokenizer.json")
     vocab = saved_tok["model"]["vocab"]
     # A dict of ids, or Unigram's list of [piece, score] in id order.
     vocab = sorted(vocab.items(), key=lambda kv: kv[1]) if isinstance(vocab, dict) else vocab

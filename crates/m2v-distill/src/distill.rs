@@ -203,8 +203,15 @@ pub fn prepare(opts: &DistillOptions) -> Result<Prepared, Error> {
             message: "no tokenizer.json (only fast tokenizers are supported)",
         });
     }
-    // The one parse of the teacher's tokenizer.json.
-    let teacher_json = read_json(&tok_path)?;
+    // The one parse of the teacher's tokenizer.json, changed as transformers loads it.
+    let mut teacher_json = read_json(&tok_path)?;
+    let config_path = opts.model_dir.join("tokenizer_config.json");
+    let tokenizer_config = if config_path.is_file() {
+        read_json(&config_path)?
+    } else {
+        Value::Null
+    };
+    crate::transformers::as_loaded(&mut teacher_json, &tokenizer_config);
     let specials = special_tokens(&opts.model_dir)?;
     phases.push(("load teacher", t0.elapsed()));
 

@@ -41,6 +41,7 @@ mod convert;
 mod distill;
 mod error;
 mod inputs;
+mod transformers;
 
 pub use crate::convert::{ConvertOptions, convert};
 pub use crate::distill::{

@@ -745,9 +745,104 @@ fn model_json(st: &State, original: &Value) -> Value {
                 );
             }
         }
-        Kind::WordPiece | Kind::WordLevel => {}
+        Kind::WordPiece | Kind::WordLevel => return model,
     }
-    model
+    // HF tokenizers writes every field of these models, in this order, defaults included
+    // (the reference's output is a `Tokenizer.from_str(...).to_str()` round trip).
+    let names: &[(&str, Value)] = match st.kind {
+        Kind::Bpe => &[
+            ("type", Value::Null),
+            ("dropout", Value::Null),
+            ("unk_token", Value::Null),
+            ("continuing_subword_prefix", Value::Null),
+            ("end_of_word_suffix", Value::Null),
+            ("fuse_unk", Value::Bool(false)),
+            ("byte_fallback", Value::Bool(false)),
+            ("ignore_merges", Value::Bool(false)),
+            ("vocab", Value::Null),
+            ("merges", Value::Null),
+        ],
+        _ => &[
+            ("type", Value::Null),
+            ("unk_id", Value::Null),
+            ("vocab", Value::Null),
+            ("byte_fallback", Value::Bool(false)),
+        ],
+    };
+    let kind = if st.kind == Kind::Bpe {
+        "BPE"
+    } else {
+        "Unigram"
+    };
+    Value::Object(
+        names
+            .iter()
+            .map(|(k, default)| {
+                let v = match *k {
+                    "type" => s(kind),
+                    _ => model.get(k).cloned().unwrap_or_else(|| default.clone()),
+                };
+                (k.to_string(), v)
+            })
+            .collect(),
+    )
+}
+
+/// A pre-tokenizer or decoder as HF tokenizers writes it back: `ByteLevel` with all
+/// its fields, `Metaspace` in its current form (a legacy `add_prefix_space` becomes
+/// `prepend_scheme`), inside `Sequence`s too; anything else unchanged.
+fn canonical_component(v: &Value) -> Value {
+    let get = |k: &str| v.get(k).cloned();
+    match v.get("type").and_then(Value::as_str) {
+        Some("ByteLevel") => Value::Object(vec![
+            ("type".into(), s("ByteLevel")),
+            (
+                "add_prefix_space".into(),
+                get("add_prefix_space").unwrap_or(Value::Bool(true)),
+            ),
+            (
+                "trim_offsets".into(),
+                get("trim_offsets").unwrap_or(Value::Bool(true)),
+            ),
+            (
+                "use_regex".into(),
+                get("use_regex").unwrap_or(Value::Bool(true)),
+            ),
+        ]),
+        Some("Metaspace") => {
+            let scheme = get("prepend_scheme").unwrap_or_else(|| {
+                match v.get("add_prefix_space").and_then(Value::as_bool) {
+                    Some(false) => s("never"),
+                    _ => s("always"),
+                }
+            });
+            Value::Object(vec![
+                ("type".into(), s("Metaspace")),
+                (
+                    "replacement".into(),
+                    get("replacement").unwrap_or_else(|| s("\u{2581}")),
+                ),
+                ("prepend_scheme".into(), scheme),
+                ("split".into(), get("split").unwrap_or(Value::Bool(true))),
+            ])
+        }
+        Some("Sequence") => match v {
+            Value::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(k, x)| match x {
+                        Value::Array(items) if k == "pretokenizers" || k == "decoders" => (
+                            k.clone(),
+                            Value::Array(items.iter().map(canonical_component).collect()),
+                        ),
+                        _ => (k.clone(), x.clone()),
+                    })
+                    .collect(),
+            ),
+            _ => v.clone(),
+        },
+        _ => v.clone(),
+    }
 }
 
 fn padding_json(st: &State) -> Value {
@@ -977,9 +1072,9 @@ pub fn distill_vocabulary(
         ("padding".into(), padding_json(&st)),
         ("added_tokens".into(), added_json(&st)),
         ("normalizer".into(), get("normalizer")),
-        ("pre_tokenizer".into(), pre_tokenizer),
+        ("pre_tokenizer".into(), canonical_component(&pre_tokenizer)),
         ("post_processor".into(), Value::Null),
-        ("decoder".into(), get("decoder")),
+        ("decoder".into(), canonical_component(&get("decoder"))),
         (
             "model".into(),
             model_json(&st, teacher.get("model").unwrap_or(&Value::Null)),

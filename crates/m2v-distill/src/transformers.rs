@@ -1,0 +1,159 @@
+//! The teacher's `tokenizer.json` as the reference receives it: what
+//! `transformers.AutoTokenizer` (5.x, as pinned by model2vec 0.10's `transformers<5.4`)
+//! and skeletoken's `from_transformers_tokenizer` change on the way.
+//!
+//! - `XLMRobertaTokenizer` (XLM-R, multilingual-e5, bge-m3, paraphrase-multilingual):
+//!   transformers 5 rebuilds the pipeline around the file's vocabulary. Normalizer: the
+//!   file's `Precompiled` map alone (its `Replace(" {2,}")` is gone; none without a
+//!   map); pre-tokenizer: `WhitespaceSplit` + `Metaspace(prepend_scheme="always",
+//!   split=true)` (`"never"` with `add_prefix_space: false`); decoder: that `Metaspace`;
+//!   Unigram `unk_id` 3. The tokens, the post-processor's bos/eos and so the rows do not
+//!   change; the distilled `tokenizer.json` does (multiple spaces, trailing spaces).
+//! - `clean_up_tokenization_spaces: true` in `tokenizer_config.json`: skeletoken appends
+//!   its clean-up block (a `Fuse` and ten `Replace`s) to the decoder.
+//!
+//! Other classes that transformers 5 rebuilds (`T5Tokenizer`, `LlamaTokenizer`, ...) are
+//! taken as their file says; `PreTrainedTokenizerFast` is always taken as is.
+
+use m2v_tokenize::json::{Number, Value};
+
+fn s(v: &str) -> Value {
+    Value::String(v.to_string())
+}
+
+fn obj(members: Vec<(&str, Value)>) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+fn set(v: &mut Value, key: &str, new: Value) {
+    if let Value::Object(members) = v {
+        if let Some(slot) = members.iter_mut().find(|(k, _)| k == key) {
+            slot.1 = new;
+        } else {
+            members.push((key.to_string(), new));
+        }
+    }
+}
+
+/// The first `Precompiled` normalizer, alone or inside a `Sequence`.
+fn precompiled(normalizer: &Value) -> Option<&Value> {
+    match normalizer.get("type").and_then(Value::as_str) {
+        Some("Precompiled") => Some(normalizer),
+        Some("Sequence") => normalizer
+            .get("normalizers")
+            .and_then(Value::as_array)?
+            .iter()
+            .find_map(precompiled),
+        _ => None,
+    }
+}
+
+/// skeletoken's `_clean_up_tokenization_spaces_block`.
+fn clean_up_block() -> Value {
+    const REPLACEMENTS: [(&str, &str); 10] = [
+        (" .", "."),
+        (" ?", "?"),
+        (" !", "!"),
+        (" ,", ","),
+        (" ' ", "'"),
+        (" n't", "n't"),
+        (" 'm", "'m"),
+        (" 's", "'s"),
+        (" 've", "'ve"),
+        (" 're", "'re"),
+    ];
+    let mut steps = vec![obj(vec![("type", s("Fuse"))])];
+    steps.extend(REPLACEMENTS.iter().map(|(p, c)| {
+        obj(vec![
+            ("type", s("Replace")),
+            ("pattern", obj(vec![("String", s(p))])),
+            ("content", s(c)),
+        ])
+    }));
+    obj(vec![
+        ("type", s("Sequence")),
+        ("decoders", Value::Array(steps)),
+    ])
+}
+
+/// Applies the changes above to `tokenizer` (the teacher's `tokenizer.json`), given its
+/// `tokenizer_config.json` (`Value::Null` when there is none).
+pub(crate) fn as_loaded(tokenizer: &mut Value, config: &Value) {
+    let flag = |k: &str| config.get(k).and_then(Value::as_bool);
+    if config.get("tokenizer_class").and_then(Value::as_str) == Some("XLMRobertaTokenizer") {
+        let scheme = if flag("add_prefix_space").unwrap_or(true) {
+            "always"
+        } else {
+            "never"
+        };
+        let metaspace = obj(vec![
+            ("type", s("Metaspace")),
+            ("replacement", s("\u{2581}")),
+            ("prepend_scheme", s(scheme)),
+            ("split", Value::Bool(true)),
+        ]);
+        let normalizer = tokenizer
+            .get("normalizer")
+            .and_then(precompiled)
+            .cloned()
+            .unwrap_or(Value::Null);
+        set(tokenizer, "normalizer", normalizer);
+        set(
+            tokenizer,
+            "pre_tokenizer",
+            obj(vec![
+                ("type", s("Sequence")),
+                (
+                    "pretokenizers",
+                    Value::Array(vec![
+                        obj(vec![("type", s("WhitespaceSplit"))]),
+                        metaspace.clone(),
+                    ]),
+                ),
+            ]),
+        );
+        set(tokenizer, "decoder", metaspace);
+        if let Value::Object(members) = tokenizer
+            && let Some((_, model)) = members.iter_mut().find(|(k, _)| k == "model")
+            && model.get("type").and_then(Value::as_str) == Some("Unigram")
+        {
+            set(
+                model,
+                "unk_id",
+                Value::Number(Number { f: 3.0, i: Some(3) }),
+            );
+            if model.get("byte_fallback").is_none() {
+                set(model, "byte_fallback", Value::Bool(false));
+            }
+        }
+    }
+    if flag("clean_up_tokenization_spaces") == Some(true) {
+        let decoder = tokenizer.get("decoder").cloned().unwrap_or(Value::Null);
+        let block = clean_up_block();
+        let new = match decoder.get("type").and_then(Value::as_str) {
+            None => block,
+            Some("Sequence") => {
+                let mut steps = decoder
+                    .get("decoders")
+                    .and_then(Value::as_array)
+                    .map(<[Value]>::to_vec)
+                    .unwrap_or_default();
+                steps.push(block);
+                obj(vec![
+                    ("type", s("Sequence")),
+                    ("decoders", Value::Array(steps)),
+                ])
+            }
+            Some(_) => obj(vec![
+                ("type", s("Sequence")),
+                ("decoders", Value::Array(vec![decoder, block])),
+            ]),
+        };
+        set(tokenizer, "decoder", new);
+    }
+}
