@@ -45,6 +45,27 @@ RoBERTa: GPT-2's byte-level BPE (`/work/shared/data/tokenizers/gpt2/tokenizer.js
 ids 0-995 (the 256 byte symbols and the results of its first 740 merges, which are those
 merges), `RobertaProcessing`, `RobertaTokenizer` in `tokenizer_config.json`.
 
+Qwen3: the tiny causal checkpoint of m2v-teacher's decoder fixtures
+(`crates/m2v-teacher/tests/fixtures/decoders/qwen3/`, `scripts/golden_teacher_decoders.py`)
+with the real 151k byte-level BPE (`/work/shared/data/tokenizers/qwen3/`, or the folder in
+`$M2V_QWEN3_TOKENIZER`) cut as the original is laid out: ids 0-973 of the original (the 256
+byte symbols and the results of its first 718 merges, which are those merges), then its 26
+added tokens (`<|endoftext|>` ... `</think>`, flags kept) at 974-999, which, as in the
+original, are not in the BPE vocabulary. Normalizer (NFC), regex `Split` + `ByteLevel`
+pre-tokenizer and decoder as in the file; its real `tokenizer_config.json`
+(`Qwen2Tokenizer`, pad `<|endoftext|>`, eos `<|im_end|>`, no bos) with the
+`added_tokens_decoder` ids moved, and no `special_tokens_map.json` (the hub repos have
+none). The checkpoint's own `pad_token_id` 0 and `eos_token_id` 3 reach neither side.
+
+- `qwen3`: the Qwen3 LLM tokenizer as shipped (`ByteLevel` post-processor: no bos/eos,
+  every token reaches the teacher alone), default mean pooling.
+- `qwen3-last`: Qwen3-Embedding's setup: `pooling="last"` and a post-processor that
+  appends `<|endoftext|>` (`TemplateProcessing` `$A <|endoftext|>`, which Qwen3-Embedding's
+  `tokenizer.json` got so the last position is the end token: QwenLM/Qwen3-Embedding#54,
+  #122), so each token reaches the teacher as `[id, 974]` and its row is the hidden state
+  at `<|endoftext|>`. (With the plain `ByteLevel` post-processor, `last` of a one-token
+  input is its mean: the same rows as `qwen3`.)
+
 Families can be named on the command line to regenerate only those (all by default).
 """
 
@@ -62,6 +83,7 @@ from safetensors.numpy import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 TEACHERS = ROOT / "crates" / "m2v-teacher" / "tests" / "fixtures" / "families"
+DECODERS = ROOT / "crates" / "m2v-teacher" / "tests" / "fixtures" / "decoders"
 OUT = ROOT / "crates" / "m2v-distill" / "tests" / "fixtures" / "families"
 
 
@@ -167,7 +189,53 @@ def roberta_tokenizer_1000() -> tuple[dict, dict]:
     return tok, config
 
 
+QWEN3_TOKENIZER = Path(os.environ.get("M2V_QWEN3_TOKENIZER", "/work/shared/data/tokenizers/qwen3"))
+
+
+def qwen3_tokenizer_1000(append_eos: bool) -> tuple[dict, dict]:
+    tok = json.loads((QWEN3_TOKENIZER / "tokenizer.json").read_text())
+    vocab = tok["model"]["vocab"]
+    by_id = {i: t for t, i in vocab.items()}
+    added = sorted(tok["added_tokens"], key=lambda a: a["id"])
+    assert [a["id"] for a in added] == list(range(len(vocab), len(vocab) + len(added)))
+    kept = [by_id[i] for i in range(1000 - len(added))]
+    new_vocab = {t: i for i, t in enumerate(kept)}
+    merges = tok["model"]["merges"][: len(kept) - 256]
+    for k, m in enumerate(merges):
+        left, right = m.split(" ") if isinstance(m, str) else m
+        assert left in new_vocab and right in new_vocab and new_vocab[left + right] == 256 + k, m
+    new_id = {a["id"]: len(kept) + k for k, a in enumerate(added)}
+    tok["model"]["vocab"] = new_vocab
+    tok["model"]["merges"] = merges
+    tok["added_tokens"] = [{**a, "id": new_id[a["id"]]} for a in added]
+    if append_eos:
+        eot = {"id": "<|endoftext|>", "type_id": 0}
+        tok["post_processor"] = {
+            "type": "TemplateProcessing",
+            "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": eot}],
+            "pair": [
+                {"Sequence": {"id": "A", "type_id": 0}},
+                {"SpecialToken": eot},
+                {"Sequence": {"id": "B", "type_id": 1}},
+                {"SpecialToken": {**eot, "type_id": 1}},
+            ],
+            "special_tokens": {
+                "<|endoftext|>": {"id": "<|endoftext|>", "ids": [len(kept)], "tokens": ["<|endoftext|>"]}
+            },
+        }
+    config = json.loads((QWEN3_TOKENIZER / "tokenizer_config.json").read_text())
+    config["added_tokens_decoder"] = {
+        str(new_id[int(i)]): a for i, a in config["added_tokens_decoder"].items()
+    }
+    return tok, config
+
+
 def write_tokenizer(name: str, out: Path) -> None:
+    if name.startswith("qwen3"):
+        tok, config = qwen3_tokenizer_1000(append_eos=name == "qwen3-last")
+        (out / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False))
+        (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
+        return
     specials = {
         "unk_token": "[UNK]",
         "pad_token": "[PAD]",
@@ -195,7 +263,9 @@ def write_tokenizer(name: str, out: Path) -> None:
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
 
 
-FAMILIES = ["distilbert", "modernbert", "xlm-roberta", "roberta"]
+FAMILIES = ["distilbert", "modernbert", "xlm-roberta", "roberta", "qwen3", "qwen3-last"]
+# Options of the distillation beyond `pca_dims=16`, by family.
+EXTRA = {"qwen3-last": {"pooling": "last"}}
 
 
 def main() -> None:
@@ -211,15 +281,18 @@ def main() -> None:
 def distill_family(name: str) -> None:
     out = OUT / name
     out.mkdir(parents=True, exist_ok=True)
+    ckpt = DECODERS / "qwen3" if name.startswith("qwen3") else TEACHERS / name
     write_tokenizer(name, out)
+    extra = EXTRA.get(name, {})
     with tempfile.TemporaryDirectory() as tmp:
         teacher = Path(tmp) / "teacher"
         teacher.mkdir()
         for f in ["config.json", "model.safetensors"]:
-            shutil.copy(TEACHERS / name / f, teacher / f)
+            shutil.copy(ckpt / f, teacher / f)
         for f in ["tokenizer.json", "special_tokens_map.json", "tokenizer_config.json"]:
-            shutil.copy(out / f, teacher / f)
-        model = distill(model_name=str(teacher), pca_dims=16, device="cpu")
+            if (out / f).is_file():
+                shutil.copy(out / f, teacher / f)
+        model = distill(model_name=str(teacher), pca_dims=16, device="cpu", **extra)
         saved = Path(tmp) / "model"
         model.save_pretrained(str(saved))
         emb = load_file(str(saved / "model.safetensors"))["embeddings"]
@@ -237,7 +310,7 @@ def distill_family(name: str) -> None:
         json.dumps(
             {
                 "generator": "scripts/golden_distill_families.py (model2vec 0.10.0)",
-                "options": {"pca_dims": 16},
+                "options": {"pca_dims": 16, **extra},
                 "config": config,
                 "tokens": [t for t, _ in vocab],
                 "dtype": str(emb.dtype),

@@ -6,24 +6,33 @@
 //! the other options at their defaults). Tolerances: the same token list, the same
 //! `config.json` values (but `tokenizer_name`), every embedding row with a cosine of at
 //! least 0.999 to the reference's (float16 output).
+//!
+//! Qwen3 takes the tiny causal checkpoint of m2v-teacher's decoder fixtures
+//! (`scripts/golden_teacher_decoders.py`) with the real Qwen3 byte-level BPE cut to its
+//! 1000 ids; `qwen3-last` is Qwen3-Embedding's setup (`pooling="last"`, `<|endoftext|>`
+//! appended by the post-processor).
 
 use std::path::{Path, PathBuf};
 
-use m2v_distill::{DistillOptions, PcaDims, Quiet};
+use m2v_distill::{DistillOptions, PcaDims, Pooling, Quiet};
 use serde_json::Value;
 
 fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The checkpoint plus the tokenizer files, in a fresh folder.
+/// The checkpoint (m2v-teacher's fixtures `families/<name>`, or `decoders/qwen3` for the
+/// Qwen3 names) plus the tokenizer files there are, in a fresh folder.
 fn teacher(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("m2v-families-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let ckpt = manifest()
-        .join("../m2v-teacher/tests/fixtures/families")
-        .join(name);
+    let fixtures = manifest().join("../m2v-teacher/tests/fixtures");
+    let ckpt = if name.starts_with("qwen3") {
+        fixtures.join("decoders/qwen3")
+    } else {
+        fixtures.join("families").join(name)
+    };
     for f in ["config.json", "model.safetensors"] {
         std::fs::copy(ckpt.join(f), dir.join(f)).unwrap();
     }
@@ -33,18 +42,32 @@ fn teacher(name: &str) -> PathBuf {
         "special_tokens_map.json",
         "tokenizer_config.json",
     ] {
-        std::fs::copy(tok.join(f), dir.join(f)).unwrap();
+        // Qwen3's hub repos have no `special_tokens_map.json`.
+        if tok.join(f).is_file() || f == "tokenizer.json" {
+            std::fs::copy(tok.join(f), dir.join(f)).unwrap();
+        }
     }
     dir
 }
 
 fn check(name: &str) {
+    check_with(name, Pooling::Mean);
+}
+
+fn check_with(name: &str, pooling: Pooling) {
     let dir = teacher(name);
     let fx = manifest().join("tests/fixtures/families").join(name);
     let exp: Value =
         serde_json::from_slice(&std::fs::read(fx.join("expected.json")).unwrap()).unwrap();
+    let want_pooling = exp["options"]["pooling"].as_str().unwrap_or("mean");
+    assert_eq!(
+        pooling.name(),
+        want_pooling,
+        "{name}: the reference's pooling"
+    );
     let mut opts = DistillOptions::new(&dir, dir.to_str().unwrap());
     opts.pca_dims = PcaDims::Int(16);
+    opts.pooling = pooling;
     let d = m2v_distill::distill(&opts, &Quiet).unwrap_or_else(|e| panic!("{name}: {e}"));
     let out = dir.join("out");
     d.save_pretrained(&out).unwrap();
@@ -184,4 +207,22 @@ fn xlm_roberta_distills_like_python() {
 #[test]
 fn roberta_distills_like_python() {
     check("roberta");
+}
+
+/// Qwen3's byte-level BPE (regex `Split`, NFC) cut to the checkpoint's 1000 ids: 974
+/// vocabulary entries and the 26 added tokens (`<|endoftext|>` ... `</think>`), which are
+/// not in the BPE vocabulary, at 974-999; the real `tokenizer_config.json`
+/// (`Qwen2Tokenizer`, pad `<|endoftext|>`). Its `ByteLevel` post-processor adds no
+/// bos/eos, so every token reaches the teacher alone; mean pooling.
+#[test]
+fn qwen3_distills_like_python() {
+    check("qwen3");
+}
+
+/// The same with Qwen3-Embedding's setup: `pooling="last"` and a post-processor that
+/// appends `<|endoftext|>`, so each row is the causal teacher's state at `[id, 974]`'s
+/// end token.
+#[test]
+fn qwen3_last_distills_like_python() {
+    check_with("qwen3-last", Pooling::Last);
 }
