@@ -19,10 +19,14 @@ lines of `../shared/data/corpus/english-653k.txt`:
 - `unigram`: XLM-R/T5 style Unigram (NFKC, `Metaspace(prepend_scheme="always")`,
   `<s> $A </s>`), with the `xlm-roberta` checkpoint.
 
-Each teacher folder says `tokenizer_class: PreTrainedTokenizerFast`, so `transformers`
-hands the `tokenizer.json` to model2vec unchanged (class-specific tokenizers such as
-`XLMRobertaTokenizer` are rebuilt by transformers 5 from the vocabulary, a different
-concern). It runs `model2vec.distill.distill(model_name=<folder>, vocabulary=WORDS,
+Each of these teacher folders says `tokenizer_class: PreTrainedTokenizerFast`, so
+`transformers` hands the `tokenizer.json` to model2vec unchanged. A fourth case,
+`xlm-roberta`, takes the real XLM-R tokenizer cut to 1000 pieces with its real
+`tokenizer_config.json` (`XLMRobertaTokenizer`, whose pipeline transformers 5 rebuilds)
+from `crates/m2v-distill/tests/fixtures/families/xlm-roberta/`
+(`scripts/golden_distill_families.py`), with the `xlm-roberta` checkpoint. Cases can be
+named on the command line to regenerate only those (all by default; the Unigram trainer
+is not deterministic, so regenerating `unigram` changes its files). It runs `model2vec.distill.distill(model_name=<folder>, vocabulary=WORDS,
 pca_dims=16)` and writes under `crates/m2v-distill/tests/fixtures/vocab/`:
 
 - `vocabulary.txt`: `WORDS`, one per line (the words have no newlines);
@@ -39,6 +43,7 @@ pca_dims=16)` and writes under `crates/m2v-distill/tests/fixtures/vocab/`:
 import itertools
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -150,7 +155,14 @@ def unigram(lines: list[str]) -> Tokenizer:
     return t
 
 
-CASES = {"bytelevel": (bytelevel, "roberta"), "metaspace": (metaspace, "xlm-roberta"), "unigram": (unigram, "xlm-roberta")}
+CASES = {
+    "bytelevel": (bytelevel, "roberta"),
+    "metaspace": (metaspace, "xlm-roberta"),
+    "unigram": (unigram, "xlm-roberta"),
+    # Trained by nobody: the real XLM-R tokenizer cut by golden_distill_families.py.
+    "xlm-roberta": (None, "xlm-roberta"),
+}
+FAMILIES = ROOT / "crates" / "m2v-distill" / "tests" / "fixtures" / "families"
 
 
 def main() -> None:
@@ -158,19 +170,29 @@ def main() -> None:
     assert all("\n" not in w for w in WORDS)
     (OUT / "vocabulary.txt").write_text("".join(w + "\n" for w in WORDS), encoding="utf-8")
     lines = corpus_lines()
+    only = sys.argv[1:]
+    unknown = [n for n in only if n not in CASES]
+    if unknown:
+        sys.exit(f"unknown cases {unknown}; known: {list(CASES)}")
     for name, (train, checkpoint) in CASES.items():
+        if only and name not in only:
+            continue
         out = OUT / name
         out.mkdir(parents=True, exist_ok=True)
-        tok = train(lines)
-        assert tok.get_vocab_size() == 1000, tok.get_vocab_size()
-        assert [tok.id_to_token(i) for i in range(4)] == SPECIALS
-        tok.save(str(out / "tokenizer.json"))
-        specials = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
-        (out / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n")
-        (out / "tokenizer_config.json").write_text(
-            json.dumps({"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 64, **specials}, indent=2)
-            + "\n"
-        )
+        if train is None:
+            for f in ["tokenizer.json", "special_tokens_map.json", "tokenizer_config.json"]:
+                shutil.copy(FAMILIES / name / f, out / f)
+        else:
+            tok = train(lines)
+            assert tok.get_vocab_size() == 1000, tok.get_vocab_size()
+            assert [tok.id_to_token(i) for i in range(4)] == SPECIALS
+            tok.save(str(out / "tokenizer.json"))
+            specials = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"}
+            (out / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n")
+            (out / "tokenizer_config.json").write_text(
+                json.dumps({"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 64, **specials}, indent=2)
+                + "\n"
+            )
         with tempfile.TemporaryDirectory() as tmp:
             teacher = Path(tmp) / "teacher"
             teacher.mkdir()

@@ -26,13 +26,19 @@
 //!    that are not in the vocabulary yet (intermediate pieces, characters missing from
 //!    the alphabet) are appended right after it, in code point order. Multi-word added
 //!    tokens get no merges.
-//! 6. Truncation is set to 512 tokens (the reference's `StaticModel` default).
+//! 6. Truncation is set to 512 tokens (the reference's `StaticModel` default). The
+//!    reference's file is a round trip through HF tokenizers, so BPE and Unigram models
+//!    are written with every field in its order (defaults filled in), and `ByteLevel` and
+//!    `Metaspace` pre-tokenizers and decoders in their current form (all fields; a legacy
+//!    Metaspace `add_prefix_space` becomes `prepend_scheme`).
 //!
 //! The engine is dependency-free: the removal pattern comes in as a predicate, so the
 //! caller chooses the regex engine (the CLI uses the `regex` crate, anchored).
 //!
 //! Known differences: for a Unigram model the reference keeps a stale `unk_id` when
 //! tokens before the unk are removed; we point `unk_id` at the unk token's new position.
+//! That happens to every distillation of an XLM-R-like teacher (`<s>` and `</s>` before
+//! `<unk>` are pruned in step 5): the reference writes `unk_id: 3`, which then names `.`.
 //! A user word whose preprocessed form is already in the vocabulary by the time it is
 //! added (a BPE intermediate piece of an earlier word, or a multi-word token that is
 //! also a vocabulary entry) makes the reference raise `ValueError` ("already exists in
