@@ -9,12 +9,12 @@
 //! | `embeddings.position_embeddings.weight` | `BertEmbeddings::position` | `[max_pos, h]` |
 //! | `embeddings.token_type_embeddings.weight` | `BertEmbeddings::token_type` (row 0) | `[types, h]` |
 //! | `embeddings.LayerNorm.{weight,bias}` | `BertEmbeddings::layer_norm` | `[h]` |
-//! | `encoder.layer.L.attention.self.{query,key,value}.{weight,bias}` | `BertLayer::qkv` (fused) | `[h, h]`, `[h]` |
-//! | `encoder.layer.L.attention.output.dense.{weight,bias}` | `BertLayer::attention_output` | `[h, h]` |
-//! | `encoder.layer.L.attention.output.LayerNorm.{weight,bias}` | `BertLayer::attention_norm` | `[h]` |
-//! | `encoder.layer.L.intermediate.dense.{weight,bias}` | `BertLayer::intermediate` | `[i, h]` |
-//! | `encoder.layer.L.output.dense.{weight,bias}` | `BertLayer::output` | `[h, i]` |
-//! | `encoder.layer.L.output.LayerNorm.{weight,bias}` | `BertLayer::output_norm` | `[h]` |
+//! | `encoder.layer.L.attention.self.{query,key,value}.{weight,bias}` | `PostNormLayer::qkv` (fused) | `[h, h]`, `[h]` |
+//! | `encoder.layer.L.attention.output.dense.{weight,bias}` | `PostNormLayer::attention_output` | `[h, h]` |
+//! | `encoder.layer.L.attention.output.LayerNorm.{weight,bias}` | `PostNormLayer::attention_norm` | `[h]` |
+//! | `encoder.layer.L.intermediate.dense.{weight,bias}` | `PostNormLayer::intermediate` | `[i, h]` |
+//! | `encoder.layer.L.output.dense.{weight,bias}` | `PostNormLayer::output` | `[h, i]` |
+//! | `encoder.layer.L.output.LayerNorm.{weight,bias}` | `PostNormLayer::output_norm` | `[h]` |
 //! | `pooler.dense.{weight,bias}` (optional) | `BertModel::pooler` | `[h, h]` |
 //!
 //! `embeddings.position_ids` is a buffer and is ignored. Token type ids are all zero
@@ -36,7 +36,7 @@ use burn::tensor::{Device, Tensor, activation};
 use crate::config::{Activation, ModelConfig};
 use crate::encoder::{Batch, Encoder, padded_positions};
 use crate::error::Error;
-use crate::nn::{Embedding, LayerNorm, Linear, activate, multi_head_attention};
+use crate::nn::{Embedding, LayerKeys, LayerNorm, Linear, PostNormLayer};
 use crate::weights::Weights;
 use burn::tensor::module::embedding;
 
@@ -50,17 +50,6 @@ pub(crate) enum Flavor {
     Roberta,
     /// DistilBERT: its own key names, no token types.
     DistilBert,
-}
-
-/// The checkpoint names of one layer's tensors, `{p}` the layer's prefix.
-struct LayerKeys {
-    prefix: &'static str,
-    qkv: [&'static str; 3],
-    attention_output: &'static str,
-    attention_norm: &'static str,
-    intermediate: &'static str,
-    output: &'static str,
-    output_norm: &'static str,
 }
 
 const BERT_KEYS: LayerKeys = LayerKeys {
@@ -122,61 +111,11 @@ impl BertEmbeddings {
     }
 }
 
-/// One transformer layer (post-LayerNorm).
-#[derive(Debug)]
-struct BertLayer {
-    qkv: Linear,
-    attention_output: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
-}
-
-impl BertLayer {
-    fn load(
-        cfg: &ModelConfig,
-        keys: &LayerKeys,
-        w: &mut Weights,
-        l: usize,
-        device: &Device,
-    ) -> Result<Self, Error> {
-        let (h, i, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
-        let p = format!("{}.{l}", keys.prefix);
-        let key = |k: &str| format!("{p}.{k}");
-        let names: Vec<String> = keys.qkv.iter().map(|n| key(n)).collect();
-        Ok(Self {
-            qkv: Linear::load_fused(w, &names, h, h, device)?,
-            attention_output: Linear::load(w, &key(keys.attention_output), h, h, device)?,
-            attention_norm: LayerNorm::load(w, &key(keys.attention_norm), h, eps, device)?,
-            intermediate: Linear::load(w, &key(keys.intermediate), h, i, device)?,
-            output: Linear::load(w, &key(keys.output), i, h, device)?,
-            output_norm: LayerNorm::load(w, &key(keys.output_norm), h, eps, device)?,
-        })
-    }
-
-    /// `[batch, len, h]` to `[batch, len, h]`.
-    fn forward(
-        &self,
-        x: Tensor<3>,
-        heads: usize,
-        act: Activation,
-        mask: Option<Tensor<4, burn::tensor::Bool>>,
-    ) -> Tensor<3> {
-        let ctx = multi_head_attention(self.qkv.forward(x.clone()), heads, mask, None);
-        let a = self
-            .attention_norm
-            .forward(self.attention_output.forward(ctx) + x);
-        let i = activate(self.intermediate.forward(a.clone()), act);
-        self.output_norm.forward(self.output.forward(i) + a)
-    }
-}
-
 /// A BERT encoder with its optional pooler.
 #[derive(Debug)]
 pub(crate) struct BertModel {
     embeddings: BertEmbeddings,
-    layers: Vec<BertLayer>,
+    layers: Vec<PostNormLayer>,
     pooler: Option<Linear>,
     heads: usize,
     act: Activation,
@@ -229,7 +168,7 @@ impl BertModel {
             Flavor::Bert | Flavor::Roberta => &BERT_KEYS,
         };
         let layers = (0..cfg.num_hidden_layers)
-            .map(|l| BertLayer::load(cfg, keys, w, l, device))
+            .map(|l| PostNormLayer::load(cfg, keys, w, l, device))
             .collect::<Result<Vec<_>, _>>()?;
         let pooler = if w.contains("pooler.dense.weight") {
             Some(Linear::load(w, "pooler.dense", h, h, device)?)
@@ -270,7 +209,7 @@ impl Encoder for BertModel {
         let mask = batch.key_padding_mask(device);
         let mut x = self.embeddings.forward(batch, device);
         for layer in &self.layers {
-            x = layer.forward(x, self.heads, self.act, mask.clone());
+            x = layer.forward(x, self.heads, self.act, mask.clone(), None);
         }
         x
     }

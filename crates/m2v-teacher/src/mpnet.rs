@@ -10,22 +10,22 @@
 //! | `embeddings.position_embeddings.weight` | `MpNetModel::position` | `[max_pos, h]` |
 //! | `embeddings.LayerNorm.{weight,bias}` | `MpNetModel::embeddings_norm` | `[h]` |
 //! | `encoder.relative_attention_bias.weight` | `MpNetModel::relative_bias` | `[buckets, heads]` |
-//! | `encoder.layer.L.attention.attn.{q,k,v}.{weight,bias}` | `MpNetLayer::qkv` (fused) | `[h, h]`, `[h]` |
-//! | `encoder.layer.L.attention.attn.o.{weight,bias}` | `MpNetLayer::attention_output` | `[h, h]` |
-//! | `encoder.layer.L.attention.LayerNorm.{weight,bias}` | `MpNetLayer::attention_norm` | `[h]` |
-//! | `encoder.layer.L.intermediate.dense.{weight,bias}` | `MpNetLayer::intermediate` | `[i, h]` |
-//! | `encoder.layer.L.output.dense.{weight,bias}` | `MpNetLayer::output` | `[h, i]` |
-//! | `encoder.layer.L.output.LayerNorm.{weight,bias}` | `MpNetLayer::output_norm` | `[h]` |
+//! | `encoder.layer.L.attention.attn.{q,k,v}.{weight,bias}` | `PostNormLayer::qkv` (fused) | `[h, h]`, `[h]` |
+//! | `encoder.layer.L.attention.attn.o.{weight,bias}` | `PostNormLayer::attention_output` | `[h, h]` |
+//! | `encoder.layer.L.attention.LayerNorm.{weight,bias}` | `PostNormLayer::attention_norm` | `[h]` |
+//! | `encoder.layer.L.intermediate.dense.{weight,bias}` | `PostNormLayer::intermediate` | `[i, h]` |
+//! | `encoder.layer.L.output.dense.{weight,bias}` | `PostNormLayer::output` | `[h, i]` |
+//! | `encoder.layer.L.output.LayerNorm.{weight,bias}` | `PostNormLayer::output_norm` | `[h]` |
 //! | `pooler.dense.{weight,bias}` (optional) | `MpNetModel::pooler` | `[h, h]` |
 
 use std::path::Path;
 
-use burn::tensor::{Bool, Device, Tensor, TensorData, activation};
+use burn::tensor::{Device, Tensor, TensorData, activation};
 
 use crate::config::{Activation, ModelConfig};
 use crate::encoder::{Batch, Encoder, padded_positions};
 use crate::error::Error;
-use crate::nn::{Embedding, LayerNorm, Linear, activate, multi_head_attention};
+use crate::nn::{Embedding, LayerKeys, LayerNorm, Linear, PostNormLayer};
 use crate::weights::Weights;
 
 /// `transformers`' `MPNetEncoder.relative_position_bucket` (bidirectional, T5-style)
@@ -54,58 +54,16 @@ pub(crate) fn relative_position_bucket(
 /// Distance beyond which relative positions share a bucket (fixed in `transformers`).
 const MAX_DISTANCE: usize = 128;
 
-/// One MPNet layer (post-LayerNorm), the same data flow as BERT's.
-#[derive(Debug)]
-struct MpNetLayer {
-    qkv: Linear,
-    attention_output: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
-}
-
-impl MpNetLayer {
-    fn load(cfg: &ModelConfig, w: &mut Weights, l: usize, device: &Device) -> Result<Self, Error> {
-        let (h, i, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
-        let p = format!("encoder.layer.{l}");
-        let names: Vec<String> = ["q", "k", "v"]
-            .iter()
-            .map(|n| format!("{p}.attention.attn.{n}"))
-            .collect();
-        Ok(Self {
-            qkv: Linear::load_fused(w, &names, h, h, device)?,
-            attention_output: Linear::load(w, &format!("{p}.attention.attn.o"), h, h, device)?,
-            attention_norm: LayerNorm::load(
-                w,
-                &format!("{p}.attention.LayerNorm"),
-                h,
-                eps,
-                device,
-            )?,
-            intermediate: Linear::load(w, &format!("{p}.intermediate.dense"), h, i, device)?,
-            output: Linear::load(w, &format!("{p}.output.dense"), i, h, device)?,
-            output_norm: LayerNorm::load(w, &format!("{p}.output.LayerNorm"), h, eps, device)?,
-        })
-    }
-
-    /// `[batch, len, h]` to `[batch, len, h]`; `bias` is `[1, heads, len, len]`.
-    fn forward(
-        &self,
-        x: Tensor<3>,
-        heads: usize,
-        act: Activation,
-        mask: Option<Tensor<4, Bool>>,
-        bias: Tensor<4>,
-    ) -> Tensor<3> {
-        let ctx = multi_head_attention(self.qkv.forward(x.clone()), heads, mask, Some(bias));
-        let a = self
-            .attention_norm
-            .forward(self.attention_output.forward(ctx) + x);
-        let i = activate(self.intermediate.forward(a.clone()), act);
-        self.output_norm.forward(self.output.forward(i) + a)
-    }
-}
+/// MPNet's checkpoint names of one layer's tensors.
+const MPNET_KEYS: LayerKeys = LayerKeys {
+    prefix: "encoder.layer",
+    qkv: ["attention.attn.q", "attention.attn.k", "attention.attn.v"],
+    attention_output: "attention.attn.o",
+    attention_norm: "attention.LayerNorm",
+    intermediate: "intermediate.dense",
+    output: "output.dense",
+    output_norm: "output.LayerNorm",
+};
 
 /// An MPNet encoder with its optional pooler.
 #[derive(Debug)]
@@ -116,7 +74,7 @@ pub(crate) struct MpNetModel {
     /// `[buckets, heads]` on the host: the bias for a length is built there.
     relative_bias: Vec<f32>,
     buckets: usize,
-    layers: Vec<MpNetLayer>,
+    layers: Vec<PostNormLayer>,
     pooler: Option<Linear>,
     heads: usize,
     act: Activation,
@@ -169,7 +127,7 @@ impl MpNetModel {
             )?
             .data;
         let layers = (0..cfg.num_hidden_layers)
-            .map(|l| MpNetLayer::load(cfg, w, l, device))
+            .map(|l| PostNormLayer::load(cfg, &MPNET_KEYS, w, l, device))
             .collect::<Result<Vec<_>, _>>()?;
         let pooler = if w.contains("pooler.dense.weight") {
             Some(Linear::load(w, "pooler.dense", h, h, device)?)
@@ -217,7 +175,7 @@ impl Encoder for MpNetModel {
         let mut x = self.embeddings_norm.forward(x);
         let bias = self.position_bias(batch.len, device);
         for layer in &self.layers {
-            x = layer.forward(x, self.heads, self.act, mask.clone(), bias.clone());
+            x = layer.forward(x, self.heads, self.act, mask.clone(), Some(bias.clone()));
         }
         x
     }

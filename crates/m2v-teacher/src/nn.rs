@@ -233,3 +233,69 @@ pub(crate) fn multi_head_attention(
     let ctx = attention(q, k, v, mask, bias, options);
     ctx.swap_dims(1, 2).reshape([batch, len, hidden])
 }
+
+/// The checkpoint names of one post-norm encoder layer's tensors (BERT, DistilBERT,
+/// MPNet), relative to `{prefix}.{l}`.
+pub(crate) struct LayerKeys {
+    pub(crate) prefix: &'static str,
+    pub(crate) qkv: [&'static str; 3],
+    pub(crate) attention_output: &'static str,
+    pub(crate) attention_norm: &'static str,
+    pub(crate) intermediate: &'static str,
+    pub(crate) output: &'static str,
+    pub(crate) output_norm: &'static str,
+}
+
+/// A post-norm encoder layer (BERT's, shared by DistilBERT and MPNet): attention,
+/// residual + LayerNorm, feed-forward, residual + LayerNorm.
+#[derive(Debug)]
+pub(crate) struct PostNormLayer {
+    qkv: Linear,
+    attention_output: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+impl PostNormLayer {
+    /// Loads layer `l` named by `keys`.
+    pub(crate) fn load(
+        cfg: &crate::config::ModelConfig,
+        keys: &LayerKeys,
+        w: &mut Weights,
+        l: usize,
+        device: &Device,
+    ) -> Result<Self, Error> {
+        let (h, i, eps) = (cfg.hidden_size, cfg.intermediate_size, cfg.layer_norm_eps);
+        let p = format!("{}.{l}", keys.prefix);
+        let key = |k: &str| format!("{p}.{k}");
+        let names: Vec<String> = keys.qkv.iter().map(|n| key(n)).collect();
+        Ok(Self {
+            qkv: Linear::load_fused(w, &names, h, h, device)?,
+            attention_output: Linear::load(w, &key(keys.attention_output), h, h, device)?,
+            attention_norm: LayerNorm::load(w, &key(keys.attention_norm), h, eps, device)?,
+            intermediate: Linear::load(w, &key(keys.intermediate), h, i, device)?,
+            output: Linear::load(w, &key(keys.output), i, h, device)?,
+            output_norm: LayerNorm::load(w, &key(keys.output_norm), h, eps, device)?,
+        })
+    }
+
+    /// `[batch, len, h]` to `[batch, len, h]`; `bias` (MPNet's relative position bias)
+    /// is `[1, heads, len, len]`.
+    pub(crate) fn forward(
+        &self,
+        x: Tensor<3>,
+        heads: usize,
+        act: Activation,
+        mask: Option<Tensor<4, Bool>>,
+        bias: Option<Tensor<4>>,
+    ) -> Tensor<3> {
+        let ctx = multi_head_attention(self.qkv.forward(x.clone()), heads, mask, bias);
+        let a = self
+            .attention_norm
+            .forward(self.attention_output.forward(ctx) + x);
+        let i = activate(self.intermediate.forward(a.clone()), act);
+        self.output_norm.forward(self.output.forward(i) + a)
+    }
+}
