@@ -60,7 +60,7 @@ use serde_json::Value;
 use crate::config::{Activation, ModelConfig, read_json};
 use crate::encoder::{Batch, Encoder};
 use crate::error::Error;
-use crate::nn::{activate, upload};
+use crate::nn::{Rotary, activate, upload};
 use crate::weights::{HostTensor, Weights};
 
 /// The decoder families, which differ only in the switches of [`Settings`].
@@ -486,36 +486,6 @@ impl RmsNorm {
     }
 }
 
-/// Rotary embedding tables for positions `0..len`: `(cos, sin)`, each
-/// `[1, 1, len, head_dim]` (the frequencies repeated for both halves, as
-/// `transformers` concatenates them), computed in `f32` like PyTorch.
-fn rope_tables(inv_freq: &[f32], len: usize, device: &Device) -> (Tensor<4>, Tensor<4>) {
-    let half = inv_freq.len();
-    let d = 2 * half;
-    let mut cos = Vec::with_capacity(len * d);
-    let mut sin = Vec::with_capacity(len * d);
-    for p in 0..len {
-        for _ in 0..2 {
-            for &f in inv_freq {
-                let angle = f64::from(f * p as f32);
-                cos.push(angle.cos() as f32);
-                sin.push(angle.sin() as f32);
-            }
-        }
-    }
-    let t = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [1, 1, len, d]), device);
-    (t(cos), t(sin))
-}
-
-/// `x * cos + rotate_half(x) * sin` for `x` `[b, heads, len, d]`.
-fn apply_rope(x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
-    let d = x.dims()[3];
-    let x1 = x.clone().narrow(3, 0, d / 2);
-    let x2 = x.clone().narrow(3, d / 2, d / 2);
-    let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-    x * cos.clone() + rotated * sin.clone()
-}
-
 /// One decoder layer.
 #[derive(Debug)]
 struct DecoderLayer {
@@ -609,7 +579,7 @@ impl DecoderLayer {
         &self,
         x: Tensor<3>,
         s: &Settings,
-        rope: &(Tensor<4>, Tensor<4>),
+        rope: &Rotary,
         mask: Option<Tensor<4, Bool>>,
     ) -> Tensor<3> {
         let [b, len, _] = x.dims();
@@ -624,8 +594,8 @@ impl DecoderLayer {
         let q = self.q_norm.forward(split(0, heads)).swap_dims(1, 2);
         let k = self.k_norm.forward(split(heads, kv)).swap_dims(1, 2);
         let v = split(heads + kv, kv).swap_dims(1, 2);
-        let q = apply_rope(q, &rope.0, &rope.1);
-        let k = apply_rope(k, &rope.0, &rope.1);
+        let q = rope.apply(q);
+        let k = rope.apply(k);
         let group = heads / kv;
         let repeat = |t: Tensor<4>| {
             if group == 1 {
@@ -738,8 +708,8 @@ impl Encoder for DecoderModel {
         if let Some(scale) = s.embed_scale {
             x = x.mul_scalar(scale);
         }
-        let full = rope_tables(&s.inv_freq_full, batch.len, device);
-        let sliding = rope_tables(&s.inv_freq_sliding, batch.len, device);
+        let full = Rotary::from_inv_freq(&s.inv_freq_full, batch.len, device);
+        let sliding = Rotary::from_inv_freq(&s.inv_freq_sliding, batch.len, device);
         let full_mask = self.mask(batch, LayerKind::Full, device);
         let sliding_mask = self.mask(batch, LayerKind::Sliding, device);
         for layer in &self.layers {

@@ -51,7 +51,7 @@ use serde::Deserialize;
 use crate::config::{Activation, ModelConfig, read_json};
 use crate::encoder::{Batch, Encoder};
 use crate::error::Error;
-use crate::nn::{Embedding, LayerNorm, Linear, activate};
+use crate::nn::{Embedding, LayerNorm, Linear, Rotary, activate};
 use crate::weights::Weights;
 
 /// The ModernBERT fields of `config.json` beyond [`ModelConfig`]'s, with
@@ -127,54 +127,6 @@ struct Layer {
     wi: Linear,
     mlp_wo: Linear,
     span: Span,
-}
-
-/// Cosine and sine tables `[1, 1, len, head_dim]` of one rotary base.
-#[derive(Debug, Clone)]
-struct Rotary {
-    cos: Tensor<4>,
-    sin: Tensor<4>,
-}
-
-impl Rotary {
-    /// The tables for positions `0..len`, computed in `f32` as `transformers` does:
-    /// `inv_freq[j] = 1 / theta^(2j / d)`, angle `= inv_freq[j] * pos`, repeated for both
-    /// halves of the head.
-    fn new(theta: f64, len: usize, head_dim: usize, device: &Device) -> Self {
-        let half = head_dim / 2;
-        let inv: Vec<f32> = (0..half)
-            .map(|j| {
-                let e = (2 * j) as f32 / head_dim as f32;
-                1.0f32 / (theta.powf(f64::from(e)) as f32)
-            })
-            .collect();
-        let mut cos = Vec::with_capacity(len * head_dim);
-        let mut sin = Vec::with_capacity(len * head_dim);
-        for p in 0..len {
-            for _ in 0..2 {
-                for &f in &inv {
-                    let a = f64::from(f * p as f32);
-                    cos.push(a.cos() as f32);
-                    sin.push(a.sin() as f32);
-                }
-            }
-        }
-        let t = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [1, 1, len, head_dim]), device);
-        Self {
-            cos: t(cos),
-            sin: t(sin),
-        }
-    }
-
-    /// `x * cos + rotate_half(x) * sin` for `x` `[batch, heads, len, head_dim]`, where
-    /// `rotate_half([x1, x2]) = [-x2, x1]`.
-    fn apply(&self, x: Tensor<4>) -> Tensor<4> {
-        let d = x.dims()[3];
-        let x1 = x.clone().narrow(3, 0, d / 2);
-        let x2 = x.clone().narrow(3, d / 2, d - d / 2);
-        let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-        x * self.cos.clone() + rotated * self.sin.clone()
-    }
 }
 
 impl Layer {

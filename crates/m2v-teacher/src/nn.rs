@@ -234,6 +234,61 @@ pub(crate) fn multi_head_attention(
     ctx.swap_dims(1, 2).reshape([batch, len, hidden])
 }
 
+/// Rotary position embedding tables (cosine and sine, `[1, 1, len, head_dim]`) for
+/// positions `0..len`, shared by ModernBERT, Gemma 3 and Qwen 3.
+#[derive(Debug, Clone)]
+pub(crate) struct Rotary {
+    cos: Tensor<4>,
+    sin: Tensor<4>,
+}
+
+impl Rotary {
+    /// The tables of base `theta`: `inv_freq[j] = 1 / theta^(2j / d)`, computed in
+    /// `f32` as `transformers`' default rope initialisation does.
+    pub(crate) fn new(theta: f64, len: usize, head_dim: usize, device: &Device) -> Self {
+        let inv: Vec<f32> = (0..head_dim / 2)
+            .map(|j| {
+                let e = (2 * j) as f32 / head_dim as f32;
+                1.0f32 / (theta.powf(f64::from(e)) as f32)
+            })
+            .collect();
+        Self::from_inv_freq(&inv, len, device)
+    }
+
+    /// The tables of given inverse frequencies (one per pair of dimensions): angle
+    /// `= inv_freq[j] * pos` in `f32` like PyTorch, the frequencies repeated for both
+    /// halves of the head as `transformers` concatenates them.
+    pub(crate) fn from_inv_freq(inv_freq: &[f32], len: usize, device: &Device) -> Self {
+        let d = 2 * inv_freq.len();
+        let mut cos = Vec::with_capacity(len * d);
+        let mut sin = Vec::with_capacity(len * d);
+        for p in 0..len {
+            for _ in 0..2 {
+                for &f in inv_freq {
+                    let angle = f64::from(f * p as f32);
+                    cos.push(angle.cos() as f32);
+                    sin.push(angle.sin() as f32);
+                }
+            }
+        }
+        let t = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [1, 1, len, d]), device);
+        Self {
+            cos: t(cos),
+            sin: t(sin),
+        }
+    }
+
+    /// `x * cos + rotate_half(x) * sin` for `x` `[batch, heads, len, head_dim]`, where
+    /// `rotate_half([x1, x2]) = [-x2, x1]`.
+    pub(crate) fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        let d = x.dims()[3];
+        let x1 = x.clone().narrow(3, 0, d / 2);
+        let x2 = x.clone().narrow(3, d / 2, d - d / 2);
+        let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+        x * self.cos.clone() + rotated * self.sin.clone()
+    }
+}
+
 /// The checkpoint names of one post-norm encoder layer's tensors (BERT, DistilBERT,
 /// MPNet), relative to `{prefix}.{l}`.
 pub(crate) struct LayerKeys {
