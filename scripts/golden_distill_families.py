@@ -20,7 +20,7 @@ tokenizer, and writes under `crates/m2v-distill/tests/fixtures/families/<name>/`
   checkpoint in m2v-teacher's fixtures);
 - `expected.json`: the saved `config.json`, the token list in id order, the dtype and
   shape; `rows.bin`: every embedding row as saved (float16, little-endian);
-- for xlm-roberta and roberta, `expected_tokenizer.json`: the saved `tokenizer.json`.
+- for xlm-roberta, roberta, qwen3 and qwen3-last, `expected_tokenizer.json`: the saved `tokenizer.json`.
 
 ModernBERT: its 50k byte-level BPE (`/work/shared/data/tokenizers/modernbert/tokenizer.json`,
 or the path in `$M2V_MODERNBERT_TOKENIZER`) cut to 1000 tokens with consistent merges:
@@ -53,8 +53,9 @@ byte symbols and the results of its first 718 merges, which are those merges), t
 added tokens (`<|endoftext|>` ... `</think>`, flags kept) at 974-999, which, as in the
 original, are not in the BPE vocabulary. Normalizer (NFC), regex `Split` + `ByteLevel`
 pre-tokenizer and decoder as in the file; its real `tokenizer_config.json`
-(`Qwen2Tokenizer`, pad `<|endoftext|>`, eos `<|im_end|>`, no bos) with the
-`added_tokens_decoder` ids moved, and no `special_tokens_map.json` (the hub repos have
+(`Qwen2Tokenizer`, pad `<|endoftext|>`, eos `<|im_end|>`, no bos; transformers 5
+rebuilds that class: `ByteLevel` pre-tokenizer with `trim_offsets`, default `ByteLevel`
+decoder, as m2v-distill's `transformers.rs` does) with the `added_tokens_decoder` ids moved, and no `special_tokens_map.json` (the hub repos have
 none). The checkpoint's own `pad_token_id` 0 and `eos_token_id` 3 reach neither side.
 
 - `qwen3`: the Qwen3 LLM tokenizer as shipped (`ByteLevel` post-processor: no bos/eos,
@@ -298,7 +299,7 @@ def distill_family(name: str) -> None:
         emb = load_file(str(saved / "model.safetensors"))["embeddings"]
         config = json.loads((saved / "config.json").read_text())
         saved_tok = json.loads((saved / "tokenizer.json").read_text())
-        if name in ("xlm-roberta", "roberta"):
+        if name in ("xlm-roberta", "roberta", "qwen3", "qwen3-last"):
             # The distilled tokenizer.json, compared whole by families.rs.
             shutil.copy(saved / "tokenizer.json", out / "expected_tokenizer.json")
     vocab = saved_tok["model"]["vocab"]

@@ -9,6 +9,13 @@
 //!   split=true)` (`"never"` with `add_prefix_space: false`); decoder: that `Metaspace`;
 //!   Unigram `unk_id` 3. The tokens, the post-processor's bos/eos and so the rows do not
 //!   change; the distilled `tokenizer.json` does (multiple spaces, trailing spaces).
+//! - `Qwen2Tokenizer` (Qwen 2, 2.5, 3, Qwen3-Embedding): transformers 5 rebuilds it around
+//!   the file's BPE vocabulary and merges with the class's own pipeline: normalizer `NFC`,
+//!   pre-tokenizer the class's regex `Split` (isolated) + `ByteLevel(add_prefix_space=
+//!   <config's, else false>, trim_offsets=true, use_regex=false)`, decoder `ByteLevel()`
+//!   (all defaults: `true`). The file's post-processor stays. For the Qwen files this
+//!   changes only `trim_offsets` and the decoder's flags, so tokens and rows do not
+//!   change; the distilled `tokenizer.json` does.
 //! - `clean_up_tokenization_spaces: true` in `tokenizer_config.json`: skeletoken appends
 //!   its clean-up block (a `Fuse` and ten `Replace`s) to the decoder.
 //!
@@ -81,6 +88,19 @@ fn clean_up_block() -> Value {
     ])
 }
 
+/// transformers' `Qwen2Tokenizer.PRETOKENIZE_REGEX`.
+const QWEN2_PRETOKENIZE_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// A `ByteLevel` pre-tokenizer or decoder, members as HF tokenizers writes them.
+fn byte_level(add_prefix_space: bool, trim_offsets: bool, use_regex: bool) -> Value {
+    obj(vec![
+        ("type", s("ByteLevel")),
+        ("add_prefix_space", Value::Bool(add_prefix_space)),
+        ("trim_offsets", Value::Bool(trim_offsets)),
+        ("use_regex", Value::Bool(use_regex)),
+    ])
+}
+
 /// Applies the changes above to `tokenizer` (the teacher's `tokenizer.json`), given its
 /// `tokenizer_config.json` (`Value::Null` when there is none).
 pub(crate) fn as_loaded(tokenizer: &mut Value, config: &Value) {
@@ -131,6 +151,25 @@ pub(crate) fn as_loaded(tokenizer: &mut Value, config: &Value) {
                 set(model, "byte_fallback", Value::Bool(false));
             }
         }
+    }
+    if config.get("tokenizer_class").and_then(Value::as_str) == Some("Qwen2Tokenizer") {
+        let split = obj(vec![
+            ("type", s("Split")),
+            ("pattern", obj(vec![("Regex", s(QWEN2_PRETOKENIZE_REGEX))])),
+            ("behavior", s("Isolated")),
+            ("invert", Value::Bool(false)),
+        ]);
+        let bytes = byte_level(flag("add_prefix_space").unwrap_or(false), true, false);
+        set(tokenizer, "normalizer", obj(vec![("type", s("NFC"))]));
+        set(
+            tokenizer,
+            "pre_tokenizer",
+            obj(vec![
+                ("type", s("Sequence")),
+                ("pretokenizers", Value::Array(vec![split, bytes])),
+            ]),
+        );
+        set(tokenizer, "decoder", byte_level(true, true, true));
     }
     if flag("clean_up_tokenization_spaces") == Some(true) {
         let decoder = tokenizer.get("decoder").cloned().unwrap_or(Value::Null);

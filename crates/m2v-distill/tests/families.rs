@@ -212,8 +212,9 @@ fn roberta_distills_like_python() {
 /// Qwen3's byte-level BPE (regex `Split`, NFC) cut to the checkpoint's 1000 ids: 974
 /// vocabulary entries and the 26 added tokens (`<|endoftext|>` ... `</think>`), which are
 /// not in the BPE vocabulary, at 974-999; the real `tokenizer_config.json`
-/// (`Qwen2Tokenizer`, pad `<|endoftext|>`). Its `ByteLevel` post-processor adds no
-/// bos/eos, so every token reaches the teacher alone; mean pooling.
+/// (`Qwen2Tokenizer`, pad `<|endoftext|>`, rebuilt by transformers 5). Its `ByteLevel`
+/// post-processor adds no bos/eos, so every token reaches the teacher alone; mean
+/// pooling. `tokenizer.json` too.
 #[test]
 fn qwen3_distills_like_python() {
     check("qwen3");
@@ -221,7 +222,7 @@ fn qwen3_distills_like_python() {
 
 /// The same with Qwen3-Embedding's setup: `pooling="last"` and a post-processor that
 /// appends `<|endoftext|>`, so each row is the causal teacher's state at `[id, 974]`'s
-/// end token.
+/// end token; `tokenizer.json` too.
 #[test]
 fn qwen3_last_distills_like_python() {
     check_with("qwen3-last", Pooling::Last);
