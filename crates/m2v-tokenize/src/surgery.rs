@@ -1248,6 +1248,39 @@ mod tests {
     }
 
     #[test]
+    fn components_are_written_as_hf_tokenizers_writes_them() {
+        // What `Tokenizer.from_str(...).to_str()` of tokenizers 0.22 gives for these.
+        let cases = [
+            (
+                r#"{"type":"Metaspace","replacement":"▁","add_prefix_space":true}"#,
+                r#"{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":true}"#,
+            ),
+            (
+                r#"{"type":"Metaspace","replacement":"▁","add_prefix_space":true,"prepend_scheme":"first"}"#,
+                r#"{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":true}"#,
+            ),
+            (
+                r#"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true}"#,
+                r#"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#,
+            ),
+            (
+                r#"{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"ByteLevel","add_prefix_space":true}]}"#,
+                r#"{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}]}"#,
+            ),
+            (
+                r#"{"type":"BertPreTokenizer"}"#,
+                r#"{"type":"BertPreTokenizer"}"#,
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                to_string(&canonical_component(&parse(input).unwrap())),
+                want
+            );
+        }
+    }
+
+    #[test]
     fn everything_removed_is_an_error() {
         let all = |_: &str| true;
         let opts = VocabularyOptions {
