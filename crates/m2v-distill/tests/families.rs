@@ -185,12 +185,9 @@ fn distilbert_distills_like_python() {
 
 /// ModernBERT's tokenizer (a 1000-token cut of the real one, same structure) has its
 /// `[CLS]`/`[SEP]` (the post-processor's template) only among the added tokens, not in
-/// the BPE vocabulary; m2v-tokenize's `distill_vocabulary` refuses that ("token \"[CLS]\"
-/// is not in the vocabulary"), while model2vec/skeletoken adds missing added tokens to the
-/// vocabulary first. With the specials also in the BPE vocabulary, Python's output is
-/// byte-identical and this test passes (worst row cosine 1.000000).
+/// the BPE vocabulary; like model2vec/skeletoken, m2v-tokenize's `distill_vocabulary`
+/// appends missing added tokens to the vocabulary first.
 #[test]
-#[ignore = "m2v-tokenize: post-processor specials that are only added tokens are refused"]
 fn modernbert_distills_like_python() {
     check("modernbert");
 }
