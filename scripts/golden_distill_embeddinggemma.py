@@ -4,6 +4,7 @@
 Run with the project venv, offline, after `cargo xtask fetch embeddinggemma-300m`:
 
     HF_HUB_OFFLINE=1 ~/.cache/m2v/pyenv/bin/python scripts/golden_distill_embeddinggemma.py slice
+    HF_HUB_OFFLINE=1 ~/.cache/m2v/pyenv/bin/python scripts/golden_distill_embeddinggemma.py slice-mpnet
     HF_HUB_OFFLINE=1 ~/.cache/m2v/pyenv/bin/python scripts/golden_distill_embeddinggemma.py full OUT_DIR
     HF_HUB_OFFLINE=1 ~/.cache/m2v/pyenv/bin/python scripts/golden_distill_embeddinggemma.py compare OURS THEIRS
 
@@ -14,6 +15,10 @@ U+4E00-U+4E3F), which keeps the CI run short; writes under
 `crates/m2v-distill/tests/fixtures/embeddinggemma/`: `expected.json` (the pattern, the
 token list in id order, the saved `config.json`, the indices of the sampled rows) and
 `rows.bin` (every 4th embedding row as saved, float16 little-endian).
+
+`slice-mpnet`: the same for the real all-mpnet-base-v2 (an MPNet teacher, WordPiece),
+keeping the ~1,900 tokens that start with `b` (`MPNET_SLICE`), `pca_dims=256`, into
+`crates/m2v-distill/tests/fixtures/mpnet-slice/`.
 
 `full`: the whole 262k-token vocabulary, `pca_dims=256`, saved with `save_pretrained`
 into OUT_DIR; prints the wall time and the peak resident memory (for the closing note
@@ -42,10 +47,14 @@ SLICE = (
 )
 
 
-def snapshot() -> str:
+# Every token but those starting with `b` or `##b`.
+MPNET_SLICE = r"[^b#]|#[^#]|##[^b]"
+
+
+def snapshot(repo: str = "google/embeddinggemma-300m") -> str:
     from huggingface_hub import snapshot_download
 
-    return snapshot_download("google/embeddinggemma-300m")
+    return snapshot_download(repo)
 
 
 def tokens_of(folder: Path) -> list[str]:
@@ -62,12 +71,12 @@ def rows_of(folder: Path) -> np.ndarray:
     return load_file(str(folder / "model.safetensors"))["embeddings"]
 
 
-def slice_() -> None:
+def slice_(repo: str = "google/embeddinggemma-300m", pattern: str = SLICE, out: Path = OUT) -> None:
     import tempfile
 
     from model2vec.distill import distill
 
-    m = distill(model_name=snapshot(), pca_dims=256, token_remove_pattern=SLICE)
+    m = distill(model_name=snapshot(repo), pca_dims=256, token_remove_pattern=pattern)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         m.save_pretrained(tmp)
@@ -76,11 +85,11 @@ def slice_() -> None:
         config = json.loads((tmp / "config.json").read_text())
     config["tokenizer_name"] = "<teacher>"
     sample = list(range(0, rows.shape[0], 4))
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "expected.json").write_text(
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "expected.json").write_text(
         json.dumps(
             {
-                "pattern": SLICE,
+                "pattern": pattern,
                 "tokens": tokens,
                 "config": config,
                 "dtype": str(rows.dtype),
@@ -91,8 +100,8 @@ def slice_() -> None:
             indent=0,
         )
     )
-    rows[sample].astype("<f2").tofile(OUT / "rows.bin")
-    print("slice:", rows.shape, rows.dtype, "->", OUT)
+    rows[sample].astype("<f2").tofile(out / "rows.bin")
+    print("slice:", rows.shape, rows.dtype, "->", out)
 
 
 def full(out: str) -> None:
@@ -128,6 +137,12 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "slice":
         slice_()
+    elif cmd == "slice-mpnet":
+        slice_(
+            "sentence-transformers/all-mpnet-base-v2",
+            MPNET_SLICE,
+            OUT.parent / "mpnet-slice",
+        )
     elif cmd == "full":
         full(sys.argv[2])
     elif cmd == "compare":

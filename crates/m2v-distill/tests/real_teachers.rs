@@ -1,6 +1,6 @@
-//! A real multilingual teacher: EmbeddingGemma-300M (`gemma3_text`, 262k-token
-//! vocabulary) distilled on a slice of its vocabulary against Python
-//! `model2vec==0.10.0` given the same options.
+//! Real teachers distilled on a slice of their vocabulary against Python
+//! `model2vec==0.10.0` given the same options: the multilingual EmbeddingGemma-300M
+//! (`gemma3_text`, 262k-token vocabulary) and all-mpnet-base-v2 (MPNet, WordPiece).
 //!
 //! The slice (`scripts/golden_distill_embeddinggemma.py slice`) is a
 //! `token_remove_pattern` that keeps about 2,200 tokens across four scripts (Latin,
@@ -10,7 +10,10 @@
 //! (but `tokenizer_name`), every sampled row (every 4th) with a cosine of at least 0.999
 //! to the reference's (float16 output).
 //!
-//! Skipped when the model is not in the HF cache (`cargo xtask fetch
+//! all-mpnet-base-v2's slice keeps the ~1,900 tokens starting with `b`
+//! (`slice-mpnet` in the same script), with the same tolerances.
+//!
+//! Skipped when a model is not in the HF cache (`cargo xtask fetch
 //! embeddinggemma-300m`); a failure under `M2V_REQUIRE_ASSETS=1` (as in CI).
 
 use std::path::{Path, PathBuf};
@@ -20,22 +23,39 @@ use serde_json::Value;
 
 #[test]
 fn embeddinggemma_slice_distills_like_python() {
-    let Some(teacher) =
-        m2v_hub::testing::model_or_skip("google/embeddinggemma-300m", "embeddinggemma-300m")
-    else {
+    check(
+        "google/embeddinggemma-300m",
+        "embeddinggemma-300m",
+        "embeddinggemma",
+    );
+}
+
+#[test]
+fn mpnet_slice_distills_like_python() {
+    check(
+        "sentence-transformers/all-mpnet-base-v2",
+        "all-mpnet-base-v2",
+        "mpnet-slice",
+    );
+}
+
+fn check(hub_id: &str, fetch_name: &str, fixture: &str) {
+    let Some(teacher) = m2v_hub::testing::model_or_skip(hub_id, fetch_name) else {
         return;
     };
-    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embeddinggemma");
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
     let exp: Value =
         serde_json::from_slice(&std::fs::read(fx.join("expected.json")).unwrap()).unwrap();
-    let mut opts = DistillOptions::new(&teacher, "google/embeddinggemma-300m");
+    let mut opts = DistillOptions::new(&teacher, hub_id);
     opts.pca_dims = PcaDims::Int(256);
     opts.token_remove_pattern = Some(exp["pattern"].as_str().unwrap().to_string());
     let t = std::time::Instant::now();
     let d = m2v_distill::distill(&opts, &Quiet).unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("embeddinggemma slice: distilled in {:.1?}", t.elapsed());
+    eprintln!("{fixture}: distilled in {:.1?}", t.elapsed());
     let out: PathBuf =
-        std::env::temp_dir().join(format!("m2v-distill-gemma-{}", std::process::id()));
+        std::env::temp_dir().join(format!("m2v-distill-{fixture}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     d.save_pretrained(&out).unwrap();
 
@@ -63,13 +83,13 @@ fn embeddinggemma_slice_distills_like_python() {
         .iter()
         .map(|t| t.as_str().unwrap().to_string())
         .collect();
-    assert_eq!(tokens.len(), want.len(), "token count");
-    assert_eq!(tokens, want, "token list");
+    assert_eq!(tokens.len(), want.len(), "{fixture}: token count");
+    assert_eq!(tokens, want, "{fixture}: token list");
 
     let mut config: Value =
         serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
     config["tokenizer_name"] = Value::String("<teacher>".into());
-    assert_eq!(config, exp["config"], "config.json");
+    assert_eq!(config, exp["config"], "{fixture}: config.json");
 
     let model = std::fs::read(out.join("model.safetensors")).unwrap();
     let h = m2v_static::safetensors::read_header(&model).unwrap();
@@ -113,11 +133,16 @@ fn embeddinggemma_slice_distills_like_python() {
         }
     }
     eprintln!(
-        "embeddinggemma slice: {} tokens, worst sampled row cosine {:.6} (row {})",
+        "{fixture}: {} tokens, worst sampled row cosine {:.6} (row {})",
         tokens.len(),
         worst.0,
         worst.1
     );
-    assert!(worst.0 >= 0.999, "row {} cosine {}", worst.1, worst.0);
+    assert!(
+        worst.0 >= 0.999,
+        "{fixture}: row {} cosine {}",
+        worst.1,
+        worst.0
+    );
     std::fs::remove_dir_all(&out).ok();
 }
