@@ -43,15 +43,13 @@
 
 use std::path::Path;
 
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 use serde::Deserialize;
 
 use crate::config::{Activation, ModelConfig, read_json};
 use crate::encoder::{Batch, Encoder};
 use crate::error::Error;
-use crate::nn::{Embedding, LayerNorm, Linear, Rotary, activate};
+use crate::nn::{Embedding, LayerNorm, Linear, Rotary, activate, rotary_attention};
 use crate::weights::Weights;
 
 /// The ModernBERT fields of `config.json` beyond [`ModelConfig`]'s, with
@@ -143,28 +141,7 @@ impl Layer {
             Some(n) => n.forward(x.clone()),
             None => x.clone(),
         };
-        let qkv = self.wqkv.forward(normed);
-        let [batch, len, three_h] = qkv.dims();
-        let hidden = three_h / 3;
-        let head_dim = hidden / heads;
-        // [b, l, 3, heads, d] -> [3, b, heads, l, d]
-        let qkv = qkv
-            .reshape([batch, len, 3, heads, head_dim])
-            .permute([2, 0, 3, 1, 4]);
-        let part = |i: usize| {
-            qkv.clone()
-                .narrow(0, i, 1)
-                .reshape([batch, heads, len, head_dim])
-        };
-        let (q, k, v) = (rotary.apply(part(0)), rotary.apply(part(1)), part(2));
-        let options = AttentionModuleOptions {
-            scale: None,
-            softcap: None,
-            is_causal: false,
-        };
-        let ctx = attention(q, k, v, mask, None, options)
-            .swap_dims(1, 2)
-            .reshape([batch, len, hidden]);
+        let ctx = rotary_attention(self.wqkv.forward(normed), heads, Some(rotary), mask, None);
         let x = x + self.wo.forward(ctx);
         let m = self.wi.forward(self.mlp_norm.forward(x.clone()));
         let i = m.dims()[2] / 2;

@@ -212,6 +212,17 @@ pub(crate) fn multi_head_attention(
     mask: Option<Tensor<4, Bool>>,
     bias: Option<Tensor<4>>,
 ) -> Tensor<3> {
+    rotary_attention(qkv, heads, None, mask, bias)
+}
+
+/// [`multi_head_attention`] with queries and keys rotated by `rotary` first (ModernBERT).
+pub(crate) fn rotary_attention(
+    qkv: Tensor<3>,
+    heads: usize,
+    rotary: Option<&Rotary>,
+    mask: Option<Tensor<4, Bool>>,
+    bias: Option<Tensor<4>>,
+) -> Tensor<3> {
     let [batch, len, three_h] = qkv.dims();
     let hidden = three_h / 3;
     let head_dim = hidden / heads;
@@ -224,7 +235,10 @@ pub(crate) fn multi_head_attention(
             .narrow(0, i, 1)
             .reshape([batch, heads, len, head_dim])
     };
-    let (q, k, v) = (part(0), part(1), part(2));
+    let (q, k, v) = match rotary {
+        Some(r) => (r.apply(part(0)), r.apply(part(1)), part(2)),
+        None => (part(0), part(1), part(2)),
+    };
     let options = AttentionModuleOptions {
         scale: None,
         softcap: None,
