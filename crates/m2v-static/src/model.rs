@@ -22,6 +22,16 @@ use m2v_tokenize::TokenizerScratch;
 
 pub use crate::scratch::EncodeScratch;
 
+/// The largest embedding dimension a model may declare. Every encoded text costs
+/// `dim` floats of output, so a hostile file with a huge `dim` and a single row would
+/// otherwise make `encode` allocate gigabytes for a handful of texts. Real models use
+/// 64 to 4096 columns.
+pub const MAX_DIM: usize = 16_384;
+
+/// The most embedding rows (and so distinct token ids) a model may declare: token ids
+/// are `u32`, and real vocabularies stay below a million tokens.
+pub const MAX_ROWS: usize = 1 << 26;
+
 /// Options applied while loading a model (Python's `from_pretrained` arguments).
 ///
 /// ```
@@ -861,8 +871,17 @@ fn lookup(
     let &[rows, dim] = emb.shape.as_slice() else {
         return Err(shape_err(emb, "2 dimensions [rows, dim]".into()));
     };
-    if dim == 0 {
-        return Err(shape_err(emb, "a dimension of at least 1".into()));
+    if dim == 0 || dim > MAX_DIM {
+        return Err(shape_err(
+            emb,
+            format!("a dimension between 1 and {MAX_DIM} (the limit a model may declare)"),
+        ));
+    }
+    if rows > MAX_ROWS {
+        return Err(shape_err(
+            emb,
+            format!("at most {MAX_ROWS} rows (the limit a model may declare)"),
+        ));
     }
     let mapping = match header.get("mapping") {
         None => None,

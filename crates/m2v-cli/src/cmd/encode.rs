@@ -276,6 +276,18 @@ fn progress(quiet: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
+/// The most output bytes one chunk may hold: a chunk of `--chunk-lines` lines is cut
+/// shorter for a wide model, so memory stays bounded by this budget (plus the texts),
+/// whatever dimension the model declares.
+const CHUNK_BYTES: usize = 64 << 20;
+
+/// Lines per chunk for a model of `dim` columns: `chunk_lines`, or fewer where
+/// `chunk_lines × dim` f32 values would exceed [`CHUNK_BYTES`] (at least one).
+fn lines_per_chunk(chunk_lines: usize, dim: usize) -> usize {
+    let per_line = dim.max(1).saturating_mul(size_of::<f32>());
+    chunk_lines.min((CHUNK_BYTES / per_line).max(1))
+}
+
 pub fn run(a: Args) -> Result<()> {
     if a.chunk_lines == 0 {
         bail!("--chunk-lines must be at least 1");
@@ -293,11 +305,12 @@ pub fn run(a: Args) -> Result<()> {
     let pb = progress(a.quiet, total);
     let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, input), a.lossy);
     let mut sink = Sink::new(format, &a.output, model.dim())?;
-    let mut texts: Vec<String> = Vec::with_capacity(a.chunk_lines.min(1 << 16));
+    let chunk_lines = lines_per_chunk(a.chunk_lines, model.dim());
+    let mut texts: Vec<String> = Vec::with_capacity(chunk_lines.min(1 << 16));
     let mut out = Vec::new();
     loop {
         texts.clear();
-        while texts.len() < a.chunk_lines {
+        while texts.len() < chunk_lines {
             match reader
                 .next_line()
                 .with_context(|| format!("reading {}", a.input))?
@@ -347,6 +360,21 @@ mod tests {
         file.extend_from_slice(&[0u8; 24]);
         let h = m2v_static::safetensors::read_header(&file).unwrap();
         assert_eq!(h.get("embeddings").unwrap().shape, [3, 2]);
+    }
+
+    #[test]
+    fn chunks_are_bounded_by_bytes_not_by_the_model_dimension() {
+        // The default 65,536 lines of a 65,536-column model once meant 16 GiB up front.
+        for dim in [1, 8, 256, 1024, 16_384, 65_536, 1 << 20] {
+            let lines = lines_per_chunk(65_536, dim);
+            assert!(lines >= 1);
+            assert!(
+                lines * dim * 4 <= CHUNK_BYTES.max(dim * 4),
+                "{dim}: {lines} lines"
+            );
+        }
+        assert_eq!(lines_per_chunk(65_536, 256), 65_536);
+        assert_eq!(lines_per_chunk(10, 1 << 30), 1);
     }
 
     #[test]
