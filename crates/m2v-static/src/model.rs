@@ -373,9 +373,10 @@ impl StaticModel {
                 message: "the vocabulary is empty".into(),
             },
         })?;
+        let ids = tokenizer.id_bound(&tokens);
+        let lookup = lookup(&header, st, tensor_names, vocab_size, ids)
+            .map_err(|e| at(e, src.safetensors))?;
         drop(tokens);
-        let lookup =
-            lookup(&header, st, tensor_names, vocab_size).map_err(|e| at(e, src.safetensors))?;
         let stored_dtype = lookup.table.dtype;
         let stored_dim = lookup.table.dim;
         let mut lookup = lookup;
@@ -852,6 +853,7 @@ fn lookup(
     st: Buffer,
     tensor_names: &[&str],
     vocab_size: usize,
+    (id_bound, top_token): (usize, Option<&str>),
 ) -> Result<Lookup, Error> {
     let emb = tensor_names
         .iter()
@@ -885,7 +887,7 @@ fn lookup(
     }
     let mapping = match header.get("mapping") {
         None => None,
-        Some(t) => Some(read_mapping(t, st.as_slice(), rows, vocab_size)?.into()),
+        Some(t) => Some(read_mapping(t, st.as_slice(), rows, id_bound)?.into()),
     };
     if mapping.is_none() && rows != vocab_size {
         return Err(shape_err(
@@ -893,9 +895,21 @@ fn lookup(
             format!("{vocab_size} rows, one per token of the tokenizer (or a `mapping` tensor)"),
         ));
     }
+    // A vocabulary whose ids have gaps reaches past its token count: a token beyond the
+    // last row would silently pool as nothing (a zero vector; Python raises IndexError).
+    if mapping.is_none() && rows < id_bound {
+        return Err(shape_err(
+            emb,
+            format!(
+                "a row for every token id, up to id {} (token `{}`; the vocabulary's ids have gaps)",
+                id_bound - 1,
+                top_token.unwrap_or("?")
+            ),
+        ));
+    }
     let weights = match header.get("weights") {
         None => None,
-        Some(t) => Some(read_weights(t, st.as_slice(), vocab_size)?),
+        Some(t) => Some(read_weights(t, st.as_slice(), id_bound)?),
     };
     Ok(Lookup {
         table: Table {
@@ -920,13 +934,14 @@ fn shape_err(t: &TensorInfo, expected: String) -> Error {
     }
 }
 
-fn vector<'a>(t: &TensorInfo, file: &'a [u8], vocab_size: usize) -> Result<&'a [u8], Error> {
+/// A per-token vector: one dimension with an entry for every token id below `id_bound`.
+fn vector<'a>(t: &TensorInfo, file: &'a [u8], id_bound: usize) -> Result<&'a [u8], Error> {
     match t.shape.as_slice() {
-        [n] if *n >= vocab_size => {}
+        [n] if *n >= id_bound => {}
         _ => {
             return Err(shape_err(
                 t,
-                format!("one dimension with at least one entry per token ({vocab_size})"),
+                format!("one dimension with at least one entry per token id ({id_bound})"),
             ));
         }
     }
@@ -940,9 +955,9 @@ fn read_mapping(
     t: &TensorInfo,
     file: &[u8],
     rows: usize,
-    vocab_size: usize,
+    id_bound: usize,
 ) -> Result<Vec<u32>, Error> {
-    let data = vector(t, file, vocab_size)?;
+    let data = vector(t, file, id_bound)?;
     let vals: Vec<i64> = match t.dtype {
         Dtype::I64 => data
             .as_chunks::<8>()
@@ -979,8 +994,8 @@ fn read_mapping(
         .collect()
 }
 
-fn read_weights(t: &TensorInfo, file: &[u8], vocab_size: usize) -> Result<Weights, Error> {
-    let data = vector(t, file, vocab_size)?;
+fn read_weights(t: &TensorInfo, file: &[u8], id_bound: usize) -> Result<Weights, Error> {
+    let data = vector(t, file, id_bound)?;
     Ok(match t.dtype {
         Dtype::F64 => Weights::F64(
             data.as_chunks::<8>()

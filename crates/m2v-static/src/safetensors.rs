@@ -7,8 +7,10 @@
 //!
 //! [`read_header`] validates everything before any tensor data is touched: the header
 //! length against the file size, the JSON, every dtype, that every shape's element count
-//! times the dtype size equals the byte range (with overflow checks), and that every
-//! range lies inside the file. After a successful parse, [`TensorInfo::start`] and
+//! times the dtype size equals the byte range (with overflow checks), that every
+//! range lies inside the file, that no name is listed twice, and, as the reference
+//! reader does, that the ranges tile the data buffer exactly (no overlap, no hole, no
+//! trailing bytes). After a successful parse, [`TensorInfo::start`] and
 //! [`TensorInfo::end`] are absolute, in-bounds byte offsets into the buffer that was
 //! parsed.
 
@@ -292,6 +294,7 @@ pub fn read_header(file: &[u8]) -> Result<Header, Error> {
         )));
     };
     let data_start = 8 + n;
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
     let mut header = Header {
         tensors: Vec::with_capacity(members.len()),
         metadata: Vec::new(),
@@ -310,14 +313,52 @@ pub fn read_header(file: &[u8]) -> Result<Header, Error> {
             }
             continue;
         }
-        if header.tensors.iter().any(|t| &t.name == name) {
+        if !seen.insert(name.as_str()) {
             return Err(bad(format!("tensor `{name}` is listed twice")));
         }
         header
             .tensors
             .push(tensor_info(name, v, data.len(), data_start)?);
     }
+    check_layout(&header.tensors, data_start, data.len())?;
     Ok(header)
+}
+
+/// The reference reader's rule (`safetensors`' `Metadata::validate`): sorted by their
+/// offsets, the tensors tile the data buffer exactly, from its first byte to its last.
+/// Overlapping tensors (two names over the same bytes: a write through one would
+/// change the other) and holes or trailing bytes (data no tensor owns, e.g. an
+/// appended payload) are errors. O(n log n) in the number of tensors.
+fn check_layout(tensors: &[TensorInfo], data_start: usize, data_len: usize) -> Result<(), Error> {
+    let mut order: Vec<&TensorInfo> = tensors.iter().collect();
+    order.sort_unstable_by_key(|t| (t.start, t.end));
+    let mut offset = 0usize;
+    let mut previous: Option<&str> = None;
+    for t in order {
+        let (begin, end) = (t.start - data_start, t.end - data_start);
+        if begin < offset {
+            let other = previous.unwrap_or_default();
+            return Err(bad(format!(
+                "tensor `{}` (data_offsets [{begin}, {end}]) overlaps tensor `{other}` (which ends at {offset})",
+                t.name
+            )));
+        }
+        if begin > offset {
+            return Err(bad(format!(
+                "bytes [{offset}, {begin}) of the data buffer belong to no tensor (a hole before tensor `{}`)",
+                t.name
+            )));
+        }
+        offset = end;
+        previous = Some(&t.name);
+    }
+    if offset != data_len {
+        return Err(bad(format!(
+            "{} trailing bytes after the last tensor (the tensors cover {offset} of the {data_len}-byte data buffer)",
+            data_len - offset
+        )));
+    }
+    Ok(())
 }
 
 fn tensor_info(
@@ -613,6 +654,90 @@ mod tests {
             }
             Ok(h) => panic!("accepted: {h:?}"),
         }
+    }
+
+    #[test]
+    fn tensors_must_tile_the_data_buffer_like_the_reference_reader() {
+        // Two names over the same bytes.
+        check_err(
+            &file_with(
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                &[0; 4],
+            ),
+            "overlaps tensor",
+        );
+        check_err(
+            &file_with(
+                r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                &[0; 8],
+            ),
+            "overlaps tensor `a`",
+        );
+        // Bytes no tensor owns: appended, or between two tensors.
+        check_err(
+            &file_with(
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+                &[0; 9],
+            ),
+            "5 trailing bytes",
+        );
+        check_err(
+            &file_with(
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+                &[0; 12],
+            ),
+            "bytes [0, 8) of the data buffer belong to no tensor",
+        );
+        // Out of header order but contiguous, and empty tensors anywhere: fine.
+        let ok = file_with(
+            r#"{"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            &[0; 8],
+        );
+        assert_eq!(read_header(&ok).unwrap().tensors.len(), 3);
+    }
+
+    /// A header of `n` empty tensors (the cheapest tensors to declare).
+    fn many_tensors(n: usize) -> Vec<u8> {
+        let mut h = String::from("{");
+        for i in 0..n {
+            if i > 0 {
+                h.push(',');
+            }
+            h.push_str(&format!(
+                r#""t{i}":{{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#
+            ));
+        }
+        h.push('}');
+        file_with(&h, &[])
+    }
+
+    #[test]
+    fn duplicate_check_is_not_quadratic() {
+        // Size sweep with a generous ratio: 8x the tensors may take 24x the time (the
+        // old pairwise check took 64x, and minutes at 200k tensors).
+        let time = |n: usize| {
+            let f = many_tensors(n);
+            (0..3)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    assert_eq!(read_header(&f).unwrap().tensors.len(), n);
+                    t.elapsed()
+                })
+                .min()
+                .unwrap()
+        };
+        let small = time(10_000);
+        let large = time(80_000);
+        assert!(
+            large < small * 24,
+            "10k tensors: {small:?}, 80k tensors: {large:?}"
+        );
+        let mut dup = many_tensors(2);
+        let h = String::from_utf8(dup[8..].to_vec())
+            .unwrap()
+            .replace("t1", "t0");
+        dup = file_with(&h, &[]);
+        check_err(&dup, "listed twice");
     }
 
     #[test]

@@ -44,6 +44,23 @@ impl TextTokenizer {
         self.inner.tokens()
     }
 
+    /// One past the highest id among `tokens` (this tokenizer's [`TextTokenizer::tokens`])
+    /// and the token there: more than the number of tokens when the vocabulary's ids
+    /// have gaps (a `{token: id}` map need not be dense), so the embedding tensors must
+    /// be checked against this, not against the token count. One hash lookup per token.
+    pub fn id_bound<'t>(&self, tokens: &[&'t str]) -> (usize, Option<&'t str>) {
+        let mut best = (tokens.len(), None);
+        for &t in tokens {
+            if let Some(id) = self.inner.token_to_id(t) {
+                let bound = id as usize + 1;
+                if bound > best.0 || (bound == best.0 && best.1.is_none()) {
+                    best = (bound, Some(t));
+                }
+            }
+        }
+        best
+    }
+
     /// The unknown-token id (`unk_token`'s id, or Unigram's `unk_id`).
     pub fn unk_id(&self) -> Option<u32> {
         self.inner.unk_id()

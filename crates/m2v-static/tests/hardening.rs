@@ -75,3 +75,92 @@ fn a_model_cannot_declare_a_huge_dimension() {
         "{msg}"
     );
 }
+
+/// The tiny model's tokenizer with the id of its last vocabulary token moved far past
+/// the end (a gap in the `{token: id}` map), and the f32 table it ships with.
+fn gap_model(extra_rows: usize) -> Result<StaticModel, Error> {
+    use m2v_tokenize::json::{self, Number, Value};
+    let mut tok = json::parse_bytes(&tokenizer_json()).unwrap();
+    let Value::Object(top) = &mut tok else {
+        panic!()
+    };
+    let model = &mut top.iter_mut().find(|(k, _)| k == "model").unwrap().1;
+    let Value::Object(fields) = model else {
+        panic!()
+    };
+    let vocab = &mut fields.iter_mut().find(|(k, _)| k == "vocab").unwrap().1;
+    let Value::Object(entries) = vocab else {
+        panic!("the tiny tokenizer's vocab is a map")
+    };
+    let n = entries.len();
+    let last = entries
+        .iter_mut()
+        .max_by_key(|(_, v)| v.as_u64().unwrap())
+        .unwrap();
+    let far = (n + 100) as i64;
+    last.1 = Value::Number(Number {
+        f: far as f64,
+        i: Some(far),
+    });
+    let tok = json::to_string(&tok);
+    let plain = StaticModel::from_pretrained(tiny("tiny_f32")).unwrap();
+    let (rows, dim) = (plain.vocab_size() + extra_rows, plain.dim());
+    let emb = vec![0u8; rows * dim * 4];
+    let st = safetensors::serialize(
+        &[(
+            TensorSpec {
+                name: "embeddings",
+                dtype: Dtype::F32,
+                shape: &[rows, dim],
+            },
+            &emb,
+        )],
+        &[],
+    )
+    .unwrap();
+    StaticModel::from_bytes(tok.as_bytes(), st, &config_json(), &LoadOptions::new())
+}
+
+#[test]
+fn a_token_id_beyond_the_rows_is_an_error_not_a_zero_vector() {
+    let e = err_of(gap_model(0));
+    let msg = e.to_string();
+    assert!(matches!(e, Error::Shape { .. }), "{msg}");
+    assert!(msg.contains("up to id") && msg.contains("gaps"), "{msg}");
+}
+
+#[test]
+fn overlapping_tensors_and_trailing_bytes_are_errors() {
+    let st = std::fs::read(tiny("tiny_f32/model.safetensors")).unwrap();
+    let mut trailing = st.clone();
+    trailing.extend_from_slice(b"appended payload");
+    let e = err_of(StaticModel::from_bytes(
+        &tokenizer_json(),
+        trailing,
+        &config_json(),
+        &LoadOptions::new(),
+    ));
+    assert!(matches!(e, Error::Safetensors { .. }), "{e}");
+    assert!(e.to_string().contains("16 trailing bytes"), "{e}");
+    // A `weights` tensor laid over the embedding bytes.
+    let h = safetensors::read_header(&st).unwrap();
+    let emb = h.get("embeddings").unwrap();
+    let vocab = vocab_size();
+    let begin = emb.start - h.data_start;
+    let header = format!(
+        r#"{{"embeddings":{{"dtype":"F32","shape":{:?},"data_offsets":[{begin},{}]}},"weights":{{"dtype":"F32","shape":[{vocab}],"data_offsets":[{begin},{}]}}}}"#,
+        emb.shape,
+        emb.end - h.data_start,
+        begin + vocab * 4
+    );
+    let mut f = (header.len() as u64).to_le_bytes().to_vec();
+    f.extend_from_slice(header.as_bytes());
+    f.extend_from_slice(&st[h.data_start..]);
+    let e = err_of(StaticModel::from_bytes(
+        &tokenizer_json(),
+        f,
+        &config_json(),
+        &LoadOptions::new(),
+    ));
+    assert!(e.to_string().contains("overlaps tensor"), "{e}");
+}
