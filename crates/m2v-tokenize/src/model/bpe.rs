@@ -1,7 +1,20 @@
 //! The BPE model: byte-pair merges applied lowest rank first, leftmost first on ties
 //! (what HF's priority queue in `Word::merge_all` amounts to).
+//!
+//! Short words take a scan of the pairs per merge; long ones (sentencepiece BPE files
+//! such as Llama 2, Mistral and Gemma 3 make the whole text one word) take HF's own
+//! algorithm, a priority queue over a linked list of symbols, so that their cost stays
+//! `O(n log n)` instead of quadratic. Both give the same merges: a queued pair whose
+//! symbols have changed since is recognised by its merged token (a merge yields a
+//! longer string, so a changed pair never yields the queued token) and skipped.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use crate::vocab::Vocab;
+
+/// Words with more symbols than this take the priority-queue merge.
+const HEAP_MIN_SYMBOLS: usize = 24;
 
 /// An open-addressing map from a pair of ids to `(rank, new_id)`.
 #[derive(Debug, Clone, Default)]
@@ -72,6 +85,8 @@ pub(crate) struct Bpe {
     /// Id of each single-byte char (`u32::MAX` when absent) when no prefix or suffix
     /// applies: the byte-level fast path.
     ascii: Box<[u32; 128]>,
+    /// Id of each byte's `<0xXX>` token (`u32::MAX` when absent), with `byte_fallback`.
+    bytes: Box<[u32; 256]>,
 }
 
 /// Reusable buffers of the merge loop.
@@ -79,6 +94,11 @@ pub(crate) struct Bpe {
 pub(crate) struct BpeScratch {
     syms: Vec<u32>,
     s: String,
+    /// The priority-queue merge: `(rank, position, new id)`, lowest first, and the
+    /// linked list of live symbols.
+    heap: BinaryHeap<Reverse<(u32, u32, u32)>>,
+    prev: Vec<u32>,
+    next: Vec<u32>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -103,6 +123,14 @@ impl Bpe {
                 *slot = id;
             }
         }
+        let mut bytes = Box::new([NONE; 256]);
+        if byte_fallback {
+            for (b, slot) in bytes.iter_mut().enumerate() {
+                if let Some(id) = vocab.get(&format!("<0x{b:02X}>")) {
+                    *slot = id;
+                }
+            }
+        }
         Bpe {
             vocab,
             merges,
@@ -113,6 +141,7 @@ impl Bpe {
             byte_fallback,
             ignore_merges,
             ascii,
+            bytes,
         }
     }
 
@@ -165,13 +194,11 @@ impl Bpe {
                 continue;
             }
             if self.byte_fallback {
+                // HF: every byte's `<0xXX>` token, or none of them (then unk). A
+                // pending unk stays pending (HF adds it after these bytes).
                 let full: &str = if plain { piece } else { &sc.s };
-                let ids: Option<Vec<u32>> = full
-                    .bytes()
-                    .map(|b| self.vocab.get(&format!("<0x{b:02X}>")))
-                    .collect();
-                if let Some(ids) = ids {
-                    syms.extend(ids);
+                if full.bytes().all(|b| self.bytes[b as usize] != NONE) {
+                    syms.extend(full.bytes().map(|b| self.bytes[b as usize]));
                     continue;
                 }
             }
@@ -189,8 +216,12 @@ impl Bpe {
         if let Some(u) = unk {
             syms.push(u);
         }
-        self.merge(syms);
-        out.extend_from_slice(syms);
+        if syms.len() > HEAP_MIN_SYMBOLS {
+            self.merge_queued(sc);
+        } else {
+            self.merge(&mut sc.syms);
+        }
+        out.extend_from_slice(&sc.syms);
     }
 
     /// Applies merges until none applies: each step merges the pair of lowest rank,
@@ -219,6 +250,60 @@ impl Bpe {
                 None => return,
             }
         }
+    }
+
+    /// [`Bpe::merge`] on `sc.syms` with HF's priority queue (`Word::merge_all` without
+    /// dropout): the queue holds `(rank, position, new id)` of every pair formed so far;
+    /// an entry whose symbols have changed since is skipped when popped.
+    fn merge_queued(&self, sc: &mut BpeScratch) {
+        let BpeScratch {
+            syms,
+            heap,
+            prev,
+            next,
+            ..
+        } = sc;
+        let n = syms.len();
+        heap.clear();
+        prev.clear();
+        next.clear();
+        prev.extend((0..n as u32).map(|i| i.wrapping_sub(1)));
+        next.extend((1..=n as u32).map(|i| if (i as usize) < n { i } else { NONE }));
+        for i in 0..n - 1 {
+            if let Some((rank, new_id)) = self.merges.get(syms[i], syms[i + 1]) {
+                heap.push(Reverse((rank, i as u32, new_id)));
+            }
+        }
+        while let Some(Reverse((_, p, new_id))) = heap.pop() {
+            let p = p as usize;
+            let q = next[p];
+            if syms[p] == NONE || q == NONE {
+                continue;
+            }
+            let q = q as usize;
+            if self.merges.get(syms[p], syms[q]).map(|m| m.1) != Some(new_id) {
+                continue;
+            }
+            syms[p] = new_id;
+            syms[q] = NONE;
+            let after = next[q];
+            next[p] = after;
+            if after != NONE {
+                prev[after as usize] = p as u32;
+            }
+            let before = prev[p];
+            if before != NONE
+                && let Some((rank, id)) = self.merges.get(syms[before as usize], new_id)
+            {
+                heap.push(Reverse((rank, before, id)));
+            }
+            if after != NONE
+                && let Some((rank, id)) = self.merges.get(new_id, syms[after as usize])
+            {
+                heap.push(Reverse((rank, p as u32, id)));
+            }
+        }
+        syms.retain(|&x| x != NONE);
     }
 }
 
@@ -264,5 +349,50 @@ mod tests {
         check(&m, "xxa", &[0, 1]);
         let p = model(Some("##"));
         check(&p, "ab", &[1, 7]);
+    }
+
+    /// The priority-queue merge of long words gives the scan's merges, with merges
+    /// that make one token from several pairs (`a bc` and `ab c`), as sentencepiece
+    /// conversions have, on random words around the switch-over length.
+    #[test]
+    fn queued_merge_equals_the_scan() {
+        let toks = [
+            "a", "b", "c", "ab", "bc", "abc", "ca", "cab", "aa", "aaa", "abca", "bcab",
+        ];
+        let vocab = Vocab::from_list(toks.iter().copied(), false).unwrap();
+        let id = |t: &str| toks.iter().position(|&x| x == t).unwrap() as u32;
+        let rules = [
+            ("b", "c"),
+            ("a", "a"),
+            ("a", "b"),
+            ("c", "a"),
+            ("a", "bc"),
+            ("ab", "c"),
+            ("c", "ab"),
+            ("ca", "b"),
+            ("aa", "a"),
+            ("abc", "a"),
+            ("bc", "ab"),
+        ];
+        let mut merges = PairMap::with_capacity(rules.len());
+        for (r, (x, y)) in rules.iter().enumerate() {
+            merges.insert(id(x), id(y), (r as u32, id(&format!("{x}{y}"))));
+        }
+        let m = Bpe::new(vocab, merges, None, None, None, false, false, false);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut sc = BpeScratch::default();
+        for _ in 0..3000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 1 + (state % 60) as usize;
+            let word: Vec<u32> = (0..len).map(|k| ((state >> (k % 60)) % 3) as u32).collect();
+            let mut scan = word.clone();
+            m.merge(&mut scan);
+            sc.syms.clear();
+            sc.syms.extend(&word);
+            m.merge_queued(&mut sc);
+            assert_eq!(sc.syms, scan, "{word:?}");
+        }
     }
 }
