@@ -216,6 +216,14 @@ const GCB_CLASSES: [&str; 13] = [
     "LVT",
 ];
 
+/// General_Category values in the numbering `m2v-tokenize` expects (Cn, unassigned,
+/// is 0 and omitted from the table; Cs, surrogates, are no chars and regex-syntax has
+/// no such class).
+const GENERAL_CATEGORIES: [&str; 28] = [
+    "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi",
+    "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Co",
+];
+
 /// The whole generated file.
 pub fn generate() -> Result<String> {
     let mut out = String::new();
@@ -275,6 +283,26 @@ pub fn generate() -> Result<String> {
         "REGEX_NUMBER",
         &regex_class(r"\p{N}")?,
     );
+    let mut gc: Vec<(u32, u32, u32)> = Vec::new();
+    for (k, name) in GENERAL_CATEGORIES.iter().enumerate() {
+        for (a, b) in regex_class(&format!(r"\p{{{name}}}"))? {
+            gc.push((a, b, k as u32 + 1));
+        }
+    }
+    gc.sort_unstable();
+    let _ = writeln!(
+        out,
+        "/// regex `\\p{{..}}` General_Category: `(first, last, category)`, categories numbered from 1 in the order {GENERAL_CATEGORIES:?}, Cn omitted."
+    );
+    let _ = writeln!(out, "pub static GENERAL_CATEGORY: &[(u32, u32, u8)] = &[");
+    for chunk in gc.chunks(5) {
+        out.push_str("   ");
+        for (a, b, k) in chunk {
+            let _ = write!(out, " (0x{a:X}, 0x{b:X}, {k}),");
+        }
+        out.push('\n');
+    }
+    out.push_str("];\n\n");
     let mut gcb: Vec<(u32, u32, u32)> = Vec::new();
     for (k, name) in GCB_CLASSES.iter().enumerate() {
         for (a, b) in regex_class(&format!(r"\p{{Grapheme_Cluster_Break={name}}}"))? {

@@ -5,18 +5,21 @@
 //! Perl's leftmost-first semantics (the first alternative that leads to a match wins,
 //! repeats are greedy unless marked lazy), which is what a backtracking matcher gives.
 //! The syntax covered is what real tokenizer files use, and nothing more: literals,
-//! escapes (`\r \n \t \f \v \s \S \w \W`, `\xHH`, `\x{H..}`, escaped punctuation), `.`,
-//! classes `[...]` (negation, ranges, escapes and `\p{..}` inside), `\p{L}`, `\p{N}`
-//! and their `\P` negations, alternation, groups `(...)`, `(?:...)`, `(?i:...)`,
+//! escapes (`\r \n \t \f \v \s \S \w \W \d \D`, `\xHH`, `\x{H..}`, escaped
+//! punctuation), `.`, classes `[...]` (negation, ranges, escapes and `\p{..}` inside),
+//! the general categories `\p{L}`, `\p{Lu}`, `\p{Nd}`, `\pP`, `\p{Uppercase_Letter}`,
+//! `\p{gc=Zs}`... (every `gc` name and alias, matched loosely as the `regex` crate
+//! does) and their `\P` negations, alternation, groups `(...)`, `(?:...)`, `(?i:...)`,
 //! quantifiers `* + ? {n} {n,} {n,m}` (greedy, or lazy with a trailing `?`), the
 //! look-aheads `(?=...)` and `(?!...)`, and the text anchors `^` and `$` (no multi-line
-//! mode). Anything else (`\b`, look-behinds,
-//! back-references, `\d` and the other general categories, for which this crate has no
-//! table yet) is a [`RegexError`], never a panic and never a silent difference.
+//! mode). `\d` is Unicode's Nd, as in the `regex` crate. Anything else (`\b`,
+//! look-behinds, back-references, scripts such as `\p{Han}` and the other Unicode
+//! properties) is a [`RegexError`], never a panic and never a silent difference.
 //!
 //! Case-insensitive groups fold as the `regex` crate does for the ASCII letters they
 //! contain (so `(?i:s)` also matches `ſ` U+017F and `(?i:k)` the Kelvin sign U+212A);
-//! a non-ASCII literal inside `(?i:...)` is an error.
+//! a non-ASCII literal inside `(?i:...)` is an error, and so is a general category
+//! other than L, N and Nd (the case variants of `\p{Lu}`'s members are not in it).
 //!
 //! Matching is bounded: each attempt at one start position may take at most
 //! [`STEP_BUDGET`] steps. Past that, iteration stops and the rest of the text is left
@@ -63,6 +66,9 @@ enum Set {
     Word,
     Letter,
     Number,
+    /// A union of general categories: bit `k` set for category `k` of
+    /// [`unicode::general_category`] (bit 0: Cn, unassigned).
+    Categories(u32),
 }
 
 impl Set {
@@ -73,6 +79,7 @@ impl Set {
             Set::Word => unicode::is_regex_word(c),
             Set::Letter => unicode::is_letter(c),
             Set::Number => unicode::is_number(c),
+            Set::Categories(mask) => mask & (1 << unicode::general_category(c)) != 0,
         }
     }
 }
@@ -402,7 +409,7 @@ impl Parser<'_> {
             }
             '[' => self.class(at, fold),
             '.' => Ok(Node::Any),
-            '\\' => match self.escape(at)? {
+            '\\' => match self.escape(at, fold)? {
                 Esc::Char(c) => Ok(literal(c, fold, self, at)?),
                 Esc::Set(s, neg) => Ok(Node::Class(Class::new(
                     vec![Item::Set(s, false)],
@@ -417,7 +424,7 @@ impl Parser<'_> {
         }
     }
 
-    fn escape(&mut self, at: usize) -> Result<Esc, RegexError> {
+    fn escape(&mut self, at: usize, fold: bool) -> Result<Esc, RegexError> {
         let Some(c) = self.bump() else {
             return self.err(at, "dangling backslash");
         };
@@ -431,6 +438,9 @@ impl Parser<'_> {
             'S' => Esc::Set(Set::Space, true),
             'w' => Esc::Set(Set::Word, false),
             'W' => Esc::Set(Set::Word, true),
+            // Unicode decimal digits (Nd), as in the `regex` crate.
+            'd' => Esc::Set(Set::Categories(1 << unicode::GC_ND), false),
+            'D' => Esc::Set(Set::Categories(1 << unicode::GC_ND), true),
             'p' | 'P' => {
                 let name = if self.eat('{') {
                     let start = self.pos;
@@ -447,16 +457,27 @@ impl Parser<'_> {
                     self.bump();
                     &self.pat[start..self.pos]
                 };
-                let set = match name {
-                    "L" | "Letter" => Set::Letter,
-                    "N" | "Number" => Set::Number,
-                    other => {
+                let set = match property(name) {
+                    Some(s) => s,
+                    None => {
                         return self.err(
                             at,
-                            format!("Unicode class `{other}` is not supported (only L and N)"),
+                            format!(
+                                "Unicode class `{name}` is not supported (only general \
+                                 categories such as L, Lu, Nd, P)"
+                            ),
                         );
                     }
                 };
+                // Under `(?i)` the `regex` crate adds every case variant of the class's
+                // members; `fold_variants` only knows ASCII letters, which is exact for
+                // the sets closed under case folding (letters, numbers) and no others.
+                if fold && !matches!(set, Set::Letter | Set::Number) && set != ND {
+                    return self.err(
+                        at,
+                        format!("Unicode class `{name}` under `(?i)` is not supported"),
+                    );
+                }
                 Esc::Set(set, c == 'P')
             }
             'x' => {
@@ -504,7 +525,7 @@ impl Parser<'_> {
                 '&' | '~' | '-' if self.peek() == Some(c) => {
                     return self.err(here, "class set operations are not supported");
                 }
-                '\\' => match self.escape(here)? {
+                '\\' => match self.escape(here, fold)? {
                     Esc::Char(c) => c,
                     Esc::Set(s, neg) => {
                         items.push(Item::Set(s, neg));
@@ -520,7 +541,7 @@ impl Parser<'_> {
                 self.pos += 1;
                 let h = self.pos;
                 let hi = match self.bump() {
-                    Some('\\') => match self.escape(h)? {
+                    Some('\\') => match self.escape(h, fold)? {
                         Esc::Char(c) => c,
                         Esc::Set(..) => return self.err(h, "a class cannot end a range"),
                     },
@@ -550,6 +571,122 @@ impl Parser<'_> {
 enum Esc {
     Char(char),
     Set(Set, bool),
+}
+
+/// `\d`, `\p{Nd}`.
+const ND: Set = Set::Categories(1 << unicode::GC_ND);
+
+/// The general category names and aliases of Unicode's `PropertyValueAliases.txt`
+/// (`gc`), in the loose form the `regex` crate matches them (lower case, no spaces,
+/// `_` or `-`), with the bits of their categories in [`unicode::general_category`]'s
+/// numbering (Lu Ll Lt Lm Lo Mn Mc Me Nd Nl No Pc Pd Ps Pe Pi Pf Po Sm Sc Sk So Zs Zl
+/// Zp Cc Cf Co from 1, Cn 0; `C` includes Cn, as in the `regex` crate). Cs (surrogates)
+/// is not among them: the `regex` crate refuses it.
+const CATEGORIES: [(&str, u32); 74] = {
+    const fn bits(first: u32, last: u32) -> u32 {
+        ((1 << (last + 1)) - 1) & !((1 << first) - 1)
+    }
+    [
+        ("lu", 1 << 1),
+        ("uppercaseletter", 1 << 1),
+        ("ll", 1 << 2),
+        ("lowercaseletter", 1 << 2),
+        ("lt", 1 << 3),
+        ("titlecaseletter", 1 << 3),
+        ("lc", bits(1, 3)),
+        ("casedletter", bits(1, 3)),
+        ("lm", 1 << 4),
+        ("modifierletter", 1 << 4),
+        ("lo", 1 << 5),
+        ("otherletter", 1 << 5),
+        ("m", bits(6, 8)),
+        ("mark", bits(6, 8)),
+        ("combiningmark", bits(6, 8)),
+        ("mn", 1 << 6),
+        ("nonspacingmark", 1 << 6),
+        ("mc", 1 << 7),
+        ("spacingmark", 1 << 7),
+        ("me", 1 << 8),
+        ("enclosingmark", 1 << 8),
+        ("nd", 1 << 9),
+        ("decimalnumber", 1 << 9),
+        ("digit", 1 << 9),
+        ("nl", 1 << 10),
+        ("letternumber", 1 << 10),
+        ("no", 1 << 11),
+        ("othernumber", 1 << 11),
+        ("p", bits(12, 18)),
+        ("punctuation", bits(12, 18)),
+        ("punct", bits(12, 18)),
+        ("pc", 1 << 12),
+        ("connectorpunctuation", 1 << 12),
+        ("pd", 1 << 13),
+        ("dashpunctuation", 1 << 13),
+        ("ps", 1 << 14),
+        ("openpunctuation", 1 << 14),
+        ("pe", 1 << 15),
+        ("closepunctuation", 1 << 15),
+        ("pi", 1 << 16),
+        ("initialpunctuation", 1 << 16),
+        ("pf", 1 << 17),
+        ("finalpunctuation", 1 << 17),
+        ("po", 1 << 18),
+        ("otherpunctuation", 1 << 18),
+        ("s", bits(19, 22)),
+        ("symbol", bits(19, 22)),
+        ("sm", 1 << 19),
+        ("mathsymbol", 1 << 19),
+        ("sc", 1 << 20),
+        ("currencysymbol", 1 << 20),
+        ("sk", 1 << 21),
+        ("modifiersymbol", 1 << 21),
+        ("so", 1 << 22),
+        ("othersymbol", 1 << 22),
+        ("z", bits(23, 25)),
+        ("separator", bits(23, 25)),
+        ("zs", 1 << 23),
+        ("spaceseparator", 1 << 23),
+        ("zl", 1 << 24),
+        ("lineseparator", 1 << 24),
+        ("zp", 1 << 25),
+        ("paragraphseparator", 1 << 25),
+        ("c", bits(26, 28) | 1),
+        ("other", bits(26, 28) | 1),
+        ("cc", 1 << 26),
+        ("control", 1 << 26),
+        ("cntrl", 1 << 26),
+        ("cf", 1 << 27),
+        ("format", 1 << 27),
+        ("co", 1 << 28),
+        ("privateuse", 1 << 28),
+        ("cn", 1),
+        ("unassigned", 1),
+    ]
+};
+
+/// The set a `\p{name}` names: a general category or a union of them (optionally
+/// written `gc=..` or `General_Category=..`), or `None`.
+fn property(name: &str) -> Option<Set> {
+    let mut loose: String = name
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    for prefix in ["gc=", "generalcategory="] {
+        if let Some(rest) = loose.strip_prefix(prefix) {
+            loose = rest.to_string();
+            break;
+        }
+    }
+    match loose.as_str() {
+        "l" | "letter" => return Some(Set::Letter),
+        "n" | "number" => return Some(Set::Number),
+        _ => {}
+    }
+    CATEGORIES
+        .iter()
+        .find(|(n, _)| *n == loose)
+        .map(|&(_, m)| Set::Categories(m))
 }
 
 fn literal(c: char, fold: bool, p: &Parser<'_>, at: usize) -> Result<Node, RegexError> {
@@ -1101,8 +1238,11 @@ mod tests {
             ("a**", 2),
             ("a^*", 2),
             ("(?<=a)b", 0),
-            (r"\d", 0),
-            (r"\p{Lu}", 0),
+            (r"\p{Han}", 0),
+            (r"\p{Lu", 0),
+            (r"(?i:\p{Lu})", 4),
+            (r"a(?i:[\P{Ll}])", 6),
+            (r"\b", 0),
             (r"\1", 0),
             ("a{3,1}", 1),
             ("a{2000}", 2),
@@ -1238,6 +1378,49 @@ mod tests {
                 }
             }
             assert_eq!(bad, 0, "{p}: {bad} of {} texts differ", texts.len());
+        }
+    }
+
+    /// Every general category name and alias, and `\d`, alone, negated and inside a
+    /// negated class, against fancy-regex on every code point below U+0800 and in
+    /// U+2000..U+2100 (the only Zl and Zp), and every 29th one above.
+    #[test]
+    fn general_categories_match_fancy_regex() {
+        let text: String = (0..0x800u32)
+            .chain(0x2000..0x2100)
+            .chain((0x800..0x11_0000).step_by(29))
+            .filter_map(char::from_u32)
+            .collect();
+        let mut patterns: Vec<String> = vec![
+            r"\d+".into(),
+            r"\D+".into(),
+            r"[\d_]+".into(),
+            r"(?i:\d+|[\p{Nd}a])".into(),
+            r"\pL\pN".into(),
+            r"\PP+".into(),
+            r"\p{Uppercase_Letter}+".into(),
+            r"\p{gc=Lu}\p{General_Category=Ll}".into(),
+            r"\p{ Lower case-Letter }+".into(),
+            r"\p{LU}+".into(),
+        ];
+        for (name, _) in CATEGORIES {
+            patterns.push(format!(r"\p{{{name}}}+"));
+            patterns.push(format!(r"\P{{{name}}}+"));
+            patterns.push(format!(r"[^\p{{{name}}}\s]+"));
+        }
+        for p in &patterns {
+            let ours = Regex::new(p).unwrap_or_else(|e| panic!("{e}"));
+            let oracle = tokenizers::utils::SysRegex::new(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+            let got: Vec<(usize, usize)> =
+                ours.find_iter(&text).map(|r| (r.start, r.end)).collect();
+            let want: Vec<(usize, usize)> = oracle.find_iter(&text).collect();
+            assert!(!want.is_empty(), "{p} matches nothing");
+            assert!(
+                got == want,
+                "{p}: {} matches, oracle {}",
+                got.len(),
+                want.len()
+            );
         }
     }
 

@@ -89,6 +89,22 @@ pub(crate) fn is_number(c: char) -> bool {
     in_ranges(c as u32, t::REGEX_NUMBER)
 }
 
+/// [`general_category`]'s number of Nd (decimal digits, regex `\d`).
+pub(crate) const GC_ND: u32 = 9;
+
+/// The general category of `c` as the regex crate sees it, numbered as in
+/// [`t::GENERAL_CATEGORY`] (Lu = 1 ... Co = 28), 0 for Cn (unassigned).
+#[inline]
+pub(crate) fn general_category(c: char) -> u32 {
+    let u = c as u32;
+    let table = t::GENERAL_CATEGORY;
+    let i = table.partition_point(|&(_, last, _)| last < u);
+    match table.get(i) {
+        Some(&(first, _, k)) if first <= u => u32::from(k),
+        _ => 0,
+    }
+}
+
 /// The CJK ideograph blocks of BERT's `handle_chinese_chars`.
 #[inline]
 pub(crate) fn is_chinese_char(c: char) -> bool {
