@@ -17,6 +17,14 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A model file is not a regular file (a FIFO, a device, a folder) or is larger
+    /// than its limit.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// No known layout (model2vec, sentence-transformers, `0_StaticEmbedding`) in a folder.
     NoLayout {
         /// The folder.
@@ -111,6 +119,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::File { path, message } => write!(f, "{}: {message}", path.display()),
             Error::NoLayout { dir } => write!(
                 f,
                 "{}: no model found (tried config.json + model.safetensors + tokenizer.json, \
@@ -185,6 +194,7 @@ impl Error {
                 }
             }
             Error::Io { .. }
+            | Error::File { .. }
             | Error::NoLayout { .. }
             | Error::Output { .. }
             | Error::InvalidOption { .. } => {}

@@ -11,7 +11,6 @@
 //! immutable; [`crate::LoadOptions::memory_map`] turns mapping off for other cases.
 
 use std::io;
-use std::path::Path;
 
 /// A read-only private mapping of a whole file.
 #[derive(Debug)]
@@ -56,13 +55,13 @@ mod sys {
     }
 }
 
-/// Maps `path`; `Ok(None)` where mapping is not available (non-unix or 32-bit targets,
-/// empty files) so the caller reads the file instead.
-pub(crate) fn map(path: &Path) -> io::Result<Option<Mapped>> {
+/// Maps `file` (opened and checked to be a regular file by the caller); `Ok(None)`
+/// where mapping is not available (non-unix or 32-bit targets, empty files) so the
+/// caller reads the file instead.
+pub(crate) fn map(file: &std::fs::File) -> io::Result<Option<Mapped>> {
     #[cfg(all(unix, target_pointer_width = "64"))]
     {
         use std::os::fd::AsRawFd;
-        let file = std::fs::File::open(path)?;
         let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;
         if len == 0 {
             return Ok(None);
@@ -90,7 +89,7 @@ pub(crate) fn map(path: &Path) -> io::Result<Option<Mapped>> {
     }
     #[cfg(not(all(unix, target_pointer_width = "64")))]
     {
-        let _ = path;
+        let _ = file;
         Ok(None)
     }
 }

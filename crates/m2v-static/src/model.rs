@@ -213,11 +213,8 @@ struct Sources<'a> {
     tokenizer: Option<&'a Path>,
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+fn read(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    crate::files::read_regular(path, Some(limit))
 }
 
 /// Reads the safetensors file into memory backed by transparent huge pages where the
@@ -231,9 +228,8 @@ fn read_huge(path: &Path) -> Result<Buffer, Error> {
         path: path.to_path_buf(),
         source,
     };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let len = usize::try_from(f.metadata().map_err(io)?.len())
-        .map_err(|e| io(std::io::Error::other(e)))?;
+    let (mut f, len) = crate::files::open_regular(path, None)?;
+    let len = usize::try_from(len).map_err(|e| io(std::io::Error::other(e)))?;
     if len < 8 {
         // Too short for a header: read it as it is, the parser names the problem.
         let mut v = vec![0u8; len];
@@ -272,20 +268,21 @@ impl StaticModel {
     pub fn load(dir: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self, Error> {
         let dir = dir.as_ref();
         let files: Files = Layout::detect(dir)?;
-        let config =
-            Config::parse(&read(&files.config)?).map_err(|e| e.with_path(&files.config))?;
+        let config = Config::parse(&read(&files.config, crate::files::MAX_CONFIG_BYTES)?)
+            .map_err(|e| e.with_path(&files.config))?;
         // The tokenizer first, so that its JSON is freed before the (larger) safetensors
         // file is read: peak memory stays near the size of the files.
-        let tokenizer = TextTokenizer::from_bytes(&read(&files.tokenizer)?).map_err(|source| {
-            Error::Tokenizer {
-                path: Some(files.tokenizer.clone()),
-                source,
-            }
-        })?;
+        let tokenizer =
+            TextTokenizer::from_bytes(&read(&files.tokenizer, crate::files::MAX_TOKENIZER_BYTES)?)
+                .map_err(|source| Error::Tokenizer {
+                    path: Some(files.tokenizer.clone()),
+                    source,
+                })?;
         let mapped = if opts.no_memory_map {
             None
         } else {
-            crate::mmap::map(&files.safetensors).map_err(|source| Error::Io {
+            let (file, _) = crate::files::open_regular(&files.safetensors, None)?;
+            crate::mmap::map(&file).map_err(|source| Error::Io {
                 path: files.safetensors.clone(),
                 source,
             })?

@@ -445,9 +445,9 @@ impl crate::StaticModel {
     /// after the output folder when saved).
     pub fn to_parts(&self) -> Result<ModelParts<'_>, Error> {
         let tokenizer_json: std::borrow::Cow<'_, [u8]> = match self.tokenizer_source() {
-            crate::model::TokenizerSource::File(p) => {
-                std::borrow::Cow::Owned(fs::read(p).map_err(io(p))?)
-            }
+            crate::model::TokenizerSource::File(p) => std::borrow::Cow::Owned(
+                crate::files::read_regular(p, Some(crate::files::MAX_TOKENIZER_BYTES))?,
+            ),
             crate::model::TokenizerSource::Bytes(b) => std::borrow::Cow::Borrowed(&b[..]),
         };
         let lookup = self.lookup();

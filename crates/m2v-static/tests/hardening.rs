@@ -164,3 +164,74 @@ fn overlapping_tensors_and_trailing_bytes_are_errors() {
     ));
     assert!(e.to_string().contains("overlaps tensor"), "{e}");
 }
+
+/// Loads `dir` on another thread; the error it gives (a hang fails the test after a
+/// minute instead of blocking it forever).
+fn load_error_within_a_minute(dir: &Path, opts: LoadOptions) -> Error {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let _ = tx.send(StaticModel::load(&dir, &opts).err());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the load hung")
+        .expect("the load succeeded")
+}
+
+fn copy_tiny(to: &Path) {
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(tiny("tiny_f32").join(f), to.join(f)).unwrap();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn special_files_are_errors_not_hangs() {
+    for name in ["config.json", "tokenizer.json", "model.safetensors"] {
+        for map in [true, false] {
+            let d = tempfile::tempdir().unwrap();
+            copy_tiny(d.path());
+            let p = d.path().join(name);
+            std::fs::remove_file(&p).unwrap();
+            let ok = std::process::Command::new("mkfifo")
+                .arg(&p)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            let e = load_error_within_a_minute(d.path(), LoadOptions::new().memory_map(map));
+            let msg = e.to_string();
+            assert!(matches!(e, Error::File { .. }), "{msg}");
+            assert!(msg.contains(name) && msg.contains("a FIFO"), "{msg}");
+        }
+    }
+    // An endless device as tokenizer.json.
+    if Path::new("/dev/zero").exists() {
+        let d = tempfile::tempdir().unwrap();
+        copy_tiny(d.path());
+        let p = d.path().join("tokenizer.json");
+        std::fs::remove_file(&p).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let e = load_error_within_a_minute(d.path(), LoadOptions::new());
+        assert!(e.to_string().contains("a character device"), "{e}");
+    }
+}
+
+#[test]
+fn json_files_have_size_limits() {
+    let d = tempfile::tempdir().unwrap();
+    copy_tiny(d.path());
+    // Sparse: costs no disk.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(d.path().join("config.json"))
+        .unwrap();
+    f.set_len(m2v_static::MAX_CONFIG_BYTES + 1).unwrap();
+    drop(f);
+    let e = load_error_within_a_minute(d.path(), LoadOptions::new());
+    let msg = e.to_string();
+    assert!(matches!(e, Error::File { .. }), "{msg}");
+    assert!(
+        msg.contains("config.json") && msg.contains("limit"),
+        "{msg}"
+    );
+}
