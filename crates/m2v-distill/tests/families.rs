@@ -12,6 +12,8 @@
 //! 1000 ids; `qwen3-last` is Qwen3-Embedding's setup (`pooling="last"`, `<|endoftext|>`
 //! appended by the post-processor).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use m2v_distill::{DistillOptions, PcaDims, Pooling, Quiet};
@@ -131,43 +133,10 @@ fn check_with(name: &str, pooling: Pooling) {
     config["tokenizer_name"] = Value::String("<teacher>".into());
     assert_eq!(config, exp["config"], "{name}: config.json");
 
-    let model = std::fs::read(out.join("model.safetensors")).unwrap();
-    let h = m2v_static::safetensors::read_header(&model).unwrap();
-    let e = h.get("embeddings").unwrap();
-    let dim = e.shape[1];
-    let ours: Vec<f32> = e
-        .data(&model)
-        .unwrap()
-        .as_chunks::<2>()
-        .0
-        .iter()
-        .map(|b| m2v_static::f16_to_f32(u16::from_le_bytes(*b)))
-        .collect();
-    let theirs: Vec<f32> = std::fs::read(fx.join("rows.bin"))
-        .unwrap()
-        .as_chunks::<2>()
-        .0
-        .iter()
-        .map(|b| m2v_static::f16_to_f32(u16::from_le_bytes(*b)))
-        .collect();
+    let (ours, dim) = common::saved_rows(&out);
+    let theirs = common::f16_rows(&std::fs::read(fx.join("rows.bin")).unwrap());
     assert_eq!(ours.len(), theirs.len(), "{name}: shape");
-    let mut worst = (1.0f64, 0usize);
-    for (r, (a, b)) in ours
-        .chunks_exact(dim)
-        .zip(theirs.chunks_exact(dim))
-        .enumerate()
-    {
-        let dot: f64 = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| f64::from(*x) * f64::from(*y))
-            .sum();
-        let n = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-        let c = dot / (n(a) * n(b));
-        if c < worst.0 {
-            worst = (c, r);
-        }
-    }
+    let worst = common::worst_cosine(&ours, &theirs, dim);
     eprintln!("{name}: worst row cosine {:.6} (row {})", worst.0, worst.1);
     assert!(
         worst.0 >= 0.999,

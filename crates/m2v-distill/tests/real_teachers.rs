@@ -16,6 +16,8 @@
 //! Skipped when a model is not in the HF cache (`cargo xtask fetch
 //! embeddinggemma-300m`); a failure under `M2V_REQUIRE_ASSETS=1` (as in CI).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use m2v_distill::{DistillOptions, PcaDims, Quiet};
@@ -91,26 +93,9 @@ fn check(hub_id: &str, fetch_name: &str, fixture: &str) {
     config["tokenizer_name"] = Value::String("<teacher>".into());
     assert_eq!(config, exp["config"], "{fixture}: config.json");
 
-    let model = std::fs::read(out.join("model.safetensors")).unwrap();
-    let h = m2v_static::safetensors::read_header(&model).unwrap();
-    let e = h.get("embeddings").unwrap();
-    let dim = e.shape[1];
+    let (ours, dim) = common::saved_rows(&out);
     assert_eq!(dim, 256);
-    let ours: Vec<f32> = e
-        .data(&model)
-        .unwrap()
-        .as_chunks::<2>()
-        .0
-        .iter()
-        .map(|b| m2v_static::f16_to_f32(u16::from_le_bytes(*b)))
-        .collect();
-    let theirs: Vec<f32> = std::fs::read(fx.join("rows.bin"))
-        .unwrap()
-        .as_chunks::<2>()
-        .0
-        .iter()
-        .map(|b| m2v_static::f16_to_f32(u16::from_le_bytes(*b)))
-        .collect();
+    let theirs = common::f16_rows(&std::fs::read(fx.join("rows.bin")).unwrap());
     let sample: Vec<usize> = exp["sampled_rows"]
         .as_array()
         .unwrap()
@@ -120,14 +105,7 @@ fn check(hub_id: &str, fetch_name: &str, fixture: &str) {
     assert_eq!(theirs.len(), sample.len() * dim);
     let mut worst = (1.0f64, 0usize);
     for (&r, b) in sample.iter().zip(theirs.chunks_exact(dim)) {
-        let a = &ours[r * dim..(r + 1) * dim];
-        let dot: f64 = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| f64::from(*x) * f64::from(*y))
-            .sum();
-        let n = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-        let c = dot / (n(a) * n(b));
+        let c = common::cosine(&ours[r * dim..(r + 1) * dim], b);
         if c < worst.0 {
             worst = (c, r);
         }

@@ -13,6 +13,8 @@
 //! values (but `tokenizer_name`), every embedding row with a cosine of at least 0.999 to
 //! the reference's (float16 output).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use m2v_distill::{DistillOptions, PcaDims, Quiet};
@@ -62,37 +64,6 @@ fn teacher(name: &str, checkpoint: &str) -> PathBuf {
         std::fs::copy(fixtures().join(name).join(f), dir.join(f)).unwrap();
     }
     dir
-}
-
-fn f16_rows(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .as_chunks::<2>()
-        .0
-        .iter()
-        .map(|b| m2v_static::f16_to_f32(u16::from_le_bytes(*b)))
-        .collect()
-}
-
-/// The lowest cosine between corresponding rows, and its row.
-fn worst_cosine(ours: &[f32], theirs: &[f32], dim: usize) -> (f64, usize) {
-    let mut worst = (1.0f64, 0usize);
-    for (r, (a, b)) in ours
-        .chunks_exact(dim)
-        .zip(theirs.chunks_exact(dim))
-        .enumerate()
-    {
-        let dot: f64 = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| f64::from(*x) * f64::from(*y))
-            .sum();
-        let n = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-        let c = dot / (n(a) * n(b));
-        if c < worst.0 {
-            worst = (c, r);
-        }
-    }
-    worst
 }
 
 fn check(name: &str) {
@@ -212,14 +183,10 @@ fn check(name: &str) {
     config["tokenizer_name"] = Value::String("<teacher>".into());
     assert_eq!(config, exp["config"], "{name}: config.json");
 
-    let model = std::fs::read(out.join("model.safetensors")).unwrap();
-    let h = m2v_static::safetensors::read_header(&model).unwrap();
-    let e = h.get("embeddings").unwrap();
-    let dim = e.shape[1];
-    let ours = f16_rows(e.data(&model).unwrap());
-    let theirs = f16_rows(&std::fs::read(fx.join("rows.bin")).unwrap());
+    let (ours, dim) = common::saved_rows(&out);
+    let theirs = common::f16_rows(&std::fs::read(fx.join("rows.bin")).unwrap());
     assert_eq!(ours.len(), theirs.len(), "{name}: shape");
-    let (cos, row) = worst_cosine(&ours, &theirs, dim);
+    let (cos, row) = common::worst_cosine(&ours, &theirs, dim);
     eprintln!(
         "{name}: worst row cosine {cos:.6} (row {row} {:?})",
         want[row]
