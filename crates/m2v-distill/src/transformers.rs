@@ -25,7 +25,7 @@
 use m2v_tokenize::json::{Number, Value};
 
 fn s(v: &str) -> Value {
-    Value::String(v.to_string())
+    Value::string(v)
 }
 
 fn obj(members: Vec<(&str, Value)>) -> Value {
@@ -35,16 +35,6 @@ fn obj(members: Vec<(&str, Value)>) -> Value {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
     )
-}
-
-fn set(v: &mut Value, key: &str, new: Value) {
-    if let Value::Object(members) = v {
-        if let Some(slot) = members.iter_mut().find(|(k, _)| k == key) {
-            slot.1 = new;
-        } else {
-            members.push((key.to_string(), new));
-        }
-    }
 }
 
 /// The first `Precompiled` normalizer, alone or inside a `Sequence`.
@@ -122,9 +112,8 @@ pub(crate) fn as_loaded(tokenizer: &mut Value, config: &Value) {
             .and_then(precompiled)
             .cloned()
             .unwrap_or(Value::Null);
-        set(tokenizer, "normalizer", normalizer);
-        set(
-            tokenizer,
+        tokenizer.set("normalizer", normalizer);
+        tokenizer.set(
             "pre_tokenizer",
             obj(vec![
                 ("type", s("Sequence")),
@@ -137,18 +126,14 @@ pub(crate) fn as_loaded(tokenizer: &mut Value, config: &Value) {
                 ),
             ]),
         );
-        set(tokenizer, "decoder", metaspace);
+        tokenizer.set("decoder", metaspace);
         if let Value::Object(members) = tokenizer
             && let Some((_, model)) = members.iter_mut().find(|(k, _)| k == "model")
             && model.get("type").and_then(Value::as_str) == Some("Unigram")
         {
-            set(
-                model,
-                "unk_id",
-                Value::Number(Number { f: 3.0, i: Some(3) }),
-            );
+            model.set("unk_id", Value::Number(Number { f: 3.0, i: Some(3) }));
             if model.get("byte_fallback").is_none() {
-                set(model, "byte_fallback", Value::Bool(false));
+                model.set("byte_fallback", Value::Bool(false));
             }
         }
     }
@@ -160,16 +145,15 @@ pub(crate) fn as_loaded(tokenizer: &mut Value, config: &Value) {
             ("invert", Value::Bool(false)),
         ]);
         let bytes = byte_level(flag("add_prefix_space").unwrap_or(false), true, false);
-        set(tokenizer, "normalizer", obj(vec![("type", s("NFC"))]));
-        set(
-            tokenizer,
+        tokenizer.set("normalizer", obj(vec![("type", s("NFC"))]));
+        tokenizer.set(
             "pre_tokenizer",
             obj(vec![
                 ("type", s("Sequence")),
                 ("pretokenizers", Value::Array(vec![split, bytes])),
             ]),
         );
-        set(tokenizer, "decoder", byte_level(true, true, true));
+        tokenizer.set("decoder", byte_level(true, true, true));
     }
     if flag("clean_up_tokenization_spaces") == Some(true) {
         let decoder = tokenizer.get("decoder").cloned().unwrap_or(Value::Null);
@@ -193,6 +177,6 @@ pub(crate) fn as_loaded(tokenizer: &mut Value, config: &Value) {
                 ("decoders", Value::Array(vec![decoder, block])),
             ]),
         };
-        set(tokenizer, "decoder", new);
+        tokenizer.set("decoder", new);
     }
 }
