@@ -6,11 +6,18 @@
 //! of reading potion-base-8M; see `docs/bench.md`, "Tuning notes"), and the rows a
 //! text never touches are never read.
 //!
-//! Invariant relied on: the file is not truncated or rewritten while a model holds the
-//! map (reading a truncated mapped page raises SIGBUS). Hugging Face cache blobs are
-//! immutable; [`crate::LoadOptions::memory_map`] turns mapping off for other cases.
+//! The rule: a file is mapped only where it cannot change under the model. Reading a
+//! mapped page of a file truncated since raises SIGBUS (the process dies, exit 135),
+//! and a file rewritten in place changes bytes behind the model's shared references.
+//! So [`crate::StaticModel::load`] maps by default only a Hugging Face cache blob
+//! ([`is_immutable_blob`]: the resolved path is `.../models--ORG--NAME/blobs/HASH`;
+//! blobs are written once under a temporary name, renamed, and never rewritten, by
+//! `huggingface_hub` and `m2v-hub` alike), or any file when the caller opts in with
+//! [`crate::LoadOptions::memory_map`]`(true)`; every other file is read into memory.
+//! See `docs/robustness.md`.
 
 use std::io;
+use std::path::Path;
 
 /// A read-only private mapping of a whole file.
 #[derive(Debug)]
@@ -53,6 +60,26 @@ mod sys {
         #[cfg(target_os = "linux")]
         pub fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
     }
+}
+
+/// `true` when `path`, symlinks resolved, is a blob of a Hugging Face cache: a file
+/// directly in a folder named `blobs` inside a repository folder (`models--...`,
+/// `datasets--...` or `spaces--...`). Such a file is content-addressed and never
+/// rewritten, so it may be mapped (see the module docs).
+pub(crate) fn is_immutable_blob(path: &Path) -> bool {
+    let Ok(real) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    let Some(blobs) = real.parent() else {
+        return false;
+    };
+    let repo = blobs.parent().and_then(Path::file_name);
+    blobs.file_name() == Some("blobs".as_ref())
+        && repo.and_then(|r| r.to_str()).is_some_and(|r| {
+            ["models--", "datasets--", "spaces--"]
+                .iter()
+                .any(|p| r.starts_with(p))
+        })
 }
 
 /// Maps `file` (opened and checked to be a regular file by the caller); `Ok(None)`

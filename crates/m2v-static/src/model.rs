@@ -45,7 +45,8 @@ pub struct LoadOptions {
     max_length: Option<Option<usize>>,
     dimensionality: Option<usize>,
     dtype: Option<Dtype>,
-    no_memory_map: bool,
+    /// `None`: map only an immutable Hugging Face cache blob (see [`crate::mmap`]).
+    memory_map: Option<bool>,
     no_promote: bool,
     /// Promotes after this many tokens, whatever the table size (tests promote the
     /// tiny models).
@@ -60,18 +61,26 @@ impl LoadOptions {
     }
 
     /// Whether [`StaticModel::load`] memory-maps `model.safetensors` instead of reading
-    /// it (default: true on 64-bit unix, where loading then takes the same time for any
-    /// table size). The file must then stay unchanged while the model lives (HF cache
-    /// blobs are immutable); pass `false` for a file that may be rewritten in place.
+    /// it. By default (this option not called) the file is mapped only where it cannot
+    /// change under the model: when its resolved path (symlinks followed) is a blob of
+    /// the Hugging Face cache (`.../models--ORG--NAME/blobs/HASH`, written once under a
+    /// temporary name and renamed, never rewritten); any other file is read into
+    /// memory. Mapping is only available on 64-bit unix, where loading then takes the
+    /// same time for any table size.
     ///
-    /// `false` also suits long encoding jobs: the file is then read into memory
+    /// `true` maps any file: the caller promises it is neither truncated nor rewritten
+    /// while the model lives (a truncated mapped file kills the process with SIGBUS
+    /// when a row is read; a file rewritten in place changes the model's rows).
+    /// `false` always reads.
+    ///
+    /// Reading also suits long encoding jobs: the file is then read into memory
     /// backed by huge pages where the OS allows it (Linux transparent huge pages), with
     /// the rows aligned to cache lines, and pooling runs faster on a table larger than
     /// the CPU caches, for a slower load (measurements in `docs/bench.md`, "Tuning
     /// notes"). A mapped table gets most of that speed anyway once the model has encoded
     /// enough text to repay copying it (see [`LoadOptions::promote`]).
     pub fn memory_map(mut self, map: bool) -> Self {
-        self.no_memory_map = !map;
+        self.memory_map = Some(map);
         self
     }
 
@@ -278,7 +287,10 @@ impl StaticModel {
                     path: Some(files.tokenizer.clone()),
                     source,
                 })?;
-        let mapped = if opts.no_memory_map {
+        let map = opts
+            .memory_map
+            .unwrap_or_else(|| crate::mmap::is_immutable_blob(&files.safetensors));
+        let mapped = if !map {
             None
         } else {
             let (file, _) = crate::files::open_regular(&files.safetensors, None)?;
@@ -1087,7 +1099,7 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
                 let mut opts = LoadOptions {
                     promote_after: Some(3000),
-                    ..LoadOptions::new()
+                    ..LoadOptions::new().memory_map(true)
                 };
                 if let Some(k) = dims {
                     opts = opts.dimensionality(k);
@@ -1177,7 +1189,7 @@ mod tests {
         assert!(m.promotion.is_none(), "below MIN_BYTES");
         let opts = LoadOptions {
             promote_after: Some(3000),
-            ..LoadOptions::new()
+            ..LoadOptions::new().memory_map(true)
         };
         for o in [
             opts.clone().memory_map(false),

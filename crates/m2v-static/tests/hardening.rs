@@ -235,3 +235,68 @@ fn json_files_have_size_limits() {
         "{msg}"
     );
 }
+
+const TEXTS: &[&str] = &[
+    "A girl is styling her hair.",
+    "the quick brown fox jumps over the lazy dog",
+    "hello world hello world",
+];
+
+/// A folder outside the HF cache is read, not mapped: truncating or rewriting its
+/// `model.safetensors` after loading changes nothing (mapped, the truncation killed
+/// the process with SIGBUS on the next encode, exit 135).
+#[test]
+fn a_file_that_may_change_is_read_not_mapped() {
+    let d = tempfile::tempdir().unwrap();
+    copy_tiny(d.path());
+    let m = StaticModel::from_pretrained(d.path()).unwrap();
+    assert!(!m.is_borrowed(), "mapped a file outside the HF cache");
+    let want = m.encode(TEXTS);
+    let st = d.path().join("model.safetensors");
+    let len = std::fs::metadata(&st).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&st)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    assert_eq!(m.encode(TEXTS), want);
+    // Rewritten in place with other values.
+    std::fs::write(&st, vec![0x7fu8; len as usize]).unwrap();
+    assert_eq!(m.encode(TEXTS), want);
+}
+
+/// Only a Hugging Face cache blob (reached through its snapshot symlink) is mapped by
+/// default; `memory_map(true)` maps any file.
+#[cfg(all(unix, target_pointer_width = "64"))]
+#[test]
+fn a_hub_cache_blob_is_mapped() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("models--org--tiny");
+    let blobs = repo.join("blobs");
+    let snap = repo.join("snapshots").join("0123abcd");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::create_dir_all(&snap).unwrap();
+    for (i, f) in ["config.json", "model.safetensors", "tokenizer.json"]
+        .iter()
+        .enumerate()
+    {
+        let blob = blobs.join(format!("blob{i}"));
+        std::fs::copy(tiny("tiny_f32").join(f), &blob).unwrap();
+        std::os::unix::fs::symlink(format!("../../blobs/blob{i}"), snap.join(f)).unwrap();
+    }
+    let m = StaticModel::from_pretrained(&snap).unwrap();
+    assert!(m.is_borrowed(), "an HF cache blob is mapped");
+    // A folder named like a cache but holding plain files is read.
+    let fake = root
+        .path()
+        .join("models--org--fake")
+        .join("snapshots")
+        .join("x");
+    std::fs::create_dir_all(&fake).unwrap();
+    copy_tiny(&fake);
+    assert!(!StaticModel::from_pretrained(&fake).unwrap().is_borrowed());
+    let opted = StaticModel::load(&fake, &LoadOptions::new().memory_map(true)).unwrap();
+    assert!(opted.is_borrowed());
+    assert_eq!(opted.encode(TEXTS), m.encode(TEXTS));
+}

@@ -73,15 +73,18 @@ fn bytes_and_zero_copy_equal_the_folder() {
         &LoadOptions::new(),
     )
     .unwrap();
-    // A folder is memory-mapped where the platform allows (borrowed bytes), else read.
+    // A folder outside the HF cache is read by default; memory-mapped (borrowed bytes)
+    // when asked, where the platform allows.
     let read = StaticModel::load(tiny("tiny_f32"), &LoadOptions::new().memory_map(false)).unwrap();
     assert!(!read.is_borrowed());
+    assert!(!from_dir.is_borrowed());
+    let mapped = StaticModel::load(tiny("tiny_f32"), &LoadOptions::new().memory_map(true)).unwrap();
     assert_eq!(
-        from_dir.is_borrowed(),
+        mapped.is_borrowed(),
         cfg!(all(unix, target_pointer_width = "64"))
     );
     let want = from_dir.encode(TEXTS);
-    for m in [&owned, &borrowed, &shared, &read] {
+    for m in [&owned, &borrowed, &shared, &read, &mapped] {
         assert_eq!(m.encode(TEXTS), want);
     }
     // An odd start address (unaligned f32 data) reads the same values.
