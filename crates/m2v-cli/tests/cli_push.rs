@@ -130,3 +130,45 @@ fn push_then_resolve_downloads_byte_identical_files() {
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), snap);
 }
+
+/// `--token` warns that the token is in the process list; `--token-file` reads it from
+/// a file instead, with no warning.
+#[test]
+fn token_on_the_command_line_warns_and_a_token_file_works() {
+    let server = TestHub::start().unwrap();
+    server.set_token(Some("hf_cli_SECRET"));
+    let endpoint = server.endpoint();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("config.json"), b"{}").unwrap();
+    let dir = src.path().to_str().unwrap();
+    let o = m2v(
+        &["push", dir, "me/warned", "--token", "hf_cli_SECRET"],
+        &[("HF_ENDPOINT", &endpoint)],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: --token") && err.contains("process list"),
+        "{}",
+        text(&o)
+    );
+    assert!(!err.contains("SECRET"), "{}", text(&o));
+    let tf = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tf.path(), "hf_cli_SECRET\n").unwrap();
+    let o = m2v(
+        &[
+            "push",
+            dir,
+            "me/from-file",
+            "--token-file",
+            tf.path().to_str().unwrap(),
+        ],
+        &[("HF_ENDPOINT", &endpoint)],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("warning"),
+        "{}",
+        text(&o)
+    );
+}

@@ -51,6 +51,12 @@ pub struct RepoId {
 
 impl RepoId {
     /// Parses `ORG/NAME[@REVISION]`.
+    ///
+    /// The repository id follows the hub's rules (Python `huggingface_hub`'s
+    /// `validate_repo_id`): letters, digits, `-`, `_` and `.`, no part starting or
+    /// ending with `-` or `.`, and no `--` or `..` anywhere, so that two ids never share
+    /// a cache folder (`a--b/c` and `a/b--c` would both be `models--a--b--c`). The
+    /// revision is checked by [`valid_revision`], so that it never leaves the cache.
     pub fn parse(id: &str) -> Result<Self, Error> {
         let (repo, revision) = match id.split_once('@') {
             Some((r, rev)) if !rev.is_empty() => (r, rev),
@@ -65,15 +71,37 @@ impl RepoId {
         let parts: Vec<&str> = repo.split('/').collect();
         let valid_part = |p: &&str| {
             !p.is_empty()
-                && *p != "."
-                && *p != ".."
                 && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !p.starts_with(['-', '.'])
+                && !p.ends_with(['-', '.'])
         };
         if parts.is_empty() || parts.len() > 2 || !parts.iter().all(valid_part) {
             return Err(Error::InvalidId {
                 id: id.into(),
-                why: "expected ORG/NAME with letters, digits, '-', '_' or '.'",
+                why: "expected ORG/NAME with letters, digits, '-', '_' or '.' (no part \
+                      starting or ending with '-' or '.')",
+            });
+        }
+        if repo.contains("--") || repo.contains("..") {
+            return Err(Error::InvalidId {
+                id: id.into(),
+                why: "`--` and `..` are not allowed in a repository id (`a--b/c` and \
+                      `a/b--c` would share one cache folder)",
+            });
+        }
+        if repo.len() > 96 {
+            return Err(Error::InvalidId {
+                id: id.into(),
+                why: "longer than the hub's 96 characters",
+            });
+        }
+        if !valid_revision(revision) {
+            return Err(Error::InvalidId {
+                id: id.into(),
+                why: "a revision is a branch, tag or commit: letters, digits, '-', '_', \
+                      '.', '+' and '/' between non-empty parts that do not start with '.' \
+                      (no `..`, `\\`, drive prefix or absolute path)",
             });
         }
         Ok(RepoId {
@@ -163,6 +191,12 @@ impl HfCache {
         if id.revision == commit {
             return Ok(());
         }
+        if !valid_revision(&id.revision) {
+            return Err(Error::InvalidId {
+                id: format!("{}@{}", id.repo_id, id.revision),
+                why: "the revision would leave the cache's refs folder",
+            });
+        }
         let path = self.repo_dir(id).join("refs").join(&id.revision);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
@@ -230,6 +264,9 @@ impl HfCache {
         if is_commit_hash(&id.revision) {
             return Some(id.revision.clone());
         }
+        if !valid_revision(&id.revision) {
+            return None;
+        }
         let refs = self.repo_dir(id).join("refs").join(&id.revision);
         let text = std::fs::read_to_string(refs).ok()?;
         let commit = text.trim();
@@ -257,6 +294,39 @@ impl HfCache {
             Err(not_cached())
         }
     }
+}
+
+/// `true` when `revision` can name a file under `refs/` without leaving it: parts
+/// separated by `/`, each non-empty, not starting with `.` (so no `.` or `..`), of
+/// letters, digits, `-`, `_`, `.` and `+` (so no `\\`, no `:` of a drive prefix, no
+/// control character), at most 255 bytes. Branch names with `/` (`feature/x`,
+/// `refs/pr/1`) stay valid.
+pub fn valid_revision(revision: &str) -> bool {
+    !revision.is_empty()
+        && revision.len() <= 255
+        && revision.split('/').all(|p| {
+            !p.is_empty()
+                && !p.starts_with('.')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+        })
+}
+
+/// A string from the network or the user made safe to print: control characters
+/// (terminal escapes, carriage returns, newlines) and other invisible characters are
+/// written as Rust escapes (`\u{1b}`), everything else as it is.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A name suffix no other writer (process or thread) uses at the same time.
@@ -305,6 +375,58 @@ mod tests {
         for bad in ["", "a/b/c", "a/", "../x", "a/b@", "a b/c"] {
             assert!(RepoId::parse(bad).is_err(), "{bad}");
         }
+        let r = RepoId::parse("a/b@refs/pr/1").unwrap();
+        assert_eq!(r.revision, "refs/pr/1");
+    }
+
+    #[test]
+    fn revisions_never_leave_the_cache() {
+        for bad in [
+            "org/model@../../x",
+            "org/model@..",
+            "org/model@.",
+            "org/model@main/../../x",
+            "org/model@/etc/passwd",
+            "org/model@a//b",
+            "org/model@..\\..\\x",
+            "org/model@C:x",
+            "org/model@c:\\windows",
+            "org/model@\\\\server\\share",
+            "org/model@main\u{1b}[2J",
+            "org/model@.hidden",
+        ] {
+            let e = RepoId::parse(bad).unwrap_err();
+            assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+        }
+        // Built by hand, past `parse`: the cache still refuses it.
+        let cache = HfCache::new(std::env::temp_dir().join("m2v-hub-never-written"));
+        let id = RepoId {
+            repo_id: "org/model".into(),
+            revision: "../../x".into(),
+        };
+        assert!(cache.write_ref(&id, &"0".repeat(40)).is_err());
+        assert!(cache.commit_for(&id).is_none());
+        assert!(!cache.root().exists());
+    }
+
+    #[test]
+    fn ids_that_would_share_a_cache_folder_are_refused() {
+        assert_eq!(
+            RepoId::parse("a-b/c").unwrap().folder_name(),
+            "models--a-b--c"
+        );
+        for bad in ["a--b/c", "a/b--c", "a/b..c", "-a/b", "a/b-", "a./b", ".a/b"] {
+            let e = RepoId::parse(bad).unwrap_err();
+            assert!(matches!(e, Error::InvalidId { .. }), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn printable_escapes_terminal_controls() {
+        assert_eq!(printable("model.safetensors"), "model.safetensors");
+        assert_eq!(printable("a\u{1b}[2Jb\r\n"), "a\\u{1b}[2Jb\\r\\n");
+        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(printable("日本"), "日本");
     }
 
     #[test]

@@ -319,13 +319,19 @@ impl Hub {
     /// Downloads one file of `commit` into the cache (if its snapshot entry is missing)
     /// and returns the snapshot entry.
     pub fn download_file(&self, id: &RepoId, commit: &str, path: &str) -> Result<PathBuf, Error> {
-        if path
-            .split('/')
-            .any(|p| p.is_empty() || p == "." || p == "..")
-        {
+        if path.split('/').any(|p| {
+            p.is_empty()
+                || p == "."
+                || p == ".."
+                || p.contains(['\\', ':'])
+                || p.chars().any(char::is_control)
+        }) {
             return Err(Error::Protocol {
                 url: self.endpoint().to_string(),
-                what: format!("unsafe file path `{path}` in the file list"),
+                what: format!(
+                    "unsafe file path `{}` in the file list",
+                    crate::printable(path)
+                ),
             });
         }
         let pointer = self.cache.pointer_path(id, commit, path);

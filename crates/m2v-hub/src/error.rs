@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// A hub id that is not `ORG/NAME[@REVISION]`.
-    #[error("invalid hub id `{id}`: {why}")]
+    #[error("invalid hub id `{}`: {why}", crate::printable(id))]
     InvalidId {
         /// The id as given.
         id: String,

@@ -224,6 +224,8 @@ impl Http {
                 .map(|s| s.trim().chars().take(300).collect::<String>())
                 .filter(|s| !s.is_empty());
         }
+        // The server's words end up on a terminal: no escape sequences.
+        let message = message.map(|m| crate::printable(&m));
         let repo_id = ctx.repo_id.to_string();
         match (status, code.as_str()) {
             (401, _) => Error::Unauthorized {

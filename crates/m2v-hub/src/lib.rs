@@ -75,7 +75,7 @@ mod token;
 #[cfg(feature = "net")]
 mod upload;
 
-pub use crate::cache::{HfCache, RepoId, is_commit_hash};
+pub use crate::cache::{HfCache, RepoId, is_commit_hash, printable, valid_revision};
 #[cfg(feature = "net")]
 pub use crate::download::{
     DEFAULT_ENDPOINT, Hub, ModelInfo, ProgressFn, offline_from_env, snapshot_or_download,

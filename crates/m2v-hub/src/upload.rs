@@ -71,7 +71,40 @@ struct LocalFile {
     lfs: bool,
 }
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<(), Error> {
+/// Where a symlink in the pushed folder may point: inside the folder itself, or, for a
+/// folder that is a snapshot of the Hugging Face cache (`models--X/snapshots/REV`),
+/// into that repository's `blobs/` (the cache's own links).
+struct Allowed {
+    root: PathBuf,
+    blobs: Option<PathBuf>,
+}
+
+impl Allowed {
+    fn new(root: &Path) -> Result<Self, Error> {
+        let root = std::fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
+        let blobs = root.ancestors().find_map(|a| {
+            let repo = a.parent()?;
+            let is_cache_repo = a.file_name() == Some("snapshots".as_ref())
+                && repo
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("models--"));
+            is_cache_repo.then(|| repo.join("blobs"))
+        });
+        Ok(Allowed { root, blobs })
+    }
+
+    fn contains(&self, target: &Path) -> bool {
+        target.starts_with(&self.root) || self.blobs.as_ref().is_some_and(|b| target.starts_with(b))
+    }
+}
+
+fn collect(
+    root: &Path,
+    dir: &Path,
+    allowed: &Allowed,
+    out: &mut Vec<(PathBuf, String)>,
+) -> Result<(), Error> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .collect::<Result<_, _>>()
@@ -83,9 +116,33 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>) -> Result<
         if name == ".git" || name == ".cache" {
             continue;
         }
+        let link = std::fs::symlink_metadata(&p)
+            .map_err(|err| Error::io(&p, err))?
+            .file_type()
+            .is_symlink();
         let meta = std::fs::metadata(&p).map_err(|err| Error::io(&p, err))?;
+        if link {
+            // A link out of the folder would publish a file the user never put there
+            // (`~/.ssh/id_rsa`); a linked folder could loop.
+            let target = std::fs::canonicalize(&p).map_err(|err| Error::io(&p, err))?;
+            if meta.is_dir() {
+                return Err(Error::Upload {
+                    path: p.clone(),
+                    why: "a symlink to a folder; refusing to follow it (copy the folder in)".into(),
+                });
+            }
+            if !allowed.contains(&target) {
+                return Err(Error::Upload {
+                    path: p.clone(),
+                    why: format!(
+                        "a symlink to {}, outside the folder; refusing to upload it",
+                        target.display()
+                    ),
+                });
+            }
+        }
         if meta.is_dir() {
-            collect(root, &p, out)?;
+            collect(root, &p, allowed, out)?;
         } else if meta.is_file() {
             let rel = p.strip_prefix(root).unwrap_or(&p);
             let parts: Option<Vec<&str>> = rel.iter().map(|c| c.to_str()).collect();
@@ -120,7 +177,8 @@ impl Hub {
             });
         }
         let mut found = Vec::new();
-        collect(dir, dir, &mut found)?;
+        let allowed = Allowed::new(dir)?;
+        collect(dir, dir, &allowed, &mut found)?;
         if found.is_empty() {
             return Err(Error::Upload {
                 path: dir.to_path_buf(),

@@ -804,3 +804,65 @@ fn teacher_weights_alternatives() {
         "{e}"
     );
 }
+
+/// `push` uploads what is in the folder, never a file a symlink reaches outside it
+/// (before, `ln -s ~/.ssh/id_rsa model/notes.txt` published the key); a snapshot of
+/// the cache, whose entries link into its repository's `blobs/`, still pushes.
+#[cfg(unix)]
+#[test]
+fn push_never_follows_symlinks_out_of_the_folder() {
+    let server = TestHub::start().unwrap();
+    server.set_token(Some("hf_good"));
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), b"PRIVATE KEY").unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("config.json"), b"{}").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret"), src.path().join("notes.txt"))
+        .unwrap();
+    let opts = PushOptions {
+        token: Token::new("hf_good"),
+        ..PushOptions::default()
+    };
+    let hub = client(&server, src.path()).with_token(opts.token.clone());
+    let err = hub.push_folder(src.path(), "me/m", &opts).unwrap_err();
+    assert!(matches!(err, Error::Upload { .. }), "{err}");
+    assert!(err.to_string().contains("outside the folder"), "{err}");
+    assert!(server.requests().is_empty(), "nothing was sent");
+    // A linked folder is refused too (it could loop, or leave the folder).
+    std::fs::remove_file(src.path().join("notes.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), src.path().join("sub")).unwrap();
+    let err = hub.push_folder(src.path(), "me/m", &opts).unwrap_err();
+    assert!(err.to_string().contains("symlink to a folder"), "{err}");
+    std::fs::remove_file(src.path().join("sub")).unwrap();
+    // A link inside the folder is fine.
+    std::os::unix::fs::symlink("config.json", src.path().join("copy.json")).unwrap();
+    let info = hub.push_folder(src.path(), "me/m", &opts).unwrap();
+    assert_eq!(info.files, ["config.json", "copy.json"]);
+    // A cache snapshot (links into ../../blobs) pushes as its files.
+    serve(&server, "main", &tiny_files(3));
+    let cache = tempfile::tempdir().unwrap();
+    let snap = client(&server, cache.path())
+        .download(&id(REPO), &FileSelection::static_model())
+        .unwrap();
+    let info = hub.push_folder(&snap, "me/copy", &opts).unwrap();
+    assert!(info.files.contains(&"model.safetensors".to_string()));
+}
+
+/// A remote file name is data from the network: one with a terminal escape is
+/// refused, and the error prints it escaped.
+#[test]
+fn remote_names_are_checked_and_printed_escaped() {
+    let server = TestHub::start().unwrap();
+    let mut files = tiny_files(1);
+    files.push(("evil\u{1b}]0;pwned\u{7}.json", b"{}".to_vec()));
+    files.push(("..\\..\\x.json", b"{}".to_vec()));
+    serve(&server, "main", &files);
+    let cache = tempfile::tempdir().unwrap();
+    let err = client(&server, cache.path())
+        .download(&id(REPO), &FileSelection::all())
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, Error::Protocol { .. }), "{msg}");
+    assert!(msg.contains("unsafe file path"), "{msg}");
+    assert!(!msg.chars().any(char::is_control), "{msg:?}");
+}

@@ -170,7 +170,7 @@ pub fn run(a: Args) -> Result<()> {
             )
         })?;
         if !a.quiet {
-            eprintln!("pushed to {}", info.commit_url);
+            eprintln!("pushed to {}", m2v_hub::printable(&info.commit_url));
         }
     }
     if a.quiet {

@@ -72,6 +72,8 @@ pub fn model_dir(arg: &str) -> Result<PathBuf> {
     // A one-line progress report per file on a terminal (stderr), nothing when piped.
     let hub = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         hub.with_progress(|path, done, total| {
+            // A remote file name: printed escaped (no terminal control sequences).
+            let path = m2v_hub::printable(path);
             let mb = |b: u64| b as f64 / 1e6;
             match total {
                 Some(t) => eprint!("\r  {path}: {:.1}/{:.1} MB\x1b[K", mb(done), mb(t)),

@@ -22,9 +22,13 @@ pub struct Args {
     #[arg(long)]
     pub private: bool,
     /// Access token with write permission (default: $HF_TOKEN, then the token file of
-    /// `huggingface-cli login`).
-    #[arg(long, value_name = "TOKEN")]
+    /// `huggingface-cli login`). Discouraged: a command-line argument is visible to
+    /// every user of the machine (`ps`); prefer $HF_TOKEN or --token-file.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
     pub token: Option<String>,
+    /// Read the access token from this file (its first line).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// The commit message.
     #[arg(long, short = 'm', value_name = "MESSAGE")]
     pub message: Option<String>,
@@ -50,11 +54,37 @@ fn target(a: &Args) -> Result<(PathBuf, String)> {
     Ok((dir, repo))
 }
 
+/// The warning `--token` earns: the token is in the process list while we run.
+pub const TOKEN_ARG_WARNING: &str = "warning: --token puts the token in the process list, \
+     where every user of this machine can read it (`ps`); prefer $HF_TOKEN, --token-file \
+     or `huggingface-cli login`";
+
+/// The token of `--token-file`: its first line, trimmed.
+fn read_token_file(path: &std::path::Path) -> Result<Option<Token>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the token file {}", path.display()))?;
+    Ok(Token::new(text.lines().next().unwrap_or_default().trim()))
+}
+
 pub fn run(a: Args) -> Result<()> {
     let (dir, repo) = target(&a)?;
+    let token = match (&a.token, &a.token_file) {
+        (Some(t), _) => {
+            eprintln!("{TOKEN_ARG_WARNING}");
+            Token::new(t.clone())
+        }
+        (None, Some(f)) => {
+            let t = read_token_file(f)?;
+            if t.is_none() {
+                anyhow::bail!("the token file {} is empty", f.display());
+            }
+            t
+        }
+        (None, None) => None,
+    };
     let options = PushOptions {
         private: a.private,
-        token: a.token.and_then(Token::new),
+        token,
         message: a.message,
     };
     let info = m2v_hub::push_folder(&dir, &repo, options)
@@ -63,8 +93,9 @@ pub fn run(a: Args) -> Result<()> {
         "committed {} files ({} through LFS) as {}",
         info.files.len(),
         info.lfs_files,
-        info.oid
+        m2v_hub::printable(&info.oid)
     );
-    println!("{}", info.commit_url);
+    // The URL comes from the server: printed escaped.
+    println!("{}", m2v_hub::printable(&info.commit_url));
     Ok(())
 }
