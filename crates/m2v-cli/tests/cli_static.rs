@@ -351,3 +351,66 @@ fn convert_makes_load_options_permanent() {
         assert!(left.is_empty(), "{all:?} left {left:?}");
     }
 }
+
+/// `encode --output - --format npy|safetensors` writes the file to stdout (it failed
+/// with "Bad file descriptor" and left `m2v-encode-PID.tmp` in the temp folder); the
+/// spool file is anonymous, so the temp folder stays empty.
+#[test]
+fn encode_npy_and_safetensors_to_stdout() {
+    let model_dir = tiny("tiny_f32");
+    let model = StaticModel::from_pretrained(&model_dir).unwrap();
+    let want = model.encode_with(&LINES, &EncodeOptions::new());
+    for fmt in ["npy", "safetensors"] {
+        let tmpdir = Tmp::new("tmpdir");
+        let work = Tmp::new("stdout");
+        std::fs::write(work.path("in.txt"), INPUT).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_m2v-cli"))
+            .args([
+                "encode",
+                "--model",
+                model_dir.to_str().unwrap(),
+                "--input",
+                "in.txt",
+                "--output",
+                "-",
+                "--format",
+                fmt,
+                "--chunk-lines",
+                "2",
+            ])
+            .current_dir(&work.0)
+            .env("HF_HUB_OFFLINE", "1")
+            .env("TMPDIR", &tmpdir.0)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = out.stdout;
+        let data_start = if fmt == "npy" {
+            assert_eq!(&bytes[..6], b"\x93NUMPY");
+            let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+            let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+            assert!(header.contains("'shape': (5, 8)"), "{header}");
+            10 + hlen
+        } else {
+            let h = m2v_static::safetensors::read_header(&bytes).unwrap();
+            let t = h.get("embeddings").unwrap();
+            assert_eq!(t.shape, [5, 8]);
+            t.start
+        };
+        let got: Vec<f32> = bytes[data_start..]
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .map(|b| f32::from_le_bytes(*b))
+            .collect();
+        assert_eq!(got, want.as_slice(), "{fmt}");
+        let left: Vec<_> = std::fs::read_dir(&tmpdir.0).unwrap().collect();
+        assert!(left.is_empty(), "{fmt}: left {left:?}");
+        let left: Vec<_> = std::fs::read_dir(&work.0).unwrap().collect();
+        assert_eq!(left.len(), 1, "{fmt}: left {left:?}");
+    }
+}

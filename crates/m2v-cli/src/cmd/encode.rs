@@ -6,8 +6,10 @@
 //!
 //! Lines are split on `\n` (a trailing `\r` is dropped with it); an empty line is an
 //! empty text (a zero vector, or a zero vector after normalization); a final line
-//! without a newline counts. Files are written to a temporary name beside the output
-//! and renamed when complete, so a failure leaves no partial file.
+//! without a newline counts. Files are written to a new temporary file (random name,
+//! created exclusively) beside the output and renamed when complete, so a failure
+//! leaves no partial file; npy and safetensors go to stdout (`--output -`) through an
+//! anonymous temporary file, since their header needs the final row count.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
@@ -116,16 +118,21 @@ fn st_preamble(rows: usize, dim: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Where rows go: a temporary file (renamed to the output, or copied to stdout for
-/// npy/safetensors), or stdout directly (jsonl).
+/// Where rows go: stdout directly (jsonl), or a temporary file that is renamed onto
+/// the output, or, for npy/safetensors on stdout (whose header needs the row count,
+/// known only at the end), copied to stdout when complete.
+///
+/// Temporary files are always created new: a file beside the output under a random
+/// name opened with `O_EXCL` (a symlink planted at a guessed name cannot redirect the
+/// write), removed on failure; for stdout an anonymous file (unlinked at once, or
+/// `O_TMPFILE`), which nothing can reach and which vanishes with the process.
 enum Dest {
     Stdout(BufWriter<io::Stdout>),
     File {
-        w: BufWriter<File>,
-        tmp: PathBuf,
-        /// `None`: copy to stdout when done.
-        dest: Option<PathBuf>,
+        w: BufWriter<tempfile::NamedTempFile>,
+        dest: PathBuf,
     },
+    Spool(BufWriter<File>),
 }
 
 struct Sink {
@@ -138,30 +145,41 @@ struct Sink {
 
 impl Sink {
     fn new(format: Format, output: &str, dim: usize) -> Result<Sink> {
-        let dest = if output == "-" && format == Format::Jsonl {
+        let mut dest = if output == "-" && format == Format::Jsonl {
             Dest::Stdout(BufWriter::with_capacity(1 << 20, io::stdout()))
+        } else if output == "-" {
+            let f = tempfile::tempfile().context("creating an anonymous temporary file")?;
+            Dest::Spool(BufWriter::with_capacity(1 << 20, f))
         } else {
-            let (tmp, dest) = if output == "-" {
-                let t = std::env::temp_dir().join(format!("m2v-encode-{}.tmp", std::process::id()));
-                (t, None)
-            } else {
-                let dest = PathBuf::from(output);
-                let name = dest
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "out".into());
-                let tmp = dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-                (tmp, Some(dest))
+            let dest = PathBuf::from(output);
+            let name = dest
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "out".into());
+            let dir = match dest.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
             };
-            let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-            let mut w = BufWriter::with_capacity(1 << 20, f);
-            match format {
-                Format::Npy => w.write_all(&[b' '; NPY_PREAMBLE])?,
-                Format::Safetensors => w.write_all(&[b' '; ST_PREAMBLE])?,
-                Format::Jsonl => {}
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!(".{name}."))
+                .suffix(".tmp")
+                .tempfile_in(&dir)
+                .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+            Dest::File {
+                w: BufWriter::with_capacity(1 << 20, tmp),
+                dest,
             }
-            Dest::File { w, tmp, dest }
         };
+        let preamble = match format {
+            Format::Npy => NPY_PREAMBLE,
+            Format::Safetensors => ST_PREAMBLE,
+            Format::Jsonl => 0,
+        };
+        match &mut dest {
+            Dest::File { w, .. } => w.write_all(&vec![b' '; preamble])?,
+            Dest::Spool(w) => w.write_all(&vec![b' '; preamble])?,
+            Dest::Stdout(_) => {}
+        }
         Ok(Sink {
             format,
             dim,
@@ -175,6 +193,7 @@ impl Sink {
         match &mut self.dest {
             Dest::Stdout(s) => s,
             Dest::File { w, .. } => w,
+            Dest::Spool(w) => w,
         }
     }
 
@@ -212,40 +231,44 @@ impl Sink {
 
     fn finish(self) -> Result<usize> {
         let rows = self.rows;
-        let (w, tmp, dest) = match self.dest {
-            Dest::Stdout(mut s) => {
-                s.flush()?;
-                return Ok(rows);
-            }
-            Dest::File { w, tmp, dest } => (w, tmp, dest),
-        };
-        let mut f = w.into_inner().map_err(|e| e.into_error())?;
         let preamble = match self.format {
             Format::Npy => Some(npy_preamble(rows, self.dim)),
             Format::Safetensors => Some(st_preamble(rows, self.dim)?),
             Format::Jsonl => None,
         };
-        if let Some(p) = preamble {
-            f.seek(SeekFrom::Start(0))?;
-            f.write_all(&p)?;
-        }
-        match dest {
-            Some(dest) => {
-                f.sync_all().ok();
-                std::fs::rename(&tmp, &dest)
-                    .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?
+        let put_preamble = |f: &mut dyn WriteSeek| -> Result<()> {
+            if let Some(p) = &preamble {
+                f.seek(SeekFrom::Start(0))?;
+                f.write_all(p)?;
             }
-            None => {
+            Ok(())
+        };
+        match self.dest {
+            Dest::Stdout(mut s) => s.flush()?,
+            Dest::File { w, dest } => {
+                let mut tmp = w.into_inner().map_err(|e| e.into_error())?;
+                put_preamble(tmp.as_file_mut())?;
+                tmp.as_file().sync_all().ok();
+                tmp.persist(&dest).map_err(|e| e.error).with_context(|| {
+                    format!("renaming the temporary file to {}", dest.display())
+                })?;
+            }
+            Dest::Spool(w) => {
+                let mut f = w.into_inner().map_err(|e| e.into_error())?;
+                put_preamble(&mut f)?;
                 f.seek(SeekFrom::Start(0))?;
                 let mut out = io::stdout().lock();
-                io::copy(&mut f, &mut out)?;
+                io::copy(&mut f, &mut out).context("writing to stdout")?;
                 out.flush()?;
-                let _ = std::fs::remove_file(&tmp);
             }
         }
         Ok(rows)
     }
 }
+
+/// A file the preamble is written back into.
+trait WriteSeek: Write + Seek {}
+impl<T: Write + Seek> WriteSeek for T {}
 
 fn open_input(input: &str) -> Result<(Box<dyn Read>, Option<u64>)> {
     if input == "-" {
