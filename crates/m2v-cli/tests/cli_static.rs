@@ -414,3 +414,53 @@ fn encode_npy_and_safetensors_to_stdout() {
         assert_eq!(left.len(), 1, "{fmt}: left {left:?}");
     }
 }
+
+/// `convert --force` (and `distill --force`, the same output folder) replaces a model
+/// folder but refuses a folder that holds no model, deleting nothing.
+#[test]
+fn force_does_not_delete_a_folder_that_is_not_a_model() {
+    let src = tiny("tiny_f32");
+    let args = |out: &'static str| {
+        vec![
+            "convert",
+            "--model",
+            src.to_str().unwrap().to_owned().leak(),
+            "--output",
+            out,
+            "--force",
+        ]
+    };
+    let (t, out) = run_with(
+        &args("work/project"),
+        b"",
+        &[("keep.txt", b"mine".as_slice())],
+    );
+    // `work/project` did not exist: created.
+    ok(&out);
+    std::fs::create_dir_all(t.path("mine/src")).unwrap();
+    std::fs::write(t.path("mine/notes.txt"), b"precious").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_m2v-cli"))
+        .args(args("mine"))
+        .current_dir(&t.0)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("holds no model"), "{err}");
+    assert_eq!(
+        std::fs::read(t.path("mine/notes.txt")).unwrap(),
+        b"precious"
+    );
+    assert!(t.path("mine/src").is_dir());
+    // The model folder written first is replaced.
+    let o = Command::new(env!("CARGO_BIN_EXE_m2v-cli"))
+        .args(args("work/project"))
+        .current_dir(&t.0)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    ok(&o);
+    let names: Vec<_> = std::fs::read_dir(t.path("work")).unwrap().collect();
+    assert_eq!(names.len(), 1, "no leftovers: {names:?}");
+}

@@ -281,6 +281,45 @@ pub struct OutputFolder {
     done: bool,
 }
 
+/// Whether `force` may replace (and so delete) the non-empty folder `dir`: only a
+/// model folder, i.e. one where a model layout's files are present (`config.json` or
+/// `config_sentence_transformers.json`, with `model.safetensors` at the root or under
+/// `0_StaticEmbedding/`), holding nothing but files and sentence-transformers module
+/// folders (`0_StaticEmbedding`, `1_Normalize`, ...). `--force` pointed at a home or
+/// project folder by mistake is refused instead of deleting it.
+fn replaceable(dir: &Path) -> Result<(), String> {
+    let looks_like_model = crate::Layout::ALL.iter().any(|l| {
+        let f = l.files(dir);
+        f.config.is_file() && f.safetensors.is_file()
+    });
+    if !looks_like_model {
+        return Err(
+            "the output folder is not empty and holds no model (no config.json and \
+             model.safetensors); refusing to replace it, even with --force"
+                .into(),
+        );
+    }
+    let entries = fs::read_dir(dir).map_err(|e| format!("cannot list the folder: {e}"))?;
+    for e in entries {
+        let e = e.map_err(|e| format!("cannot list the folder: {e}"))?;
+        let kind = e
+            .file_type()
+            .map_err(|err| format!("{}: {err}", e.path().display()))?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let module = name.split_once('_').is_some_and(|(n, rest)| {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
+        });
+        if kind.is_dir() && !module {
+            return Err(format!(
+                "the output folder holds a model but also the folder `{name}`, which no model \
+                 writes; refusing to replace it, even with --force"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl OutputFolder {
     /// Checks the output (refuses a non-empty folder without `force`, or a file), creates
     /// missing parents and the temporary folder. Call it before long work, so that a
@@ -300,6 +339,9 @@ impl OutputFolder {
                     return Err(refuse(
                         "the output folder is not empty (pass --force to replace it)".into(),
                     ));
+                }
+                if non_empty {
+                    replaceable(output).map_err(refuse)?;
                 }
             }
             Ok(_) => return Err(refuse("the output path exists and is not a folder".into())),
@@ -376,7 +418,11 @@ impl OutputFolder {
     pub fn commit(mut self) -> Result<PathBuf, Error> {
         let mut aside = None;
         if self.output.exists() && self.force {
-            let old = self.tmp.with_extension("old");
+            // Beside the temporary folder, under its unique name (not `.NAME.old`,
+            // which another process could have planted or could be using).
+            let mut old = self.tmp.clone().into_os_string();
+            old.push(".old");
+            let old = PathBuf::from(old);
             fs::rename(&self.output, &old).map_err(io(&self.output))?;
             aside = Some(old);
         }
@@ -610,6 +656,9 @@ mod tests {
         assert!(!root.exists(), "staging left {}", root.display());
         let s = OutputFolder::new(&out, false).unwrap();
         s.write("x.txt", b"1").unwrap();
+        // A model folder: `force` may replace it.
+        s.write("config.json", b"{}").unwrap();
+        s.write("model.safetensors", b"").unwrap();
         s.commit().unwrap();
         assert_eq!(fs::read(out.join("x.txt")).unwrap(), b"1");
         let err = OutputFolder::new(&out, false).unwrap_err().to_string();
@@ -625,5 +674,50 @@ mod tests {
             "no leftovers"
         );
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn force_replaces_only_a_model_folder() {
+        let root = tempdir_for("force");
+        // A folder of someone's work: refused even with force, and left intact.
+        let work = root.join("work");
+        fs::create_dir_all(work.join("src")).unwrap();
+        fs::write(work.join("notes.txt"), b"mine").unwrap();
+        let err = OutputFolder::new(&work, true).unwrap_err().to_string();
+        assert!(
+            err.contains("holds no model") && err.contains("work"),
+            "{err}"
+        );
+        assert_eq!(fs::read(work.join("notes.txt")).unwrap(), b"mine");
+        // A model folder with a foreign subfolder: refused too.
+        fs::write(work.join("config.json"), b"{}").unwrap();
+        fs::write(work.join("model.safetensors"), b"").unwrap();
+        let err = OutputFolder::new(&work, true).unwrap_err().to_string();
+        assert!(err.contains("the folder `src`"), "{err}");
+        // A model folder (with module folders) is replaced.
+        fs::remove_dir_all(work.join("src")).unwrap();
+        fs::create_dir(work.join("1_Normalize")).unwrap();
+        let s = OutputFolder::new(&work, true).unwrap();
+        s.write("config.json", b"{\"new\": 1}").unwrap();
+        // A planted `.work.old` is neither used nor touched.
+        fs::create_dir(root.join(".work.old")).unwrap();
+        fs::write(root.join(".work.old/keep"), b"k").unwrap();
+        s.commit().unwrap();
+        assert_eq!(fs::read(work.join("config.json")).unwrap(), b"{\"new\": 1}");
+        assert!(!work.join("notes.txt").exists());
+        assert_eq!(fs::read(root.join(".work.old/keep")).unwrap(), b"k");
+        let left: Vec<_> = fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn tempdir_for(name: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("m2v-static-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        root
     }
 }
