@@ -5,10 +5,17 @@ use std::io::BufRead;
 use anyhow::{Context, Result, bail};
 use m2v_static::{LoadOptions, StaticModel};
 
-/// Loads the model named by a CLI argument.
+/// Loads the model named by a CLI argument. m2v-static's errors name the file, so a
+/// local folder gets no extra context (it would print the path twice); a hub id is
+/// named, since the error shows only the snapshot folder it resolved to.
 pub fn load_model(arg: &str) -> Result<StaticModel> {
     let dir = crate::cmd::model_dir(arg)?;
-    StaticModel::load(&dir, &LoadOptions::new()).with_context(|| format!("loading model {arg}"))
+    let loaded = StaticModel::load(&dir, &LoadOptions::new());
+    if dir.as_os_str() == arg {
+        Ok(loaded?)
+    } else {
+        loaded.with_context(|| format!("loading model {arg}"))
+    }
 }
 
 /// `--max-length`: a number of tokens or `none`.

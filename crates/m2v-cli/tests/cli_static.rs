@@ -464,3 +464,19 @@ fn force_does_not_delete_a_folder_that_is_not_a_model() {
     let names: Vec<_> = std::fs::read_dir(t.path("work")).unwrap().collect();
     assert_eq!(names.len(), 1, "no leftovers: {names:?}");
 }
+
+/// An error names its cause once ("loading model DIR: DIR: no model found" before).
+#[test]
+fn errors_do_not_repeat_their_cause() {
+    let (t, _) = run(&["inspect", "--model", "."], b"");
+    let dir = t.0.to_str().unwrap().to_owned();
+    let o = Command::new(env!("CARGO_BIN_EXE_m2v-cli"))
+        .args(["encode", "--model", &dir, "--input", "/dev/null"])
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no model found"), "{err}");
+    assert_eq!(err.matches(&dir).count(), 1, "{err}");
+}
