@@ -300,3 +300,49 @@ fn a_hub_cache_blob_is_mapped() {
     assert!(opted.is_borrowed());
     assert_eq!(opted.encode(TEXTS), m.encode(TEXTS));
 }
+
+/// One model shared by 16 threads, each encoding the same texts at once (with one
+/// and with several inner threads, and small batches), gives exactly the
+/// single-threaded rows: the scratch pool, the word caches and promotion never leak
+/// state between callers.
+#[test]
+fn sixteen_threads_on_one_model_equal_one_thread() {
+    use m2v_static::EncodeOptions;
+    let texts: Vec<String> = (0..400)
+        .map(|i| {
+            format!(
+                "text {i}: {} the quick brown fox {} ☃ 日本語",
+                "hello world ".repeat(i % 7),
+                "jumps over the lazy dog ".repeat(i % 5)
+            )
+        })
+        .collect();
+    for name in ["tiny_f32", "tiny_f16_weights64", "tiny_i8_vq", "tiny_st"] {
+        let model = StaticModel::load(
+            tiny(name),
+            &LoadOptions::new().memory_map(true).promote(true),
+        )
+        .unwrap();
+        let want = model.encode_with(&texts, &EncodeOptions::new().threads(1));
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|t| {
+                    let (model, texts) = (&model, &texts);
+                    s.spawn(move || {
+                        let opts = EncodeOptions::new()
+                            .threads(1 + t % 3)
+                            .batch_size(1 + t * 7);
+                        (0..3)
+                            .map(|_| model.encode_with(texts, &opts))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                for got in h.join().unwrap() {
+                    assert_eq!(got, want, "{name}");
+                }
+            }
+        });
+    }
+}
