@@ -480,3 +480,47 @@ fn errors_do_not_repeat_their_cause() {
     assert!(err.contains("no model found"), "{err}");
     assert_eq!(err.matches(&dir).count(), 1, "{err}");
 }
+
+/// `kill -9` at any moment of `convert --force` over an existing model leaves a
+/// complete model at the output (the old one or the new one, never none or a mix),
+/// and the next run works.
+#[cfg(unix)]
+#[test]
+fn kill_9_during_convert_leaves_a_complete_model() {
+    let src = tiny("tiny_f32");
+    let t = Tmp::new("kill");
+    let convert = |dtype: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_m2v-cli"));
+        c.args([
+            "convert",
+            "--model",
+            src.to_str().unwrap(),
+            "--output",
+            "out",
+            "--quantize-to",
+            dtype,
+            "--force",
+        ])
+        .current_dir(&t.0)
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        c
+    };
+    assert!(convert("f32").status().unwrap().success());
+    let dtypes = [m2v_static::Dtype::F32, m2v_static::Dtype::I8];
+    for i in 0..40u64 {
+        let dtype = if i % 2 == 0 { "i8" } else { "f32" };
+        let mut child = convert(dtype).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(i * 250));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let m = StaticModel::from_pretrained(t.path("out"))
+            .unwrap_or_else(|e| panic!("after a kill at {}us: {e}", i * 250));
+        assert!(dtypes.contains(&m.dtype()), "{:?}", m.dtype());
+        assert_eq!(m.encode(&LINES).rows(), LINES.len());
+    }
+    assert!(convert("i8").status().unwrap().success());
+    let m = StaticModel::from_pretrained(t.path("out")).unwrap();
+    assert_eq!(m.dtype(), m2v_static::Dtype::I8);
+}
