@@ -106,6 +106,8 @@ fn components() {
         r#"{"type":"Split","pattern":{"String":" "},"behavior":"MergedWithPrevious","invert":true}"#,
         r#"{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":true}"#,
         r#"{"type":"Metaspace","replacement":"▁","prepend_scheme":"never","split":false}"#,
+        r#"{"type":"Metaspace","replacement":"▁","prepend_scheme":"always","split":false}"#,
+        r#"{"type":"Metaspace","replacement":"▁","prepend_scheme":"never","split":true}"#,
         r#"{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}"#,
         r#"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":false}"#,
     ];
@@ -130,4 +132,60 @@ fn components() {
             pair.check_all(&sample);
         }
     }
+}
+
+/// Old files without `model.type`: each model kind is recognised by its fields as HF's
+/// `ModelUntagged` does (the first of BPE, WordPiece, WordLevel, Unigram whose
+/// required fields are all there), parsed lazily from the text or from a value, and
+/// tokenizes as the oracle does; fields that fit no model are an error on both sides.
+#[test]
+fn models_without_type() {
+    use m2v_tokenize::ModelType;
+    let wrap = |model: &str| {
+        format!(
+            r#"{{"added_tokens": [], "normalizer": null,
+               "pre_tokenizer": {{"type": "WhitespaceSplit"}}, "model": {model}}}"#
+        )
+    };
+    let cases = [
+        (
+            ModelType::Bpe,
+            r#"{"unk_token": "<unk>", "vocab": {"<unk>": 0, "a": 1, "b": 2, "ab": 3, "c": 4},
+                "merges": ["a b"]}"#,
+        ),
+        (
+            ModelType::WordPiece,
+            r###"{"unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": 100,
+                "vocab": {"[UNK]": 0, "a": 1, "##b": 2, "ab": 3, "c": 4}}"###,
+        ),
+        // WordPiece fields but one missing: HF falls through to WordLevel.
+        (
+            ModelType::WordLevel,
+            r###"{"unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                "vocab": {"[UNK]": 0, "a": 1, "##b": 2, "ab": 3, "c": 4}}"###,
+        ),
+        (
+            ModelType::Unigram,
+            r#"{"unk_id": 0, "vocab": [["<unk>", 0.0], ["a", -1.0], ["b", -2.0], ["ab", -1.5]]}"#,
+        ),
+    ];
+    let texts: Vec<String> = ["ab abc a b c", "ba cab", "", "abab x"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(adversarial())
+        .collect();
+    for (kind, model) in cases {
+        let json = wrap(model);
+        let pair = Pair::from_json(&format!("{kind:?} without type"), &json);
+        assert_eq!(pair.ours.model_type(), kind);
+        pair.check_all(&texts);
+        let v = m2v_tokenize::json::parse(&json).unwrap_or_else(|e| panic!("{e}"));
+        let from_value = m2v_tokenize::Tokenizer::from_value(v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(from_value.model_type(), kind);
+    }
+    let fits_nothing = wrap(r#"{"vocab": {"a": 0}}"#);
+    assert!(fits_nothing.parse::<tokenizers::Tokenizer>().is_err());
+    let e = m2v_tokenize::Tokenizer::from_json_str(&fits_nothing).unwrap_err();
+    assert!(e.to_string().contains("field `model.type`"), "{e}");
 }

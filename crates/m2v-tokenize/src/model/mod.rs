@@ -120,15 +120,55 @@ fn vocab_map(v: &Value, at: &str, lazy: &Lazy<'_>) -> Result<Vocab, Error> {
     })
 }
 
+/// The model an untyped `model` object is, as HF's `ModelUntagged` decides: the first
+/// of BPE, WordPiece, WordLevel and Unigram whose required fields are all present.
+fn untyped_kind(v: &Value, lazy: &Lazy<'_>) -> Option<&'static str> {
+    let has = |k: &str| v.get(k).is_some();
+    // `vocab` may have been left unparsed (see `Lazy`): its first byte tells a map from
+    // a list.
+    let vocab_open = match (v.get("vocab"), &lazy.vocab) {
+        (Some(Value::Object(_)), _) => Some(b'{'),
+        (Some(Value::Array(_)), _) => Some(b'['),
+        (Some(Value::Null) | None, Some(r)) => lazy.text.as_bytes().get(r.start).copied(),
+        _ => None,
+    };
+    let has_vocab = has("vocab") || lazy.vocab.is_some();
+    let has_merges = has("merges") || lazy.merges.is_some();
+    let map = vocab_open == Some(b'{');
+    if has_vocab && has_merges {
+        Some("BPE")
+    } else if map
+        && has("unk_token")
+        && has("continuing_subword_prefix")
+        && has("max_input_chars_per_word")
+    {
+        Some("WordPiece")
+    } else if map && has("unk_token") {
+        Some("WordLevel")
+    } else if vocab_open == Some(b'[') {
+        Some("Unigram")
+    } else {
+        None
+    }
+}
+
 impl Model {
     /// Parses the model object at JSON path `at`.
     pub(crate) fn from_json(v: &Value, at: &str, lazy: &Lazy<'_>) -> Result<Model, Error> {
-        let kind = match type_of(v, at) {
-            Ok(k) => k,
-            // Old files omit the type; HF then guesses from the fields.
-            Err(_) if v.get("merges").is_some() => "BPE",
-            Err(_) if v.get("continuing_subword_prefix").is_some() => "WordPiece",
-            Err(e) => return Err(e),
+        let kind = match v.get("type") {
+            Some(_) => type_of(v, at)?,
+            // Old files omit the type; HF then takes the first model whose required
+            // fields are all present.
+            None => untyped_kind(v, lazy).ok_or_else(|| {
+                bad(
+                    at,
+                    "type",
+                    "missing, and the fields fit no model (BPE: vocab and merges; \
+                     WordPiece: vocab, unk_token, continuing_subword_prefix and \
+                     max_input_chars_per_word; WordLevel: vocab and unk_token; \
+                     Unigram: a vocab list)",
+                )
+            })?,
         };
         match kind {
             "WordPiece" => {
