@@ -1,98 +1,14 @@
-//! Parity with HF `tokenizers` for the `{"Regex": ...}` patterns: the real tokenizers
-//! that need them (XLM-RoBERTa and T5 normalize with `Replace` on ` {2,}`, Qwen3 and
-//! Llama 3 pre-tokenize with `Split` on the GPT-4 style pattern), and `Split` with a
-//! regex under every behavior, with and without `invert`, and `Replace` with a regex,
-//! swapped into a trained BPE.
+//! Parity with HF `tokenizers` for the `{"Regex": ...}` patterns: `Split` with a regex
+//! under every behavior, with and without `invert`, and `Replace` with a regex, swapped
+//! into a trained BPE. The real tokenizers that use regexes (XLM-RoBERTa, T5, Qwen3,
+//! Llama 3) are checked in `parity_files.rs`.
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{Pair, adversarial, corpus, train};
-
-/// A tokenizer shipped in the shared data, or `None` (skipped).
-fn shared_tokenizer(name: &str) -> Option<PathBuf> {
-    let p = m2v_hub::testing::shared_data()?
-        .join("tokenizers")
-        .join(name)
-        .join("tokenizer.json");
-    p.is_file().then_some(p)
-}
-
-/// Texts aimed at the regex patterns: contractions in every case (and with the long s
-/// that `(?i)` folds to `s`), runs of spaces, tabs and newlines before words, numbers
-/// and punctuation, digit runs of every length.
-fn regex_texts() -> Vec<String> {
-    let mut v: Vec<String> = [
-        "I'm, you're, he's, we've, they'll, she'd, it't",
-        "I'M YOU'RE HE'S WE'VE THEY'LL SHE'D 'Ll 'lL 'rE",
-        "'\u{17f} 'ſ 'K \u{212a}",
-        "'x ' 's's ''s",
-        "a  b   c    d     e",
-        "  leading and trailing  ",
-        "\t\ttabs\t \t",
-        "line\nbreaks\r\nand\r\rreturns\n\n\n",
-        " \n \n x",
-        "   \n",
-        "x \r\n\t y",
-        "1 12 123 1234 12345 123456 1234567",
-        "٣٤٥٦ ²³¹ ½ ⅔ Ⅻ",
-        "a1b22c333d4444",
-        "!!! ?? ... ,,, -- —— ...\n\n",
-        " !x ?y \"z\" (w) [v] {u}",
-        "foo.bar(baz); // qux\n\tif (x) { return y; }",
-        "e\u{301}tude \u{301}\u{302}x",
-        "😀x x😀 😀 😀😀 ok",
-        "中文 字符",
-        "\u{a0}x\u{3000}y\u{2009}z",
-        "   ",
-        "\n",
-        " ",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    v.push(" ".repeat(3000));
-    v.push(format!("{}x", " ".repeat(3000)));
-    v.push("9".repeat(1000));
-    v.push("\n ".repeat(500));
-    v
-}
+use common::{Pair, adversarial, corpus, regex_texts, train};
 
 fn texts() -> Vec<String> {
     adversarial().into_iter().chain(regex_texts()).collect()
-}
-
-fn check_file(name: &str) {
-    let Some(path) = shared_tokenizer(name) else {
-        return;
-    };
-    let pair = Pair::from_file(name, &path);
-    pair.check_all(&texts());
-    pair.check_api(&texts());
-    if let Some(c) = corpus() {
-        pair.check_all(&c);
-    }
-}
-
-#[test]
-fn xlm_roberta() {
-    check_file("xlm-roberta");
-}
-
-#[test]
-fn t5() {
-    check_file("t5");
-}
-
-#[test]
-fn qwen3() {
-    check_file("qwen3");
-}
-
-#[test]
-fn llama3() {
-    check_file("llama3");
 }
 
 /// Training texts: the corpus when present, else the adversarial set repeated.
@@ -124,6 +40,7 @@ fn regex_components() {
         r"\w+(?=\s)",
         r"[^\s\p{L}]+?",
         r"\s*",
+        r"\p{Lu}?\p{Ll}+|\d{1,3}|[\p{P}\p{S}]",
     ];
     let behaviors = [
         "Removed",

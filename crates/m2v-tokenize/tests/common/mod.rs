@@ -133,6 +133,55 @@ pub fn model_file(hub_id: &str, fetch_name: &str) -> Option<PathBuf> {
     Some(dir.join("tokenizer.json"))
 }
 
+/// A tokenizer shipped in the shared data, or `None` (skipped).
+pub fn shared_tokenizer(name: &str) -> Option<PathBuf> {
+    let p = m2v_hub::testing::shared_data()?
+        .join("tokenizers")
+        .join(name)
+        .join("tokenizer.json");
+    p.is_file().then_some(p)
+}
+
+/// Texts aimed at the regex patterns: contractions in every case (and with the long s
+/// that `(?i)` folds to `s`), runs of spaces, tabs and newlines before words, numbers
+/// and punctuation, digit runs of every length.
+pub fn regex_texts() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "I'm, you're, he's, we've, they'll, she'd, it't",
+        "I'M YOU'RE HE'S WE'VE THEY'LL SHE'D 'Ll 'lL 'rE",
+        "'\u{17f} 'ſ 'K \u{212a}",
+        "'x ' 's's ''s",
+        "a  b   c    d     e",
+        "  leading and trailing  ",
+        "\t\ttabs\t \t",
+        "line\nbreaks\r\nand\r\rreturns\n\n\n",
+        " \n \n x",
+        "   \n",
+        "x \r\n\t y",
+        "1 12 123 1234 12345 123456 1234567",
+        "٣٤٥٦ ²³¹ ½ ⅔ Ⅻ",
+        "a1b22c333d4444",
+        "!!! ?? ... ,,, -- —— ...\n\n",
+        " !x ?y \"z\" (w) [v] {u}",
+        "foo.bar(baz); // qux\n\tif (x) { return y; }",
+        "e\u{301}tude \u{301}\u{302}x",
+        "😀x x😀 😀 😀😀 ok",
+        "中文 字符",
+        "\u{a0}x\u{3000}y\u{2009}z",
+        "   ",
+        "\n",
+        " ",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push(" ".repeat(3000));
+    v.push(format!("{}x", " ".repeat(3000)));
+    v.push("9".repeat(1000));
+    v.push("\n ".repeat(500));
+    v
+}
+
 /// The benchmark corpus, or `None` (skipped) without the shared data.
 pub fn corpus() -> Option<Vec<String>> {
     let data = m2v_hub::testing::shared_data()?;
