@@ -358,6 +358,12 @@ pub(crate) fn decompose_str(s: &str, compat: bool, out: &mut String) {
 
 /// Appends the NFC (or NFKC when `compat`) of `s` to `out`.
 pub(crate) fn compose_str(s: &str, compat: bool, out: &mut String) {
+    // ASCII text is its own NFC and NFKC: no ASCII char decomposes, and none composes
+    // without a following non-ASCII mark.
+    if s.is_ascii() {
+        out.push_str(s);
+        return;
+    }
     let mut d = String::with_capacity(s.len());
     decompose_str(s, compat, &mut d);
     let chars: Vec<char> = d.chars().collect();
@@ -402,6 +408,23 @@ mod tests {
         let mut o = String::new();
         compose_str(s, true, &mut o);
         o
+    }
+
+    /// What `compose_str`'s ASCII shortcut relies on: every ASCII char is its own
+    /// full decomposition, canonical and compatible, and no two compose.
+    #[test]
+    fn ascii_is_its_own_normal_form() {
+        for a in (0u8..128).map(char::from) {
+            for compat in [false, true] {
+                let mut d = Vec::new();
+                decompose(a, compat, |x| d.push(x));
+                assert_eq!(d, [a]);
+            }
+            assert_eq!(ccc(a), 0);
+            for b in (0u8..128).map(char::from) {
+                assert_eq!(compose(a, b), None, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]
