@@ -172,3 +172,128 @@ fn token_on_the_command_line_warns_and_a_token_file_works() {
         text(&o)
     );
 }
+
+/// Every blob in `cache` has the content its name promises (sha256 for LFS files,
+/// git blob sha1 otherwise); `.incomplete` files (a killed download's, resumed by the
+/// next) are not blobs.
+fn assert_blobs_verified(cache: &Path) {
+    use m2v_hub::test_server::{git_sha1, sha256};
+    for repo in std::fs::read_dir(cache).unwrap() {
+        let blobs = repo.unwrap().path().join("blobs");
+        let Ok(rd) = std::fs::read_dir(&blobs) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".incomplete") {
+                continue;
+            }
+            let data = std::fs::read(&p).unwrap();
+            let want = if name.len() == 64 {
+                sha256(&data)
+            } else {
+                git_sha1(&data)
+            };
+            assert_eq!(want, name, "blob {name} holds other bytes");
+        }
+    }
+}
+
+/// Two kinds of process faults on downloads (issue 19): four `m2v-cli` processes
+/// downloading one model into one cache at once all get the same, verified snapshot
+/// (one blob per file); and `kill -9` at any moment of a download leaves no
+/// unverified blob, while the next run completes it.
+#[test]
+fn concurrent_and_killed_downloads_leave_one_verified_copy() {
+    let server = TestHub::start().unwrap();
+    let endpoint = server.endpoint();
+    let weights: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("config.json", b"{\"normalize\": true}".to_vec()),
+        ("model.safetensors", weights),
+        ("tokenizer.json", b"{\"model\": {}}".to_vec()),
+    ];
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, d)| (*p, d.as_slice())).collect();
+    server.commit("org/shared", "main", &refs);
+    let resolve = |cache: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_m2v-cli"));
+        c.args(["resolve", "org/shared"])
+            .env_remove("HF_TOKEN")
+            .env_remove("HF_HOME")
+            .env_remove("HF_HUB_OFFLINE")
+            .env("HF_TOKEN_PATH", "/nonexistent/m2v-test-token")
+            .env("HF_ENDPOINT", &endpoint)
+            .env("HF_HUB_CACHE", cache);
+        c
+    };
+    let check_snapshot = |snap: &str| {
+        for (f, data) in &files {
+            assert_eq!(
+                &std::fs::read(Path::new(snap).join(f)).unwrap(),
+                data,
+                "{f}"
+            );
+        }
+    };
+
+    let cache = tempfile::tempdir().unwrap();
+    let cache_s = cache.path().to_str().unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            resolve(cache_s)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let mut snaps = Vec::new();
+    for o in &outs {
+        assert!(o.status.success(), "{}", text(o));
+        snaps.push(String::from_utf8_lossy(&o.stdout).trim().to_string());
+    }
+    snaps.dedup();
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    check_snapshot(&snaps[0]);
+    assert_blobs_verified(cache.path());
+    let blobs = cache.path().join("models--org--shared/blobs");
+    let n = std::fs::read_dir(&blobs)
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".incomplete")
+        })
+        .count();
+    assert_eq!(n, files.len(), "one blob per file");
+
+    for i in 0..12u64 {
+        let cache = tempfile::tempdir().unwrap();
+        let cache_s = cache.path().to_str().unwrap();
+        let mut child = resolve(cache_s)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(i * 4));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        assert_blobs_verified(cache.path());
+        let o = resolve(cache_s).output().unwrap();
+        assert!(
+            o.status.success(),
+            "after a kill at {} ms: {}",
+            i * 4,
+            text(&o)
+        );
+        check_snapshot(String::from_utf8_lossy(&o.stdout).trim());
+        assert_blobs_verified(cache.path());
+    }
+}
