@@ -157,25 +157,7 @@ fn encode_npy_and_safetensors_files() {
         let (tmp, out) = run_with(&args, b"", &[("in.txt", INPUT.as_bytes())]);
         ok(&out);
         let bytes = std::fs::read(tmp.path(file)).unwrap();
-        let data_start = if file.ends_with(".npy") {
-            assert_eq!(&bytes[..6], b"\x93NUMPY");
-            let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-            let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
-            assert!(header.contains("'shape': (5, 8)"), "{header}");
-            assert!(header.contains("'<f4'"), "{header}");
-            10 + hlen
-        } else {
-            let h = m2v_static::safetensors::read_header(&bytes).unwrap();
-            let t = h.get("embeddings").unwrap();
-            assert_eq!(t.shape, [5, 8]);
-            t.start
-        };
-        let got: Vec<f32> = bytes[data_start..]
-            .as_chunks::<4>()
-            .0
-            .iter()
-            .map(|b| f32::from_le_bytes(*b))
-            .collect();
+        let got = matrix_rows(&bytes, file.ends_with(".npy"));
         assert_eq!(got, want.as_slice(), "{file}");
         // Only the input and the output remain: the temporary file was renamed.
         let names: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
@@ -389,24 +371,7 @@ fn encode_npy_and_safetensors_to_stdout() {
             String::from_utf8_lossy(&out.stderr)
         );
         let bytes = out.stdout;
-        let data_start = if fmt == "npy" {
-            assert_eq!(&bytes[..6], b"\x93NUMPY");
-            let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-            let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
-            assert!(header.contains("'shape': (5, 8)"), "{header}");
-            10 + hlen
-        } else {
-            let h = m2v_static::safetensors::read_header(&bytes).unwrap();
-            let t = h.get("embeddings").unwrap();
-            assert_eq!(t.shape, [5, 8]);
-            t.start
-        };
-        let got: Vec<f32> = bytes[data_start..]
-            .as_chunks::<4>()
-            .0
-            .iter()
-            .map(|b| f32::from_le_bytes(*b))
-            .collect();
+        let got = matrix_rows(&bytes, fmt == "npy");
         assert_eq!(got, want.as_slice(), "{fmt}");
         let left: Vec<_> = std::fs::read_dir(&tmpdir.0).unwrap().collect();
         assert!(left.is_empty(), "{fmt}: left {left:?}");
@@ -523,4 +488,28 @@ fn kill_9_during_convert_leaves_a_complete_model() {
     assert!(convert("i8").status().unwrap().success());
     let m = StaticModel::from_pretrained(t.path("out")).unwrap();
     assert_eq!(m.dtype(), m2v_static::Dtype::I8);
+}
+
+/// The 5 x 8 f32 rows of an `encode` output (npy or safetensors), after checking its
+/// header.
+fn matrix_rows(bytes: &[u8], npy: bool) -> Vec<f32> {
+    let data_start = if npy {
+        assert_eq!(&bytes[..6], b"\x93NUMPY");
+        let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+        assert!(header.contains("'shape': (5, 8)"), "{header}");
+        assert!(header.contains("'<f4'"), "{header}");
+        10 + hlen
+    } else {
+        let h = m2v_static::safetensors::read_header(bytes).unwrap();
+        let t = h.get("embeddings").unwrap();
+        assert_eq!(t.shape, [5, 8]);
+        t.start
+    };
+    bytes[data_start..]
+        .as_chunks::<4>()
+        .0
+        .iter()
+        .map(|b| f32::from_le_bytes(*b))
+        .collect()
 }
