@@ -212,3 +212,75 @@ fn unwritable_output() {
     assert_eq!(std::fs::read(full.join("keep.txt")).unwrap(), b"keep");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// A tiny DistilBERT checkpoint (m2v-teacher's seeded fixture) with its cut 1,000-token
+/// WordPiece tokenizer (m2v-distill's fixture), in `root/teacher`: a real teacher that
+/// distills in a fraction of a second, so a test can kill many runs.
+fn tiny_teacher(root: &Path) -> PathBuf {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root.join("teacher");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ckpt = crates.join("m2v-teacher/tests/fixtures/families/distilbert");
+    let tok = crates.join("m2v-distill/tests/fixtures/families/distilbert");
+    for (from, f) in [
+        (&ckpt, "config.json"),
+        (&ckpt, "model.safetensors"),
+        (&tok, "tokenizer.json"),
+        (&tok, "special_tokens_map.json"),
+        (&tok, "tokenizer_config.json"),
+    ] {
+        std::fs::copy(from.join(f), dir.join(f)).unwrap();
+    }
+    dir
+}
+
+/// `kill -9` at any point of `distill --force` (loading the teacher, its forward pass,
+/// PCA, writing, the swap) leaves the previous model whole at the output path, and the
+/// next run replaces it and removes the temporary folders the killed runs left.
+#[test]
+fn kill_9_during_distill_leaves_a_complete_model() {
+    use std::process::Stdio;
+    let root = temp("kill");
+    let teacher = tiny_teacher(&root);
+    let out = root.join("out");
+    let distill = |dtype: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_m2v-cli"));
+        c.args(["distill", "--model", teacher.to_str().unwrap()])
+            .args(["--output", out.to_str().unwrap(), "--force", "--quiet"])
+            .args(["--pca-dims", "8", "--quantize-to", dtype])
+            .env("HF_HUB_OFFLINE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let loads = |when: &str| {
+        let m = m2v_static::StaticModel::from_pretrained(&out)
+            .unwrap_or_else(|e| panic!("{when}: the output does not load: {e}"));
+        assert_eq!(m.dim(), 8, "{when}");
+        assert_eq!(m.encode(&["a kill", "test"]).rows(), 2, "{when}");
+        m.dtype()
+    };
+    // One whole run, timed only to spread the kills over a run's length.
+    let start = std::time::Instant::now();
+    assert!(distill("f32").status().unwrap().success());
+    let run = start.elapsed();
+    assert_eq!(loads("first run"), m2v_static::Dtype::F32);
+    let kills = 20u32;
+    for i in 0..kills {
+        let dtype = if i % 2 == 0 { "i8" } else { "f32" };
+        let mut child = distill(dtype).spawn().unwrap();
+        std::thread::sleep(run * i / kills);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        loads(&format!("after a kill at {:?}", run * i / kills));
+    }
+    assert!(distill("i8").status().unwrap().success());
+    assert_eq!(loads("the run after the kills"), m2v_static::Dtype::I8);
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("m2v-tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary folders left: {left:?}");
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -379,6 +379,7 @@ impl OutputFolder {
                 parent.display()
             ))
         })?;
+        remove_stale_temporaries(&parent, &name);
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -452,6 +453,43 @@ impl OutputFolder {
             fs::remove_dir_all(&old).map_err(io(&old))?;
         }
         Ok(self.output.clone())
+    }
+}
+
+/// Removes the temporary folders that killed runs left beside the output `name` in
+/// `parent`: `.NAME.m2v-tmp-PID-STAMP` (and its `.old` form) whose process `PID` no
+/// longer runs. Only on Linux, where `/proc/PID` says whether a process runs; a PID
+/// reused since by another process keeps its folder (the safe mistake), and so does a
+/// folder whose name does not parse. Best effort: a folder that cannot be removed
+/// stays, and never stops the run.
+fn remove_stale_temporaries(parent: &Path, name: &str) {
+    if !cfg!(target_os = "linux") || !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.m2v-tmp-");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let rest = rest.strip_suffix(".old").unwrap_or(rest);
+        let Some((pid, stamp)) = rest.split_once('-') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if stamp.is_empty() || !stamp.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let alive = pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        // Only real folders (not a symlink someone planted under that name).
+        if !alive && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -775,6 +813,41 @@ mod tests {
         assert_eq!(fs::read(b.join("f")).unwrap(), b"a");
         assert!(!exchange(&a, &root.join("missing")));
         assert_eq!(fs::read(a.join("f")).unwrap(), b"b");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn temporaries_of_killed_runs_are_removed_by_the_next_run() {
+        let root = tempdir_for("stale");
+        // PIDs above the kernel's maximum (4,194,304) never run.
+        let dead = root.join(".out.m2v-tmp-99999999-123");
+        let dead_old = root.join(".out.m2v-tmp-99999998-123.old");
+        let live = root.join(format!(".out.m2v-tmp-{}-5", std::process::id()));
+        let other = root.join(".other.m2v-tmp-99999999-123");
+        let odd = root.join(".out.m2v-tmp-99999999-x");
+        for d in [&dead, &dead_old, &live, &other, &odd] {
+            fs::create_dir(d).unwrap();
+            fs::write(d.join("model.safetensors"), b"partial").unwrap();
+        }
+        // A symlink under a stale name is not followed or removed.
+        let target = root.join("target");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("keep"), b"k").unwrap();
+        let link = root.join(".out.m2v-tmp-99999997-1");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let s = OutputFolder::new(&root.join("out"), false).unwrap();
+        assert!(!dead.exists() && !dead_old.exists());
+        for kept in [&live, &other, &odd] {
+            assert!(
+                kept.join("model.safetensors").exists(),
+                "{}",
+                kept.display()
+            );
+        }
+        assert!(fs::symlink_metadata(&link).is_ok());
+        assert_eq!(fs::read(target.join("keep")).unwrap(), b"k");
+        drop(s);
         fs::remove_dir_all(&root).unwrap();
     }
 
