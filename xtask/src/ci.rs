@@ -128,6 +128,12 @@ pub fn run(args: &[String]) -> Result<()> {
             &[],
         )
     })?;
+    // The light release check (docs/release.md): metadata, versions, licenses, `cargo
+    // package --no-verify`, and m2v-static's README example built from its .crate (the
+    // two dependency-free crates only; about a minute cold).
+    step("cargo xtask release --ci", || {
+        crate::release::run(&["--ci".to_string()])
+    })?;
     println!("\nci: all steps passed");
     Ok(())
 }

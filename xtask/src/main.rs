@@ -10,6 +10,7 @@ mod ci;
 mod codegen;
 mod demo;
 mod fetch;
+mod release;
 
 use anyhow::{Result, bail};
 
@@ -23,6 +24,9 @@ tasks:
   codegen [--check] regenerate m2v-tokenize's Unicode tables (--check: verify only)
   bench [ARGS]      speed and accuracy tables (m2v-bench in release; --quick for
                     a few minutes; `bench --help` lists ARGS); writes target/bench/
+  release [--ci | --dry-run] [--version X.Y.Z]
+                    check, package and publish the crates, pack m2v-cli
+                    (`release --help`; docs/release.md)
   demo              fetch all-MiniLM-L6-v2, distill it, encode three sentences
   help              this text
 ";
@@ -46,6 +50,7 @@ fn run() -> Result<()> {
         "ci" => ci::run(rest),
         "codegen" => codegen::run(rest),
         "demo" => demo::run(rest),
+        "release" => release::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
