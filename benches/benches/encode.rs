@@ -3,7 +3,7 @@
 //! `cargo bench -p m2v-benches --bench encode -- --warm-up-time 1 --measurement-time 3`
 //!
 //! Encodes the benchmark corpus (every sentence of the evaluation sets, one text per
-//! line, see `m2v_benches::corpus`) with `minishlab/potion-base-8M`, single-threaded and
+//! line, see `m2v_eval::corpus`) with `minishlab/potion-base-8M`, single-threaded and
 //! on all cores, and times loading the model. Before the criterion groups it prints a
 //! summary (best of 3 wall-clock runs each, texts/s and the m2v / model2vec-rs ratios)
 //! and where the two engines' outputs differ. model2vec-rs runs its fastest path
@@ -144,10 +144,10 @@ fn bench(c: &mut Criterion) {
     else {
         return;
     };
-    let Some(data) = m2v_benches::shared_data() else {
+    let Some(data) = m2v_eval::shared_data() else {
         return;
     };
-    let owned = m2v_benches::corpus(&data).expect("reading the benchmark corpus");
+    let owned = m2v_eval::corpus(&data).expect("reading the benchmark corpus");
     let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
     summary(&dir, &texts, &owned);
     compare_tokenlearn(&texts, &owned);

@@ -17,8 +17,8 @@ const CLS: u32 = 101;
 const SEP: u32 = 102;
 
 fn sts_test_sentences(n: usize) -> Option<Vec<String>> {
-    let data = m2v_benches::shared_data()?;
-    let text = m2v_benches::read_text(&data.join("stsbenchmark/sts-test.csv")).ok()?;
+    let data = m2v_eval::shared_data()?;
+    let text = m2v_eval::read_text(&data.join("stsbenchmark/sts-test.csv")).ok()?;
     let mut out = Vec::new();
     for line in text.lines() {
         let cols: Vec<&str> = line.split('\t').collect();

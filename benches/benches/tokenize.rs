@@ -92,10 +92,10 @@ fn bench_pair(c: &mut Criterion, name: &str, json: &str, texts: &[String]) {
 }
 
 fn tokenize(c: &mut Criterion) {
-    let Some(data) = m2v_benches::shared_data() else {
+    let Some(data) = m2v_eval::shared_data() else {
         return;
     };
-    let texts = m2v_benches::corpus(&data).expect("benchmark corpus");
+    let texts = m2v_eval::corpus(&data).expect("benchmark corpus");
     if let Some(j) = tokenizer_json("minishlab/potion-base-8M", "potion-base-8M") {
         bench_pair(c, "wordpiece-potion-base-8M", &j, &texts);
     }

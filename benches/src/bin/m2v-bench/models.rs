@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use m2v_benches::{Embedder, Error, HashingEmbedder};
+use m2v_eval::{Embedder, Error, HashingEmbedder};
 
 /// A model as named on the command line, resolved to a folder.
 #[derive(Debug, Clone)]

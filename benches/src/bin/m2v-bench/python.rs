@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use m2v_benches::Speed;
+use m2v_eval::Speed;
 
 /// A Python interpreter that can `import model2vec`.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The softmax regression against scikit-learn on a non-trivial 3-class problem
 //! (golden values from `scripts/bench_logreg_golden.py`).
 
-use m2v_benches::{LogReg, LogRegConfig, accuracy};
+use m2v_eval::{LogReg, LogRegConfig, accuracy};
 
 fn matrix(v: &serde_json::Value) -> Vec<Vec<f64>> {
     v.as_array()

@@ -1,4 +1,4 @@
-//! The one error type of `m2v-benches`.
+//! The one error type of `m2v-eval`.
 
 use std::path::PathBuf;
 

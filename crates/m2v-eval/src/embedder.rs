@@ -87,7 +87,7 @@ impl Embedder for HashingEmbedder {
         format!("hashing-bow-{}", self.dim)
     }
     fn implementation(&self) -> String {
-        "m2v-benches (baseline)".into()
+        "m2v-eval (baseline)".into()
     }
     fn params(&self) -> usize {
         0

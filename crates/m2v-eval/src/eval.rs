@@ -4,11 +4,17 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use crate::embedder::Embedder;
 use crate::error::Error;
+use crate::kmeans::{KMeansConfig, mini_batch_kmeans};
 use crate::logreg::{LogReg, LogRegConfig};
 use crate::metrics::{accuracy, cosine, spearman, stratified_folds};
-use crate::tasks::{Group, Pairs, Protocol, SEED, Task, TaskData};
+use crate::rank::{
+    average_precision, bitext_f1, ndcg_at_k, normalize_rows, recall_at_k, top_k, v_measure,
+};
+use crate::tasks::{Group, Pairs, Protocol, Retrieval, SEED, Task, TaskData};
 
 /// The score of one model on one task.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -17,9 +23,12 @@ pub struct TaskScore {
     pub task: String,
     /// Task family.
     pub group: Group,
-    /// Spearman ×100 (STS, word similarity) or accuracy ×100 (classification).
+    /// Spearman ×100 (STS, word similarity), accuracy ×100 (classification),
+    /// nDCG@10 ×100 (retrieval), V-measure ×100 (clustering), average precision ×100
+    /// (pair classification) or F1 ×100 (bitext mining).
     pub score: f64,
-    /// Per-subset (STS) or per-fold (CV) scores, ×100.
+    /// Per-subset (STS), per-fold (CV) or per-seed (clustering) scores, or
+    /// `Recall@100` (retrieval), ×100.
     pub parts: Vec<(String, f64)>,
     /// Word pairs where a word embedded to the zero vector (cosine taken as 0), or
     /// STS pairs with an empty embedding; 0 for classification.
@@ -119,6 +128,29 @@ fn pair_spearman(p: &Pairs, lk: &Lookup<'_>) -> Result<(f64, usize), Error> {
     Ok((spearman(&sims, &p.gold).unwrap_or(0.0) * 100.0, zeros))
 }
 
+/// Mean nDCG@10 and Recall@100 (×100) over the queries of `r`, by exhaustive cosine
+/// search.
+fn retrieval_scores(r: &Retrieval, lk: &Lookup<'_>) -> Result<(f64, f64), Error> {
+    let dim = lk.dim;
+    let mut q = lk.matrix(&r.queries.iter().collect::<Vec<_>>())?;
+    let mut d = lk.matrix(&r.corpus.iter().collect::<Vec<_>>())?;
+    normalize_rows(&mut q, dim);
+    normalize_rows(&mut d, dim);
+    let ranked = top_k(&q, &d, dim, 100);
+    let n = ranked.len().max(1) as f64;
+    let ndcg: f64 = ranked
+        .iter()
+        .zip(&r.qrels)
+        .map(|(rk, rel)| ndcg_at_k(rk, rel, 10))
+        .sum();
+    let recall: f64 = ranked
+        .iter()
+        .zip(&r.qrels)
+        .map(|(rk, rel)| recall_at_k(rk, rel, 100))
+        .sum();
+    Ok((ndcg / n * 100.0, recall / n * 100.0))
+}
+
 /// Scores every task from the embeddings `emb` (`texts.len() × dim`) of `texts`
 /// (which must contain every text of every task, as [`unique_texts`] does).
 /// `threads` is used by the logistic regression.
@@ -205,6 +237,47 @@ pub fn score_tasks(
                         (mean, parts, 0)
                     }
                 }
+            }
+            TaskData::Retrieval(r) => {
+                let (ndcg, recall) = retrieval_scores(r, &lk)?;
+                (ndcg, vec![("Recall@100".to_string(), recall)], 0)
+            }
+            TaskData::Clustering(c) => {
+                let refs: Vec<&String> = c.texts.iter().collect();
+                let x = lk.matrix(&refs)?;
+                let cfg = KMeansConfig::new(c.n_classes);
+                let parts: Vec<(String, f64)> = (0..c.seeds as u64)
+                    .into_par_iter()
+                    .map(|seed| {
+                        let pred = mini_batch_kmeans(&x, dim, &cfg, SEED + seed);
+                        let v = v_measure(&c.labels, &pred).unwrap_or(0.0);
+                        (format!("seed {seed}"), v * 100.0)
+                    })
+                    .collect();
+                let mean = parts.iter().map(|p| p.1).sum::<f64>() / parts.len().max(1) as f64;
+                (mean, parts, 0)
+            }
+            TaskData::PairClassification(p) => {
+                let mut sims = Vec::with_capacity(p.pairs.len());
+                for (a, b) in &p.pairs {
+                    sims.push(cosine(lk.row(a)?, lk.row(b)?));
+                }
+                let ap = average_precision(&p.labels, &sims).ok_or_else(|| Error::Task {
+                    task: task.name.clone(),
+                    what: "no positive pair".into(),
+                })?;
+                (ap * 100.0, Vec::new(), 0)
+            }
+            TaskData::Bitext(b) => {
+                let mut src = lk.matrix(&b.source.iter().collect::<Vec<_>>())?;
+                let mut tgt = lk.matrix(&b.target.iter().collect::<Vec<_>>())?;
+                normalize_rows(&mut src, dim);
+                normalize_rows(&mut tgt, dim);
+                let pred: Vec<usize> = top_k(&src, &tgt, dim, 1)
+                    .into_iter()
+                    .map(|r| r.first().copied().unwrap_or(usize::MAX))
+                    .collect();
+                (bitext_f1(&pred) * 100.0, Vec::new(), 0)
             }
         };
         out.push(TaskScore {
@@ -299,11 +372,13 @@ mod tests {
             Task {
                 name: "toy-sts".into(),
                 group: Group::Sts,
+                lang: None,
                 data: TaskData::Sts(vec![sts.clone()]),
             },
             Task {
                 name: "toy-cls".into(),
                 group: Group::Classification,
+                lang: None,
                 data: TaskData::Classification(Classification {
                     texts: texts.clone(),
                     labels: labels.clone(),
@@ -314,6 +389,7 @@ mod tests {
             Task {
                 name: "toy-tt".into(),
                 group: Group::Classification,
+                lang: None,
                 data: TaskData::Classification(Classification {
                     texts,
                     labels,

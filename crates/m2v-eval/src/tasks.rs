@@ -19,6 +19,96 @@ pub enum Group {
     Classification,
     /// Word similarity (Spearman ×100).
     WordSim,
+    /// English retrieval (nDCG@10 ×100; Recall@100 as a part).
+    Retrieval,
+    /// Clustering (V-measure ×100, mean over seeded k-means runs).
+    Clustering,
+    /// Pair classification (average precision of the cosine ×100).
+    PairClassification,
+    /// Monolingual retrieval in one language (XQuAD; nDCG@10 ×100).
+    MlRetrieval,
+    /// Cross-lingual retrieval: queries in one language, paragraphs in English
+    /// (XQuAD; nDCG@10 ×100).
+    CrossRetrieval,
+    /// STS in one language (machine-translated STS-B; Spearman ×100).
+    MlSts,
+    /// Bitext mining against English (Tatoeba; F1 ×100).
+    Bitext,
+}
+
+impl Group {
+    /// Whether the family belongs to the English table (the others are per language).
+    pub fn is_english(self) -> bool {
+        matches!(
+            self,
+            Group::Sts
+                | Group::Classification
+                | Group::WordSim
+                | Group::Retrieval
+                | Group::Clustering
+                | Group::PairClassification
+        )
+    }
+
+    /// The English families in table order, with their column names.
+    pub const ENGLISH: [(Group, &'static str); 6] = [
+        (Group::Sts, "STS"),
+        (Group::Classification, "Class"),
+        (Group::WordSim, "WordSim"),
+        (Group::Retrieval, "Retrieval"),
+        (Group::Clustering, "Clustering"),
+        (Group::PairClassification, "PairClass"),
+    ];
+
+    /// The multilingual families in table order, with their column names.
+    pub const MULTILINGUAL: [(Group, &'static str); 4] = [
+        (Group::MlRetrieval, "XQuAD"),
+        (Group::CrossRetrieval, "XQuAD→en"),
+        (Group::MlSts, "STS-B-mt"),
+        (Group::Bitext, "Tatoeba"),
+    ];
+}
+
+/// A retrieval set: queries, a corpus, and the relevant documents of each query.
+#[derive(Debug, Clone, Default)]
+pub struct Retrieval {
+    /// Query texts.
+    pub queries: Vec<String>,
+    /// Document texts.
+    pub corpus: Vec<String>,
+    /// For each query, `(document index, relevance)` of its judged documents.
+    pub qrels: Vec<Vec<(usize, f64)>>,
+}
+
+/// A clustering set: texts with their true classes.
+#[derive(Debug, Clone, Default)]
+pub struct Clustering {
+    /// The texts.
+    pub texts: Vec<String>,
+    /// Class of each text in `0..n_classes`.
+    pub labels: Vec<usize>,
+    /// Number of classes (the k of k-means).
+    pub n_classes: usize,
+    /// Seeded k-means runs averaged.
+    pub seeds: usize,
+}
+
+/// A pair-classification set: text pairs labelled duplicate/paraphrase or not.
+#[derive(Debug, Clone, Default)]
+pub struct LabelledPairs {
+    /// The two texts of each pair.
+    pub pairs: Vec<(String, String)>,
+    /// Whether each pair is positive.
+    pub labels: Vec<bool>,
+}
+
+/// A bitext-mining set: line-aligned sentences, `source[i]` translating `target[i]`.
+#[derive(Debug, Clone, Default)]
+pub struct Bitext {
+    /// Sentences in the other language (the queries).
+    pub source: Vec<String>,
+    /// English sentences (searched).
+    pub target: Vec<String>,
 }
 
 /// A set of scored sentence pairs.
@@ -70,6 +160,14 @@ pub enum TaskData {
     Classification(Classification),
     /// Word similarity: one set of word pairs.
     WordSim(Pairs),
+    /// Retrieval (English or one language or cross-lingual).
+    Retrieval(Retrieval),
+    /// Clustering.
+    Clustering(Clustering),
+    /// Pair classification.
+    PairClassification(LabelledPairs),
+    /// Bitext mining.
+    Bitext(Bitext),
 }
 
 /// One column of the results table.
@@ -79,6 +177,8 @@ pub struct Task {
     pub name: String,
     /// Its family.
     pub group: Group,
+    /// Its language (ISO 639-1) for the multilingual families, else `None`.
+    pub lang: Option<String>,
     /// Its data.
     pub data: TaskData,
 }
@@ -97,6 +197,24 @@ impl Task {
                 .flat_map(|(a, b)| [a.as_str(), b.as_str()])
                 .collect(),
             TaskData::Classification(c) => c.texts.iter().map(String::as_str).collect(),
+            TaskData::Retrieval(r) => r
+                .queries
+                .iter()
+                .chain(&r.corpus)
+                .map(String::as_str)
+                .collect(),
+            TaskData::Clustering(c) => c.texts.iter().map(String::as_str).collect(),
+            TaskData::PairClassification(p) => p
+                .pairs
+                .iter()
+                .flat_map(|(a, b)| [a.as_str(), b.as_str()])
+                .collect(),
+            TaskData::Bitext(b) => b
+                .source
+                .iter()
+                .chain(&b.target)
+                .map(String::as_str)
+                .collect(),
         }
     }
 
@@ -118,6 +236,24 @@ impl Task {
                     format!("{folds}-fold CV on {}", c.texts.len())
                 }
             },
+            TaskData::Retrieval(r) => format!(
+                "{} queries, {} documents, {} judgements",
+                r.queries.len(),
+                r.corpus.len(),
+                r.qrels.iter().map(Vec::len).sum::<usize>()
+            ),
+            TaskData::Clustering(c) => format!(
+                "{} texts, {} classes, mean over {} seeds",
+                c.texts.len(),
+                c.n_classes,
+                c.seeds
+            ),
+            TaskData::PairClassification(p) => format!(
+                "{} pairs ({} positive)",
+                p.pairs.len(),
+                p.labels.iter().filter(|&&l| l).count()
+            ),
+            TaskData::Bitext(b) => format!("{} sentence pairs", b.source.len()),
         }
     }
 }
@@ -133,25 +269,58 @@ pub struct SuiteOptions {
     pub max_items: Option<usize>,
     /// Folds for the cross-validated sets.
     pub folds: usize,
+    /// At most this many queries per retrieval task (a seeded sample).
+    pub max_queries: Option<usize>,
+    /// At most this many documents per retrieval task: the sampled queries'
+    /// relevant documents, then a seeded sample of the others.
+    pub max_docs: Option<usize>,
+    /// Documents cut to this many characters (quick runs: long abstracts are what
+    /// makes a teacher slow in a debug build).
+    pub doc_chars: Option<usize>,
+    /// At most this many texts to cluster (a seeded sample).
+    pub max_cluster: Option<usize>,
+    /// Seeded k-means runs per clustering task.
+    pub cluster_seeds: usize,
+    /// At most this many pairs per pair-classification, multilingual STS and bitext
+    /// task (a seeded sample).
+    pub max_ml_pairs: Option<usize>,
+    /// Only these languages (ISO 639-1) in the multilingual families; all when `None`.
+    pub languages: Option<&'static [&'static str]>,
 }
 
 impl SuiteOptions {
-    /// The whole data, 10-fold CV.
+    /// The whole data, 10-fold CV, 5 k-means seeds, every language.
     pub fn full() -> Self {
         SuiteOptions {
             max_pairs: None,
             max_items: None,
             folds: 10,
+            max_queries: None,
+            max_docs: None,
+            doc_chars: None,
+            max_cluster: None,
+            cluster_seeds: 5,
+            max_ml_pairs: None,
+            languages: None,
         }
     }
 
     /// Subsets for a run of a few minutes: 500 pairs per STS task, 1000 items per
-    /// classification split, 5-fold CV.
+    /// classification split, 5-fold CV; 30 queries and 200 documents of at most 400
+    /// characters per retrieval task, 500 texts and 2 seeds to cluster, 200 pairs per
+    /// pair-classification, multilingual STS and bitext task, languages de and zh.
     pub fn quick() -> Self {
         SuiteOptions {
             max_pairs: Some(500),
             max_items: Some(1000),
             folds: 5,
+            max_queries: Some(30),
+            max_docs: Some(200),
+            doc_chars: Some(400),
+            max_cluster: Some(500),
+            cluster_seeds: 2,
+            max_ml_pairs: Some(200),
+            languages: Some(&["de", "zh"]),
         }
     }
 }
@@ -159,7 +328,7 @@ impl SuiteOptions {
 /// Seed of every sample and fold assignment in the suite.
 pub const SEED: u64 = 20_241_001;
 
-fn parse_err(path: &Path, line: usize, what: impl Into<String>) -> Error {
+pub(crate) fn parse_err(path: &Path, line: usize, what: impl Into<String>) -> Error {
     Error::Parse {
         path: path.to_path_buf(),
         line,
@@ -167,7 +336,7 @@ fn parse_err(path: &Path, line: usize, what: impl Into<String>) -> Error {
     }
 }
 
-fn read(path: &Path) -> Result<String, Error> {
+pub(crate) fn read(path: &Path) -> Result<String, Error> {
     read_text(path).map_err(|e| Error::io(path, e))
 }
 
@@ -344,7 +513,7 @@ pub fn parse_word_pairs(name: &str, text: &str, path: &Path) -> Result<Pairs, Er
     Ok(out)
 }
 
-fn sample_pairs(mut p: Pairs, max: Option<usize>) -> Pairs {
+pub(crate) fn sample_pairs(mut p: Pairs, max: Option<usize>) -> Pairs {
     let Some(max) = max.filter(|&m| m < p.pairs.len()) else {
         return p;
     };
@@ -460,8 +629,10 @@ pub fn gensim_dir() -> PathBuf {
 }
 
 /// Loads every task: STS-B test, STS12-16, SST-2, TREC, MR, CR, SUBJ, MPQA, AG News
-/// from `data` (the shared evaluation folder) and WordSim-353 and SimLex-999 from
-/// `gensim` (skipped with a message when absent).
+/// from `data` (the shared evaluation folder), WordSim-353 and SimLex-999 from
+/// `gensim` (skipped with a message when absent), then the newer families from
+/// `data`: SciFact, 20 Newsgroups, Twitter URL, and per language XQuAD (monolingual
+/// and to English), STS-B-mt and Tatoeba.
 pub fn load_tasks(data: &Path, gensim: &Path, opts: &SuiteOptions) -> Result<Vec<Task>, Error> {
     let mut tasks = Vec::new();
     let p = data.join("stsbenchmark/sts-test.csv");
@@ -469,6 +640,7 @@ pub fn load_tasks(data: &Path, gensim: &Path, opts: &SuiteOptions) -> Result<Vec
     tasks.push(Task {
         name: "STS-B".into(),
         group: Group::Sts,
+        lang: None,
         data: TaskData::Sts(vec![stsb]),
     });
     for year in 12..=16 {
@@ -476,6 +648,7 @@ pub fn load_tasks(data: &Path, gensim: &Path, opts: &SuiteOptions) -> Result<Vec
         tasks.push(Task {
             name: format!("STS{year}"),
             group: Group::Sts,
+            lang: None,
             data: TaskData::Sts(sts_year(&dir, opts)?),
         });
     }
@@ -513,6 +686,7 @@ pub fn load_tasks(data: &Path, gensim: &Path, opts: &SuiteOptions) -> Result<Vec
         tasks.push(Task {
             name: name.into(),
             group: Group::Classification,
+            lang: None,
             data: TaskData::Classification(c),
         });
     }
@@ -531,9 +705,11 @@ pub fn load_tasks(data: &Path, gensim: &Path, opts: &SuiteOptions) -> Result<Vec
         tasks.push(Task {
             name: name.into(),
             group: Group::WordSim,
+            lang: None,
             data: TaskData::WordSim(parse_word_pairs(name, &read(&p)?, &p)?),
         });
     }
+    crate::families::load_families(data, opts, &mut tasks)?;
     Ok(tasks)
 }
 
@@ -656,5 +832,35 @@ mod tests {
         };
         assert_eq!(c.protocol, Protocol::TrainTest { train: 67349 });
         assert_eq!(c.texts.len(), 67349 + 1821);
+        // The newer families, at the sizes the data README gives.
+        let TaskData::Retrieval(r) = &get("SciFact").data else {
+            panic!()
+        };
+        assert_eq!((r.queries.len(), r.corpus.len()), (300, 5183));
+        assert_eq!(r.qrels.iter().map(Vec::len).sum::<usize>(), 339);
+        for name in ["XQuAD-de", "XQuAD-zh-en"] {
+            let TaskData::Retrieval(r) = &get(name).data else {
+                panic!()
+            };
+            assert_eq!((r.queries.len(), r.corpus.len()), (1190, 240), "{name}");
+        }
+        let TaskData::Clustering(c) = &get("20NG").data else {
+            panic!()
+        };
+        assert_eq!((c.texts.len(), c.n_classes), (7532, 20));
+        let TaskData::PairClassification(p) = &get("TwitterURL").data else {
+            panic!()
+        };
+        assert_eq!(p.pairs.len(), 9324);
+        assert_eq!(p.labels.iter().filter(|&&l| l).count(), 1820);
+        let TaskData::Sts(s) = &get("STSb-ja").data else {
+            panic!()
+        };
+        assert_eq!(s[0].pairs.len(), 1379);
+        let TaskData::Bitext(b) = &get("Tatoeba-de").data else {
+            panic!()
+        };
+        assert_eq!(b.source.len(), 1000);
+        assert_eq!(tasks.iter().filter(|t| t.lang.is_some()).count(), 12 + 11 + 11 + 17);
     }
 }
