@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
-/// Where a model's files live in its folder.
+/// Where a model's files live in its folder (model2vec may add layouts, hence
+/// `#[non_exhaustive]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Layout {
     /// `config.json`, `model.safetensors` (tensor `embeddings`), `tokenizer.json`.
     Model2Vec,

@@ -204,8 +204,10 @@ impl std::fmt::Display for Dtype {
     }
 }
 
-/// One tensor's entry in a parsed header.
+/// One tensor's entry in a parsed header (made by [`read_header`] only; more fields may
+/// come).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TensorInfo {
     /// The tensor's name.
     pub name: String,
@@ -237,8 +239,10 @@ impl TensorInfo {
     }
 }
 
-/// A parsed and validated safetensors header.
+/// A parsed and validated safetensors header (made by [`read_header`] only; more fields
+/// may come).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Header {
     /// The tensors, in header order.
     pub tensors: Vec<TensorInfo>,
