@@ -1,9 +1,10 @@
 //! `cargo xtask bench [ARGS]`: the speed and accuracy tables.
 //!
-//! xtask stays light: the evaluation lives in the `m2v-benches` package and this task
-//! only runs its `m2v-bench` binary in release mode (with the `peers` feature, which
-//! adds the model2vec-rs speed peer) with the arguments passed through
-//! (`cargo xtask bench --help` lists them). Results go to `target/bench/`.
+//! xtask stays light: the evaluation lives in the `m2v-eval` library, driven by the
+//! `m2v-bench` binary of the `m2v-benches` package, and this task only runs that
+//! binary in release mode (with the `peers` feature, which adds the model2vec-rs speed
+//! peer) with the arguments passed through (`cargo xtask bench --help` lists them).
+//! Results go to `target/bench/`.
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -51,7 +51,7 @@ fn nearest(x: &[f32], centers: &[f32], dim: usize) -> (usize, f32) {
 /// stream of `seed`; returns each row's cluster. Deterministic for a given seed.
 /// Fewer rows than clusters give each row its own cluster.
 pub fn mini_batch_kmeans(x: &[f32], dim: usize, cfg: &KMeansConfig, seed: u64) -> Vec<usize> {
-    let n = if dim == 0 { 0 } else { x.len() / dim };
+    let n = x.len().checked_div(dim).unwrap_or(0);
     let k = cfg.k.max(1);
     if n <= k {
         return (0..n).collect();
