@@ -1,5 +1,5 @@
 //! The speed-vs-accuracy figure as SVG, written by hand (no plotting dependency):
-//! x = texts/s with all threads (log scale), y = average score, circle area
+//! x = texts/s with all threads (log scale), y = English average score, circle area
 //! proportional to the parameter count, one label per model.
 
 use std::fmt::Write as _;
@@ -49,7 +49,7 @@ fn color_for(implementation: &str) -> &'static str {
     }
 }
 
-/// The points of a report: models with an average over every task and an
+/// The points of a report: models with an average over every English task and an
 /// all-threads speed.
 pub fn points(rep: &Report) -> Vec<Point> {
     rep.models
@@ -167,7 +167,7 @@ pub fn svg(points: &[Point], title: &str, subtitle: &str, threads: usize) -> Str
     );
     let _ = writeln!(
         s,
-        r#"<text x="22" y="{}" font-size="14" text-anchor="middle" transform="rotate(-90 22 {})">average score (all tasks)</text>"#,
+        r#"<text x="22" y="{}" font-size="14" text-anchor="middle" transform="rotate(-90 22 {})">English average (all English tasks)</text>"#,
         TOP + ph / 2.0,
         TOP + ph / 2.0
     );
@@ -217,8 +217,8 @@ pub fn report_svg(rep: &Report) -> String {
     svg(
         &points(rep),
         &format!(
-            "Speed vs accuracy ({} tasks, {} mode)",
-            rep.tasks.len(),
+            "Speed vs accuracy ({} English tasks, {} mode)",
+            rep.tasks.iter().filter(|t| t.group.is_english()).count(),
             rep.mode
         ),
         &format!(
