@@ -306,20 +306,21 @@ impl SuiteOptions {
     }
 
     /// Subsets for a run of a few minutes: 500 pairs per STS task, 1000 items per
-    /// classification split, 5-fold CV; 30 queries and 200 documents of at most 400
-    /// characters per retrieval task, 500 texts and 2 seeds to cluster, 200 pairs per
-    /// pair-classification, multilingual STS and bitext task, languages de and zh.
+    /// classification split, 5-fold CV; 30 queries and 100 documents of at most 300
+    /// characters per retrieval task, 300 texts and 2 seeds to cluster, 100 pairs per
+    /// pair-classification, multilingual STS and bitext task, languages de and zh
+    /// (about 1,900 more texts, a quarter of them paragraphs).
     pub fn quick() -> Self {
         SuiteOptions {
             max_pairs: Some(500),
             max_items: Some(1000),
             folds: 5,
             max_queries: Some(30),
-            max_docs: Some(200),
-            doc_chars: Some(400),
-            max_cluster: Some(500),
+            max_docs: Some(100),
+            doc_chars: Some(300),
+            max_cluster: Some(300),
             cluster_seeds: 2,
-            max_ml_pairs: Some(200),
+            max_ml_pairs: Some(100),
             languages: Some(&["de", "zh"]),
         }
     }
@@ -861,6 +862,9 @@ mod tests {
             panic!()
         };
         assert_eq!(b.source.len(), 1000);
-        assert_eq!(tasks.iter().filter(|t| t.lang.is_some()).count(), 12 + 11 + 11 + 17);
+        assert_eq!(
+            tasks.iter().filter(|t| t.lang.is_some()).count(),
+            12 + 11 + 11 + 17
+        );
     }
 }

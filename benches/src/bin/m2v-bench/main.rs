@@ -32,7 +32,7 @@ const QUICK_MODELS: &str = "potion-base-8M,all-MiniLM-L6-v2";
 struct Args {
     /// Subsets for a run of a few minutes: 500 pairs per STS task, 1000 items per
     /// classification set, 5-fold CV, slices of the newer families (30 queries and
-    /// 200 documents per retrieval task, 500 texts to cluster, 200 pairs per pair,
+    /// 100 documents per retrieval task, 300 texts to cluster, 100 pairs per pair,
     /// STS-B-mt and bitext task, languages de and zh), a 2000-text speed corpus, 5 s
     /// speed budget, potion-base-8M and all-MiniLM-L6-v2 unless --models is given.
     #[arg(long)]
