@@ -597,18 +597,15 @@ fn check_msrv(meta: &Metadata, mode: Mode) -> Result<()> {
         .is_ok_and(|o| o.status.success());
     if mode == Mode::Ci || !installed {
         let why = if installed {
-            "not built in --ci"
+            "not built in --ci".to_string()
         } else {
-            "that toolchain is not installed (rustup toolchain install {toolchain})"
+            format!("that toolchain is not installed (rustup toolchain install {toolchain})")
         };
         ensure!(
             mode != Mode::Publish,
             "rust-version {msrv} cannot be checked: {why}"
         );
-        println!(
-            "rust-version {msrv} declared; rustc {release} in use; not checked: {}",
-            why.replace("{toolchain}", &toolchain)
-        );
+        println!("rust-version {msrv} declared; rustc {release} in use; not checked: {why}");
         return Ok(());
     }
     let mut args = vec!["run", toolchain.as_str(), "cargo", "check", "--locked"];
