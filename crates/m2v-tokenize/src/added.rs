@@ -45,34 +45,85 @@ impl AddedToken {
     }
 }
 
-/// A set of patterns matched leftmost-longest. Patterns are grouped by first byte.
+/// A set of patterns matched leftmost-longest, through a byte trie: a position costs
+/// at most one step per byte of the longest pattern, however many patterns share a
+/// first byte (issue 19: the 6,322 added tokens of Gemma 3, most starting with `<`,
+/// were each compared at every `<` of the text).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Matcher {
     first: Vec<bool>,
     /// The distinct first bytes, when there is exactly one (a fast scan).
     single_first: Option<u8>,
-    /// `(pattern, index into the added tokens)`, sorted by first byte then longest first.
-    patterns: Vec<(String, usize)>,
-    /// Start of each first byte's group in `patterns` (257 entries).
-    starts: Vec<u32>,
+    /// Number of (non-empty) patterns.
+    count: usize,
+    /// The trie's node after each first byte (`NO_NODE` where no pattern starts so).
+    roots: Vec<u32>,
+    /// Trie nodes; node `k`'s children are `edges[nodes[k].edges.0..nodes[k].edges.1]`,
+    /// sorted by byte.
+    nodes: Vec<Node>,
+    edges: Vec<(u8, u32)>,
 }
 
+/// A trie node: its children's range in `Matcher::edges`, and the index of the added
+/// token whose pattern ends here (`NO_TOKEN` for none).
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    edges: (u32, u32),
+    token: usize,
+}
+
+const NO_NODE: u32 = u32::MAX;
+const NO_TOKEN: usize = usize::MAX;
+
 impl Matcher {
-    pub(crate) fn new(mut patterns: Vec<(String, usize)>) -> Matcher {
-        patterns.retain(|(p, _)| !p.is_empty());
-        patterns.sort_by(|a, b| {
-            a.0.as_bytes()[0]
-                .cmp(&b.0.as_bytes()[0])
-                .then(b.0.len().cmp(&a.0.len()))
-        });
+    /// `patterns`: `(pattern, index into the added tokens)`; empty patterns are
+    /// dropped, and of equal patterns the first is kept.
+    pub(crate) fn new(patterns: Vec<(String, usize)>) -> Matcher {
+        // Build with a child list per node, then pack the lists into `edges`.
+        let mut children: Vec<Vec<(u8, u32)>> = Vec::new();
+        let mut tokens: Vec<usize> = Vec::new();
+        let mut roots = vec![NO_NODE; 256];
         let mut first = vec![false; 256];
-        let mut starts = vec![0u32; 257];
-        for (p, _) in &patterns {
-            first[p.as_bytes()[0] as usize] = true;
-            starts[p.as_bytes()[0] as usize + 1] += 1;
+        let mut count = 0;
+        for (p, t) in &patterns {
+            let Some((&b0, rest)) = p.as_bytes().split_first() else {
+                continue;
+            };
+            count += 1;
+            first[b0 as usize] = true;
+            let mut node = roots[b0 as usize];
+            if node == NO_NODE {
+                node = children.len() as u32;
+                children.push(Vec::new());
+                tokens.push(NO_TOKEN);
+                roots[b0 as usize] = node;
+            }
+            for &c in rest {
+                node = match children[node as usize].iter().find(|e| e.0 == c) {
+                    Some(e) => e.1,
+                    None => {
+                        let n = children.len() as u32;
+                        children.push(Vec::new());
+                        tokens.push(NO_TOKEN);
+                        children[node as usize].push((c, n));
+                        n
+                    }
+                };
+            }
+            if tokens[node as usize] == NO_TOKEN {
+                tokens[node as usize] = *t;
+            }
         }
-        for i in 1..257 {
-            starts[i] += starts[i - 1];
+        let mut nodes = Vec::with_capacity(children.len());
+        let mut edges = Vec::new();
+        for (mut list, token) in children.into_iter().zip(tokens) {
+            list.sort_unstable_by_key(|e| e.0);
+            let a = edges.len() as u32;
+            edges.extend(list);
+            nodes.push(Node {
+                edges: (a, edges.len() as u32),
+                token,
+            });
         }
         let mut firsts = (0..=255u8).filter(|&b| first[b as usize]);
         let single_first = match (firsts.next(), firsts.next()) {
@@ -82,13 +133,27 @@ impl Matcher {
         Matcher {
             first,
             single_first,
-            patterns,
-            starts,
+            count,
+            roots,
+            nodes,
+            edges,
+        }
+    }
+
+    /// The child of `node` by byte `c`.
+    #[inline]
+    fn child(&self, node: u32, c: u8) -> Option<u32> {
+        let (a, b) = self.nodes[node as usize].edges;
+        let e = &self.edges[a as usize..b as usize];
+        if e.len() <= 8 {
+            e.iter().find(|x| x.0 == c).map(|x| x.1)
+        } else {
+            e.binary_search_by_key(&c, |x| x.0).ok().map(|i| e[i].1)
         }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
+        self.count == 0
     }
 
     /// `true` when `s` is all ASCII and holds no match (certain); `false` when it may
@@ -99,7 +164,7 @@ impl Matcher {
     pub(crate) fn ascii_without_match(&self, s: &[u8]) -> bool {
         const ONES: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
-        let Some(c) = self.single_first.or(self.patterns.is_empty().then_some(0)) else {
+        let Some(c) = self.single_first.or(self.is_empty().then_some(0)) else {
             return false;
         };
         let pat = ONES * u64::from(c);
@@ -124,14 +189,22 @@ impl Matcher {
         while i < b.len() {
             let c = b[i];
             if self.first[c as usize] {
-                let (lo, hi) = (
-                    self.starts[c as usize] as usize,
-                    self.starts[c as usize + 1] as usize,
-                );
-                for (p, t) in &self.patterns[lo..hi] {
-                    if b[i..].starts_with(p.as_bytes()) {
-                        return Some((i, i + p.len(), *t));
+                let mut node = self.roots[c as usize];
+                let mut best = None;
+                let mut j = i + 1;
+                loop {
+                    let t = self.nodes[node as usize].token;
+                    if t != NO_TOKEN {
+                        best = Some((j, t));
                     }
+                    match b.get(j).and_then(|&x| self.child(node, x)) {
+                        Some(n) => node = n,
+                        None => break,
+                    }
+                    j += 1;
+                }
+                if let Some((end, t)) = best {
+                    return Some((i, end, t));
                 }
             }
             i += 1;
@@ -144,7 +217,7 @@ impl Matcher {
     pub(crate) fn may_match(&self, s: &str) -> bool {
         match self.single_first {
             Some(b) => s.as_bytes().contains(&b),
-            None => !self.patterns.is_empty() && s.bytes().any(|c| self.first[c as usize]),
+            None => !self.is_empty() && s.bytes().any(|c| self.first[c as usize]),
         }
     }
 }

@@ -73,6 +73,7 @@ mod word_cache;
 pub use crate::added::AddedToken;
 pub use crate::error::Error;
 pub use crate::model::ModelType;
+pub use crate::normalizer::{MAX_NORMALIZER_ADDED, MAX_NORMALIZER_GROWTH};
 pub use crate::surgery::{
     DEFAULT_MAX_LENGTH, DistillVocabulary, SurgeryStats, TokenSource, VocabularyOptions,
     distill_vocabulary,

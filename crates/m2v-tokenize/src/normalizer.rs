@@ -11,6 +11,28 @@ use crate::json::Value;
 use crate::regex::Regex;
 use crate::unicode;
 
+/// The most bytes of normalized text a `normalizer` may make of each byte of input
+/// (a bound worked out from its components at load: a file over it is refused with
+/// [`Error::Format`] naming `normalizer`, the bound and the limit).
+///
+/// A `Sequence` multiplies its components' growths: ten `Replace`s of `a` by ten
+/// `a`s make 10^10 bytes of each `a`, which aborted at load (added tokens are
+/// normalized there). The shipped files' bounds are at most 66 (T5: a charsmap whose
+/// longest replacement is 33 bytes for a 2-byte key, then a `Replace` of a regex by
+/// `▁`); see `docs/robustness.md`.
+pub const MAX_NORMALIZER_GROWTH: f64 = 256.0;
+
+/// The most bytes a `normalizer` may add to a text whatever its length (`Prepend`,
+/// a regex `Replace` that matches the empty string), after [`MAX_NORMALIZER_GROWTH`].
+pub const MAX_NORMALIZER_ADDED: f64 = 1_048_576.0;
+
+/// Upper bounds of the bytes-out per byte-in of the Unicode mappings, over every
+/// `char` (checked by `unicode_growth_bounds` below): NFD, NFKD (and so NFC, NFKC:
+/// composition never lengthens), and `char::to_lowercase`.
+const NFD_GROWTH: f64 = 3.0;
+const NFKD_GROWTH: f64 = 11.0;
+const LOWERCASE_GROWTH: f64 = 1.5;
+
 /// One normalizer of the pipeline.
 #[derive(Debug, Clone)]
 pub(crate) enum Normalizer {
@@ -114,6 +136,72 @@ impl Normalizer {
             }
             other => return Err(unsupported("normalizer", other)),
         })
+    }
+
+    /// `(g, a)`: normalizing a text of `n` bytes gives at most `g * n + a` bytes.
+    /// Worked out per component, conservatively (the real output is usually `n`).
+    pub(crate) fn growth(&self) -> (f64, f64) {
+        match self {
+            Normalizer::Bert {
+                handle_chinese_chars,
+                strip_accents,
+                lowercase,
+                ..
+            } => {
+                // CJK chars gain two spaces (3 bytes into 5, 4 into 6); accents are
+                // stripped after NFD; lowercase last.
+                let mut g = if *handle_chinese_chars {
+                    5.0 / 3.0
+                } else {
+                    1.0
+                };
+                if *strip_accents {
+                    g *= NFD_GROWTH;
+                }
+                if *lowercase {
+                    g *= LOWERCASE_GROWTH;
+                }
+                (g, 0.0)
+            }
+            Normalizer::Lowercase => (LOWERCASE_GROWTH, 0.0),
+            Normalizer::Nfd | Normalizer::Nfc => (NFD_GROWTH, 0.0),
+            Normalizer::Nfkd | Normalizer::Nfkc => (NFKD_GROWTH, 0.0),
+            Normalizer::StripAccents | Normalizer::Strip { .. } => (1.0, 0.0),
+            // Each match of `pattern` (at least one byte) becomes `content`.
+            Normalizer::Replace { pattern, content } => {
+                ((content.len() as f64 / pattern.len() as f64).max(1.0), 0.0)
+            }
+            // A match may be empty: `content` at each of the `n + 1` positions.
+            Normalizer::ReplaceRegex { content, .. } => {
+                let c = content.len() as f64;
+                (1.0 + c, c)
+            }
+            Normalizer::Prepend(p) => (1.0, p.len() as f64),
+            Normalizer::Precompiled(p) => (p.growth(), 0.0),
+            Normalizer::Sequence(list) => list.iter().fold((1.0, 0.0), |(g, a), n| {
+                let (g2, a2) = n.growth();
+                (g * g2, a * g2 + a2)
+            }),
+        }
+    }
+
+    /// Refuses a normalizer whose [`Normalizer::growth`] exceeds
+    /// [`MAX_NORMALIZER_GROWTH`] or [`MAX_NORMALIZER_ADDED`].
+    pub(crate) fn check_growth(&self, at: &str) -> Result<(), Error> {
+        let (g, a) = self.growth();
+        if g > MAX_NORMALIZER_GROWTH || a > MAX_NORMALIZER_ADDED {
+            return Err(bad(
+                at,
+                "",
+                format!(
+                    "may turn a text of n bytes into up to {g:.4e} * n + {a:.4e} bytes, \
+                     more than the limit of {MAX_NORMALIZER_GROWTH} * n + \
+                     {MAX_NORMALIZER_ADDED} (a Sequence multiplies the growth of its \
+                     normalizers)"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Appends the normalization of `s` to `out`.
@@ -304,6 +392,25 @@ impl Precompiled {
         Some(p)
     }
 
+    /// Bytes out per byte in: a chunk looked up is a grapheme or a char, so either
+    /// one ASCII byte (whose replacement is in `ascii`) or at least two bytes, whose
+    /// replacement is at most the longest NUL-free run of `normalized`.
+    fn growth(&self) -> f64 {
+        let ascii = self
+            .ascii
+            .iter()
+            .flatten()
+            .map(|&(x, y)| f64::from(y - x))
+            .fold(1.0, f64::max);
+        let longest = self
+            .normalized
+            .split(|&b| b == 0)
+            .map(|r| r.len())
+            .max()
+            .unwrap_or(0);
+        ascii.max(longest as f64 / 2.0)
+    }
+
     /// The replacement of the shortest key that is a prefix of `chunk` (sic: this is
     /// what `spm_precompiled` does), if any.
     fn transform(&self, chunk: &[u8]) -> Option<&str> {
@@ -429,6 +536,85 @@ mod tests {
             r#"{"type":"Sequence","normalizers":[{"type":"Lowercase"},{"type":"Prepend","prepend":"_"}]}"#,
             "AB",
             "_ab",
+        );
+    }
+
+    /// The constants behind [`Normalizer::growth`] bound every `char`'s mapping, and
+    /// composition never makes a pair longer (so NFC/NFKC stay within NFD/NFKD).
+    #[test]
+    fn unicode_growth_bounds() {
+        let mut out = String::new();
+        let mut worst = [0.0f64; 3];
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let n = c.len_utf8() as f64;
+            let mut b = [0u8; 4];
+            let s = c.encode_utf8(&mut b);
+            for (k, f) in [
+                |s: &str, o: &mut String| unicode::decompose_str(s, false, o),
+                |s: &str, o: &mut String| unicode::decompose_str(s, true, o),
+                |s: &str, o: &mut String| lowercase(s, o),
+            ]
+            .iter()
+            .enumerate()
+            {
+                out.clear();
+                f(s, &mut out);
+                worst[k] = worst[k].max(out.len() as f64 / n);
+            }
+        }
+        assert!(worst[0] <= NFD_GROWTH, "NFD {}", worst[0]);
+        assert!(worst[1] <= NFKD_GROWTH, "NFKD {}", worst[1]);
+        assert!(worst[2] <= LOWERCASE_GROWTH, "lowercase {}", worst[2]);
+        for &(a, b, c) in crate::unicode::tables::COMPOSITION {
+            let len = |u: u32| char::from_u32(u).map_or(0, char::len_utf8);
+            assert!(len(c) <= len(a) + len(b), "{a:x} {b:x} -> {c:x}");
+        }
+    }
+
+    /// Issue 19: ten `Replace`s of `a` by ten `a`s grow a text 10^10 times; the file
+    /// is refused at load (it aborted there, normalizing its added token), naming the
+    /// bound and the limit. One `Replace` less than the limit still loads.
+    #[test]
+    fn multiplying_replaces_are_refused_at_load() {
+        let replace = r#"{"type":"Replace","pattern":{"String":"a"},"content":"aaaaaaaaaa"}"#;
+        let file = |n: usize| {
+            format!(
+                r#"{{"added_tokens":[{{"id":1,"content":"a","normalized":true}}],
+                "normalizer":{{"type":"Sequence","normalizers":[{}]}},
+                "model":{{"type":"WordLevel","vocab":{{"[UNK]":0,"b":1}},"unk_token":"[UNK]"}}}}"#,
+                vec![replace; n].join(",")
+            )
+        };
+        let e = crate::Tokenizer::from_json_str(&file(10)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "field `normalizer`: may turn a text of n bytes into up to 1.0000e10 * n + \
+             0.0000e0 bytes, more than the limit of 256 * n + 1048576 (a Sequence \
+             multiplies the growth of its normalizers)"
+        );
+        // The added token `a` (id 2) is matched in the normalized text, `a` x 100.
+        let t = crate::Tokenizer::from_json_str(&file(2)).unwrap();
+        assert_eq!(t.encode("ab"), [2, 1]);
+    }
+
+    /// The real files' bounds (the shipped tokenizers are checked by loading them in
+    /// `tests/parity_files.rs`): T5's normalizer, the largest, is 66.
+    #[test]
+    fn growth_of_common_normalizers() {
+        let g = |json: &str| {
+            let v = crate::json::parse(json).unwrap();
+            Normalizer::from_json(&v, "normalizer").unwrap().growth()
+        };
+        assert_eq!(
+            g(
+                r#"{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},{"type":"Replace","pattern":{"String":" "},"content":"▁"}]}"#
+            ),
+            (3.0, 9.0)
+        );
+        assert_eq!(g(r#"{"type":"NFC"}"#), (3.0, 0.0));
+        assert_eq!(
+            g(r#"{"type":"Replace","pattern":{"Regex":" {2,}"},"content":"▁"}"#),
+            (4.0, 3.0)
         );
     }
 

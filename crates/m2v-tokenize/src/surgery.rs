@@ -466,7 +466,11 @@ struct Preprocessor {
 impl Preprocessor {
     fn new(tok: &Value) -> Result<Preprocessor, Error> {
         let normalizer = match tok.get("normalizer") {
-            Some(v) if !v.is_null() => Some(Normalizer::from_json(v, "normalizer")?),
+            Some(v) if !v.is_null() => {
+                let n = Normalizer::from_json(v, "normalizer")?;
+                n.check_growth("normalizer")?;
+                Some(n)
+            }
             _ => None,
         };
         let pre_tokenizer = match tok.get("pre_tokenizer") {

@@ -116,7 +116,11 @@ impl Tokenizer {
         }
         let normalizer = match v.get("normalizer") {
             None | Some(Value::Null) => None,
-            Some(n) => Some(Normalizer::from_json(n, "normalizer")?),
+            Some(n) => {
+                let n = Normalizer::from_json(n, "normalizer")?;
+                n.check_growth("normalizer")?;
+                Some(n)
+            }
         };
         let pre_tokenizer = match v.get("pre_tokenizer") {
             None | Some(Value::Null) => None,

@@ -481,6 +481,79 @@ impl Vocab {
         }
     }
 
+    /// [`Vocab::probe`] for the walk of a lattice that probes `bytes[..1]`,
+    /// `bytes[..2]`, ... in turn: `last` is the longest token found so far in that
+    /// walk (`u32::MAX` for none) and `last_len` its length, and `parent[id]` is the
+    /// longest token that is a proper prefix of token `id` (as [`Vocab::parents`]
+    /// gives). A token equal to `bytes` must then have `last` as its parent, so only
+    /// the bytes after `last_len` are compared: a walk costs `O(length)`, not
+    /// `O(length^2)` (issue 19: a vocabulary of `a`, `aa`, ... `a` x 2000).
+    #[inline]
+    pub(crate) fn probe_after(
+        &self,
+        h: u64,
+        bytes: &[u8],
+        last: u32,
+        last_len: usize,
+        parent: &[u32],
+    ) -> Probe {
+        let mut i = self.home(h);
+        let tag = Self::tag(h);
+        let mut prefix = false;
+        loop {
+            let s = self.slots[i];
+            let v = Slot::value(s);
+            if v == 0 {
+                return if prefix { Probe::Prefix } else { Probe::Absent };
+            }
+            if Slot::tag(s) == tag {
+                if v == PREFIX {
+                    prefix = true;
+                } else {
+                    let t = self.slot_bytes(s, v);
+                    if t.len() == bytes.len()
+                        && parent.get((v - 1) as usize) == Some(&last)
+                        && eq_bytes(&t[last_len..], &bytes[last_len..])
+                    {
+                        return Probe::Token(v - 1);
+                    }
+                    prefix = true;
+                }
+            }
+            i = self.next(i);
+        }
+    }
+
+    /// For each id, the longest token that is a proper prefix of its token
+    /// (`u32::MAX` for none, and for ids without a token), for
+    /// [`Vocab::probe_after`]. Tokens are walked shortest first, each through
+    /// `probe_after` with the parents already found: `O(total bytes)` probes.
+    pub(crate) fn parents(&self) -> Vec<u32> {
+        const NONE: u32 = u32::MAX;
+        let n = self.len();
+        let mut parent = vec![NONE; n];
+        if self.cap == 0 {
+            return parent;
+        }
+        let mut ids: Vec<u32> = (0..n as u32).filter(|&i| self.present(i)).collect();
+        ids.sort_by_key(|&id| self.token_bytes(id).len());
+        for id in ids {
+            let t = self.token_bytes(id);
+            let (mut last, mut last_len) = (NONE, 0);
+            let mut h = SEED;
+            for k in 0..t.len().saturating_sub(1) {
+                h = step(h, t[k]);
+                match self.probe_after(h, &t[..=k], last, last_len, &parent) {
+                    Probe::Token(p) => (last, last_len) = (p, k + 1),
+                    Probe::Prefix => {}
+                    Probe::Absent => break,
+                }
+            }
+            parent[id as usize] = last;
+        }
+        parent
+    }
+
     /// Looks up `bytes` split in two parts (e.g. `##` + a word piece), whose hash from
     /// [`SEED`] over both parts is `h`.
     #[inline]

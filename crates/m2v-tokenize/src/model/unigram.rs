@@ -17,6 +17,9 @@ pub(crate) struct Unigram {
     min_score: f64,
     /// Ids of `<0x00>`..`<0xFF>` (`NONE` where absent), when `byte_fallback`.
     byte_ids: Option<Box<[u32; 256]>>,
+    /// [`Vocab::parents`]: the lattice walk compares only the bytes after the last
+    /// token found, so a position costs `O(longest token)`.
+    parent: Vec<u32>,
 }
 
 /// Reusable buffers of the Viterbi pass.
@@ -49,12 +52,14 @@ impl Unigram {
         } else {
             None
         };
+        let parent = vocab.parents();
         Unigram {
             vocab,
             scores,
             unk_id,
             min_score,
             byte_ids,
+            parent,
         }
     }
 
@@ -80,13 +85,18 @@ impl Unigram {
             let mut has_single = false;
             let mut h = SEED;
             let stop = size.min(start + max_len);
+            let (mut last, mut last_len) = (NONE, 0);
             for k in start..stop {
                 h = step(h, b[k]);
-                match self.vocab.probe(h, &b[start..=k]) {
+                match self
+                    .vocab
+                    .probe_after(h, &b[start..=k], last, last_len, &self.parent)
+                {
                     Probe::Absent => break,
                     Probe::Prefix => {}
                     Probe::Token(id) => {
                         let end = k + 1;
+                        (last, last_len) = (id, end - start);
                         let cand = base + self.scores[id as usize];
                         if lat.from[end] == NONE || cand > lat.score[end] {
                             lat.score[end] = cand;

@@ -65,7 +65,17 @@ impl WordPiece {
         let max_len = self.vocab.max_len();
         let plen = self.prefix.len();
         let mut start = 0;
-        let mut hashes = [0u64; STACK];
+        let mut stack = [0u64; STACK];
+        // A vocabulary with tokens longer than `STACK` bytes: every prefix's hash is
+        // kept on the heap, so a position costs `O(max_len)`, not `O(max_len^2)`
+        // (issue 19: a long token made each position hash every candidate anew).
+        let mut heap = Vec::new();
+        let hashes: &mut [u64] = if max_len.min(b.len()) > STACK {
+            heap.resize(max_len.min(b.len()), 0);
+            &mut heap
+        } else {
+            &mut stack
+        };
         while start < b.len() {
             let (h0, room) = if start == 0 {
                 (SEED, max_len)
@@ -73,7 +83,7 @@ impl WordPiece {
                 (self.prefix_hash, max_len.saturating_sub(plen))
             };
             let limit = (b.len() - start).min(room);
-            let n = limit.min(STACK);
+            let n = limit.min(hashes.len());
             let mut h = h0;
             for k in 0..n {
                 h = step(h, b[start + k]);
@@ -84,7 +94,7 @@ impl WordPiece {
             while end > start {
                 if is_boundary(end) {
                     let len = end - start;
-                    let h = if len <= STACK {
+                    let h = if len <= n {
                         hashes[len - 1]
                     } else {
                         hash_from(h0, &b[start..end])

@@ -7,7 +7,7 @@
 
 #[rustfmt::skip]
 #[allow(clippy::unreadable_literal)]
-mod tables;
+pub(crate) mod tables;
 
 use self::tables as t;
 
