@@ -618,6 +618,23 @@ mod tests {
         );
     }
 
+    /// The charsmap files' bounds (the largest of the shipped ten; skipped without
+    /// the shared data): T5 66, XLM-RoBERTa 33, both from a charsmap bound of 16.5.
+    #[test]
+    fn growth_of_the_shipped_charsmaps() {
+        let Some(data) = m2v_hub::testing::shared_data() else {
+            return;
+        };
+        for (name, want) in [("t5", (66.0, 3.0)), ("xlm-roberta", (33.0, 1.0))] {
+            let p = data.join("tokenizers").join(name).join("tokenizer.json");
+            let text = std::fs::read_to_string(&p).unwrap();
+            let skip: &[&[&str]] = &[&["model", "vocab"], &["added_tokens"]];
+            let (v, _) = crate::json::parse_lazy(&text, skip).unwrap();
+            let n = Normalizer::from_json(v.get("normalizer").unwrap(), "normalizer").unwrap();
+            assert_eq!(n.growth(), want, "{name}");
+        }
+    }
+
     #[test]
     fn unsupported_is_an_error() {
         let v = crate::json::parse(r#"{"type":"Fancy"}"#).unwrap();
