@@ -1069,8 +1069,7 @@ fn pack_cli(meta: &Metadata, dist: &Path, version: &str, crates: &[Packaged]) ->
     std::fs::copy(cli_dir.join("README.md"), stage.join("README.md"))?;
     std::fs::copy(meta.root.join("LICENSE"), stage.join("LICENSE"))?;
     // The binary's own dependency graph: default features, this host only.
-    let host_meta = Metadata::load(&["--filter-platform", &host])?;
-    let (licenses, n) = third_party_licenses(&host_meta, "m2v-cli")?;
+    let (licenses, n) = third_party_licenses(meta, "m2v-cli", &host)?;
     std::fs::write(stage.join("THIRD-PARTY-LICENSES.txt"), &licenses)?;
     std::fs::write(dist.join("THIRD-PARTY-LICENSES.txt"), &licenses)?;
     let tarball = dist.join(format!("{stem}.tar.gz"));
@@ -1114,14 +1113,46 @@ fn pack_cli(meta: &Metadata, dist: &Path, version: &str, crates: &[Packaged]) ->
 /// The license list bundled with a binary: a table of every third-party package it is
 /// built from, then each package's license files (texts shared by several packages
 /// written once).
-fn third_party_licenses(meta: &Metadata, root: &str) -> Result<(String, usize)> {
+fn third_party_licenses(meta: &Metadata, root: &str, host: &str) -> Result<(String, usize)> {
+    // `cargo tree -p` resolves the features of this one package (`cargo metadata`
+    // unifies them across the workspace, which would list the bench's and xtask's
+    // extras too); normal edges only, as build-script helpers are not in the binary.
+    let tree = output(
+        Command::new(cargo_bin())
+            .args([
+                "tree", "--locked", "-p", root, "-e", "normal", "--target", host,
+            ])
+            .args(["--prefix", "none", "--no-dedupe", "-f", "{p}"])
+            .current_dir(&meta.root),
+    )?;
+    let in_tree: BTreeSet<(String, String)> = tree
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next()?.to_string();
+            let version = w.next()?.strip_prefix('v')?.to_string();
+            Some((name, version))
+        })
+        .collect();
     let member_ids: BTreeSet<&String> = meta.members.values().collect();
     let mut pkgs: Vec<&Value> = meta
-        .shipped_closure(&[root])
+        .packages
         .iter()
-        .filter(|id| !member_ids.contains(id))
-        .map(|id| &meta.packages[id])
+        .filter(|(id, p)| {
+            !member_ids.contains(id)
+                && in_tree.contains(&(
+                    str_of(&p["name"]).to_string(),
+                    str_of(&p["version"]).to_string(),
+                ))
+        })
+        .map(|(_, p)| p)
         .collect();
+    ensure!(
+        !pkgs.is_empty() && pkgs.len() + meta.members.len() >= in_tree.len(),
+        "cargo tree -p {root} listed {} packages, of which {} are in cargo metadata",
+        in_tree.len(),
+        pkgs.len()
+    );
     pkgs.sort_by_key(|p| {
         (
             str_of(&p["name"]).to_string(),
@@ -1291,6 +1322,27 @@ mod tests {
         assert_eq!(first_rust_block(md).as_deref(), Some("fn main() {}\n"));
         assert_eq!(first_rust_block("```rust\nunterminated\n"), None);
         assert_eq!(first_rust_block("```rusty\nx\n```\n"), None);
+    }
+
+    /// The license list of the binary has its dependencies and not the workspace's
+    /// others (the bench's criterion, xtask's zip) or dev-dependencies (linfa).
+    #[test]
+    fn cli_license_list_is_its_own_graph() {
+        let meta = Metadata::load(&[]).unwrap();
+        let (text, n) = third_party_licenses(&meta, "m2v-cli", &host_triple().unwrap()).unwrap();
+        let names: Vec<&str> = text
+            .lines()
+            .skip(2)
+            .take(n)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        for want in ["clap", "burn", "ureq", "regex"] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        for not in ["criterion", "zip", "linfa", "tokenizers", "m2v-static"] {
+            assert!(!names.contains(&not), "{not} listed");
+        }
+        assert!(text.contains("Permission is hereby granted"));
     }
 
     /// The publish order respects every versioned dependency between workspace crates,
