@@ -127,6 +127,10 @@ impl Offsets {
     }
 }
 
+/// Candidates of at most this many bytes are compared whole by
+/// [`Vocab::probe_after`].
+const SHORT: usize = 16;
+
 /// The value of a prefix-only slot.
 const PREFIX: u32 = u32::MAX;
 
@@ -486,8 +490,9 @@ impl Vocab {
     /// walk (`u32::MAX` for none) and `last_len` its length, and `parent[id]` is the
     /// longest token that is a proper prefix of token `id` (as [`Vocab::parents`]
     /// gives). A token equal to `bytes` must then have `last` as its parent, so only
-    /// the bytes after `last_len` are compared: a walk costs `O(length)`, not
-    /// `O(length^2)` (issue 19: a vocabulary of `a`, `aa`, ... `a` x 2000).
+    /// the bytes after `last_len` are compared (candidates up to `SHORT` bytes are
+    /// compared whole): a walk costs `O(length)`, not `O(length^2)` (issue 19: a
+    /// vocabulary of `a`, `aa`, ... `a` x 2000).
     #[inline]
     pub(crate) fn probe_after(
         &self,
@@ -511,9 +516,15 @@ impl Vocab {
                     prefix = true;
                 } else {
                     let t = self.slot_bytes(s, v);
+                    // Short candidates (most real tokens) are compared whole, which
+                    // costs at most `SHORT` bytes and spares the `parent` read.
                     if t.len() == bytes.len()
-                        && parent.get((v - 1) as usize) == Some(&last)
-                        && eq_bytes(&t[last_len..], &bytes[last_len..])
+                        && if bytes.len() <= SHORT {
+                            eq_bytes(t, bytes)
+                        } else {
+                            parent.get((v - 1) as usize) == Some(&last)
+                                && eq_bytes(&t[last_len..], &bytes[last_len..])
+                        }
                     {
                         return Probe::Token(v - 1);
                     }
