@@ -88,10 +88,15 @@ impl Unigram {
             let (mut last, mut last_len) = (NONE, 0);
             for k in start..stop {
                 h = step(h, b[k]);
-                match self
-                    .vocab
-                    .probe_after(h, &b[start..=k], last, last_len, &self.parent)
-                {
+                // Short candidates take the plain probe (whole compare, the old
+                // hot path); longer ones compare only the bytes after `last`.
+                let probe = if k - start < 16 {
+                    self.vocab.probe(h, &b[start..=k])
+                } else {
+                    self.vocab
+                        .probe_after(h, &b[start..=k], last, last_len, &self.parent)
+                };
+                match probe {
                     Probe::Absent => break,
                     Probe::Prefix => {}
                     Probe::Token(id) => {
