@@ -41,7 +41,6 @@ pub struct LineReader<R> {
     lossy: bool,
     buf: Vec<u8>,
     lines: u64,
-    bytes: u64,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -51,7 +50,6 @@ impl<R: BufRead> LineReader<R> {
             lossy,
             buf: Vec::new(),
             lines: 0,
-            bytes: 0,
         }
     }
 
@@ -62,7 +60,6 @@ impl<R: BufRead> LineReader<R> {
         if n == 0 {
             return Ok(None);
         }
-        self.bytes += n as u64;
         self.lines += 1;
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
@@ -79,16 +76,6 @@ impl<R: BufRead> LineReader<R> {
                 e.valid_up_to() + 1
             ),
         }
-    }
-
-    /// Lines read so far.
-    pub fn lines_read(&self) -> u64 {
-        self.lines
-    }
-
-    /// Bytes read so far.
-    pub fn bytes_read(&self) -> u64 {
-        self.bytes
     }
 }
 

@@ -12,13 +12,14 @@
 //! anonymous temporary file, since their header needs the final row count.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 use m2v_static::EncodeOptions;
 
-use crate::input::{LineReader, MaxLength, load_model};
+use crate::input::{MaxLength, load_model};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -141,6 +142,8 @@ struct Sink {
     rows: usize,
     dest: Dest,
     line: String,
+    /// Reused for the little-endian conversion on big-endian targets.
+    bytes: Vec<u8>,
 }
 
 impl Sink {
@@ -186,6 +189,7 @@ impl Sink {
             rows: 0,
             dest,
             line: String::new(),
+            bytes: Vec::new(),
         })
     }
 
@@ -222,8 +226,16 @@ impl Sink {
                 }
             }
             Format::Npy | Format::Safetensors => {
-                let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
-                self.writer().write_all(&bytes)?;
+                if cfg!(target_endian = "little") {
+                    // The rows' memory is the file's bytes: written as they are.
+                    self.writer().write_all(bytemuck::cast_slice(data))?;
+                } else {
+                    let mut bytes = std::mem::take(&mut self.bytes);
+                    bytes.clear();
+                    bytes.extend(data.iter().flat_map(|x| x.to_le_bytes()));
+                    self.writer().write_all(&bytes)?;
+                    self.bytes = bytes;
+                }
             }
         }
         Ok(())
@@ -270,9 +282,9 @@ impl Sink {
 trait WriteSeek: Write + Seek {}
 impl<T: Write + Seek> WriteSeek for T {}
 
-fn open_input(input: &str) -> Result<(Box<dyn Read>, Option<u64>)> {
+fn open_input(input: &str) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
     if input == "-" {
-        return Ok((Box::new(io::stdin().lock()), None));
+        return Ok((Box::new(io::stdin()), None));
     }
     let f = File::open(input).with_context(|| format!("opening {input}"))?;
     let len = f.metadata().ok().map(|m| m.len());
@@ -301,8 +313,10 @@ fn progress(quiet: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
 
 /// The most output bytes one chunk may hold: a chunk of `--chunk-lines` lines is cut
 /// shorter for a wide model, so memory stays bounded by this budget (plus the texts),
-/// whatever dimension the model declares.
-const CHUNK_BYTES: usize = 64 << 20;
+/// whatever dimension the model declares. Small enough that the few output buffers in
+/// flight stay in the CPU's caches and are reused, never faulted in again (see
+/// docs/bench.md, "Whole-process encode").
+const CHUNK_BYTES: usize = 4 << 20;
 
 /// Lines per chunk for a model of `dim` columns: `chunk_lines`, or fewer where
 /// `chunk_lines × dim` f32 values would exceed [`CHUNK_BYTES`] (at least one).
@@ -311,11 +325,16 @@ fn lines_per_chunk(chunk_lines: usize, dim: usize) -> usize {
     chunk_lines.min((CHUNK_BYTES / per_line).max(1))
 }
 
+/// Output buffers (and input chunks) in flight: one being filled, one being written
+/// (or read), one waiting.
+const IN_FLIGHT: usize = 3;
+
 pub fn run(a: Args) -> Result<()> {
     if a.chunk_lines == 0 {
         bail!("--chunk-lines must be at least 1");
     }
     let model = load_model(&a.model)?;
+    let dim = model.dim();
     let format = a.format.unwrap_or_else(|| Format::infer(&a.output));
     let mut opts = EncodeOptions::new().threads(a.threads.unwrap_or(0));
     if let Some(MaxLength(m)) = a.max_length {
@@ -326,39 +345,229 @@ pub fn run(a: Args) -> Result<()> {
     }
     let (input, total) = open_input(&a.input)?;
     let pb = progress(a.quiet, total);
-    let mut reader = LineReader::new(BufReader::with_capacity(1 << 20, input), a.lossy);
-    let mut sink = Sink::new(format, &a.output, model.dim())?;
-    let chunk_lines = lines_per_chunk(a.chunk_lines, model.dim());
-    let mut texts: Vec<String> = Vec::with_capacity(chunk_lines.min(1 << 16));
-    let mut out = Vec::new();
-    loop {
-        texts.clear();
-        while texts.len() < chunk_lines {
-            match reader
-                .next_line()
-                .with_context(|| format!("reading {}", a.input))?
-            {
-                Some(t) => texts.push(t),
-                None => break,
+    let sink = Sink::new(format, &a.output, dim)?;
+    let chunk_lines = lines_per_chunk(a.chunk_lines, dim);
+    let input_name = a.input.as_str();
+    // A three-stage pipeline: a reader thread cuts the input into chunks of lines, this
+    // thread encodes them (on `--threads` threads), a writer thread writes the rows.
+    // Buffers go round (reader -> encoder -> reader, encoder -> writer -> encoder), so
+    // none is allocated or faulted in after the first few chunks.
+    let rows = std::thread::scope(|sc| -> Result<usize> {
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Result<Chunk>>(IN_FLIGHT - 1);
+        let (spent_tx, spent_rx) = mpsc::channel::<Chunk>();
+        let (rows_tx, rows_rx) = mpsc::sync_channel::<(Vec<f32>, usize)>(IN_FLIGHT - 1);
+        let (free_tx, free_rx) = mpsc::channel::<Vec<f32>>();
+        let lossy = a.lossy;
+        let reader = sc.spawn(move || {
+            let mut chunks = Chunker::new(input, chunk_lines, lossy);
+            loop {
+                let spent = spent_rx.try_recv().unwrap_or_default();
+                match chunks.next_chunk(spent) {
+                    Ok(Some(c)) => {
+                        if chunk_tx.send(Ok(c)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = chunk_tx.send(Err(e));
+                        return;
+                    }
+                }
             }
-        }
-        if texts.is_empty() {
-            break;
-        }
-        out.clear();
-        out.resize(texts.len() * model.dim(), 0.0);
-        model.encode_to_slice(&texts, &opts, &mut out);
-        sink.write_rows(&out)?;
-        if let Some(pb) = &pb {
-            pb.set_position(reader.bytes_read());
-            pb.set_message(format!("{} lines", reader.lines_read()));
-        }
-    }
-    let rows = sink.finish()?;
+        });
+        let writer = sc.spawn(move || -> Result<usize> {
+            let mut sink = sink;
+            for (buf, n) in rows_rx {
+                sink.write_rows(&buf[..n * dim])?;
+                // The encoder may be gone (it failed); the buffer is then dropped.
+                let _ = free_tx.send(buf);
+            }
+            sink.finish()
+        });
+        let mut fresh = IN_FLIGHT;
+        let encoded = (|| -> Result<()> {
+            for chunk in chunk_rx {
+                let chunk = chunk.with_context(|| format!("reading {input_name}"))?;
+                // Recycled once `IN_FLIGHT` buffers are out (a writer that failed has
+                // dropped its receiver: its error is reported below).
+                let mut out = if fresh > 0 {
+                    fresh -= 1;
+                    vec![0.0f32; chunk_lines * dim]
+                } else {
+                    match free_rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => return Ok(()),
+                    }
+                };
+                let n = chunk.lines.len();
+                let texts: Vec<&str> = chunk.texts().collect();
+                model.encode_to_slice(&texts, &opts, &mut out[..n * dim]);
+                drop(texts);
+                if let Some(pb) = &pb {
+                    pb.set_position(chunk.bytes_before + chunk.bytes.len() as u64);
+                    pb.set_message(format!("{} lines", chunk.lines_before + n as u64));
+                }
+                let _ = spent_tx.send(chunk);
+                if rows_tx.send((out, n)).is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        })();
+        drop(rows_tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the writer thread panicked")));
+        // The reader stops at its next send once the receiver is gone.
+        let _ = reader.join();
+        encoded?;
+        written
+    })?;
     if let Some(pb) = pb {
         pb.finish_with_message(format!("{rows} lines"));
     }
     Ok(())
+}
+
+/// Whole lines of the input: their bytes (`\n` and a `\r` before it dropped from each
+/// line's range) and each line's range in `bytes`.
+#[derive(Debug, Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    lines: Vec<(usize, usize)>,
+    /// Input bytes and lines before this chunk (for the progress bar).
+    bytes_before: u64,
+    lines_before: u64,
+}
+
+impl Chunk {
+    /// The lines as text. The reader checked that every range is valid UTF-8 (or made
+    /// it so with `--lossy`), so the fallback never shows.
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.lines
+            .iter()
+            .map(|&(s, e)| std::str::from_utf8(&self.bytes[s..e]).unwrap_or("\u{fffd}"))
+    }
+}
+
+/// Cuts a byte stream into [`Chunk`]s of at most `max_lines` lines, reading in large
+/// blocks and finding line ends with `memchr`, with no allocation per line.
+struct Chunker<R> {
+    r: R,
+    max_lines: usize,
+    lossy: bool,
+    /// Bytes read but not yet part of a chunk (the start of a line).
+    pending: Vec<u8>,
+    eof: bool,
+    bytes: u64,
+    lines: u64,
+}
+
+/// Bytes read from the input at a time.
+const READ_BLOCK: usize = 1 << 20;
+
+impl<R: Read> Chunker<R> {
+    fn new(r: R, max_lines: usize, lossy: bool) -> Self {
+        Chunker {
+            r,
+            max_lines: max_lines.max(1),
+            lossy,
+            pending: Vec::new(),
+            eof: false,
+            bytes: 0,
+            lines: 0,
+        }
+    }
+
+    /// Appends up to [`READ_BLOCK`] bytes to `buf`; `false` at the end of the input.
+    fn fill(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
+        let at = buf.len();
+        buf.resize(at + READ_BLOCK, 0);
+        loop {
+            match self.r.read(&mut buf[at..]) {
+                Ok(n) => {
+                    buf.truncate(at + n);
+                    return Ok(n > 0);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    buf.truncate(at);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// The next chunk, built in `spare`'s buffers; `None` at the end of the input.
+    fn next_chunk(&mut self, spare: Chunk) -> Result<Option<Chunk>> {
+        let mut c = spare;
+        c.bytes.clear();
+        c.lines.clear();
+        c.bytes_before = self.bytes;
+        c.lines_before = self.lines;
+        std::mem::swap(&mut c.bytes, &mut self.pending);
+        let mut scan = 0;
+        while c.lines.len() < self.max_lines {
+            if let Some(nl) = memchr::memchr(b'\n', &c.bytes[scan..]) {
+                let end = scan + nl;
+                let trimmed = if end > scan && c.bytes[end - 1] == b'\r' {
+                    end - 1
+                } else {
+                    end
+                };
+                c.lines.push((scan, trimmed));
+                scan = end + 1;
+                continue;
+            }
+            if self.eof {
+                if scan < c.bytes.len() {
+                    // A last line without a newline (kept whole, as `tokenize` reads it).
+                    c.lines.push((scan, c.bytes.len()));
+                    scan = c.bytes.len();
+                }
+                break;
+            }
+            if !self.fill(&mut c.bytes)? {
+                self.eof = true;
+            }
+        }
+        self.pending.extend_from_slice(&c.bytes[scan..]);
+        c.bytes.truncate(scan);
+        if c.lines.is_empty() {
+            return Ok(None);
+        }
+        self.bytes += scan as u64;
+        self.check_utf8(&mut c)?;
+        self.lines += c.lines.len() as u64;
+        Ok(Some(c))
+    }
+
+    /// Every line valid UTF-8, or an error naming the first bad line (1-based); with
+    /// `lossy`, a bad line is replaced by its lossy conversion, appended to the bytes.
+    fn check_utf8(&self, c: &mut Chunk) -> Result<()> {
+        if std::str::from_utf8(&c.bytes).is_ok() {
+            // Lines end at `\n` or `\r\n`, both ASCII: valid as a whole, valid each.
+            return Ok(());
+        }
+        for k in 0..c.lines.len() {
+            let (s, e) = c.lines[k];
+            if let Err(err) = std::str::from_utf8(&c.bytes[s..e]) {
+                if !self.lossy {
+                    bail!(
+                        "line {}: invalid UTF-8 at byte {} (use --lossy to replace it)",
+                        self.lines + k as u64 + 1,
+                        err.valid_up_to() + 1
+                    );
+                }
+                let fixed = String::from_utf8_lossy(&c.bytes[s..e]).into_owned();
+                let at = c.bytes.len();
+                c.bytes.extend_from_slice(fixed.as_bytes());
+                c.lines[k] = (at, c.bytes.len());
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -398,6 +607,57 @@ mod tests {
         }
         assert_eq!(lines_per_chunk(65_536, 256), 65_536);
         assert_eq!(lines_per_chunk(10, 1 << 30), 1);
+    }
+
+    /// A reader that returns at most `step` bytes per call, so lines cross reads.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn all_lines(input: &[u8], step: usize, max_lines: usize, lossy: bool) -> Result<Vec<String>> {
+        let mut c = Chunker::new(Trickle(input, step), max_lines, lossy);
+        let mut lines = Vec::new();
+        while let Some(chunk) = c.next_chunk(Chunk::default())? {
+            assert!(chunk.lines.len() <= max_lines);
+            assert_eq!(chunk.lines_before, lines.len() as u64);
+            lines.extend(chunk.texts().map(str::to_owned));
+        }
+        Ok(lines)
+    }
+
+    #[test]
+    fn chunker_splits_lines_like_the_documented_rule_across_reads_and_chunks() {
+        let input = "a\r\n\nb c\n\r\n\rx\r\n\u{2603} \u{65e5}\nlast\r".as_bytes();
+        // The rule, spelled out independently: split on `\n`, drop one `\r` before
+        // each `\n`, a final empty piece is no line.
+        let expected = ["a", "", "b c", "", "\rx", "\u{2603} \u{65e5}", "last\r"];
+        for step in [1, 2, 3, 7, 1 << 20] {
+            for max_lines in [1, 2, 3, 100] {
+                let got = all_lines(input, step, max_lines, false).unwrap();
+                assert_eq!(got, expected, "step {step}, max_lines {max_lines}");
+            }
+        }
+        assert!(all_lines(b"", 1, 4, false).unwrap().is_empty());
+        assert_eq!(all_lines(b"\n", 1, 4, false).unwrap(), [""]);
+    }
+
+    #[test]
+    fn chunker_names_the_bad_line_or_replaces_it() {
+        let input = b"ok\nfine\nbad \xff byte\nafter\n";
+        for max_lines in [1, 2, 10] {
+            let err = all_lines(input, 3, max_lines, false)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("line 3: invalid UTF-8 at byte 5"), "{err}");
+            let got = all_lines(input, 3, max_lines, true).unwrap();
+            assert_eq!(got, ["ok", "fine", "bad \u{fffd} byte", "after"]);
+        }
     }
 
     #[test]
