@@ -605,7 +605,9 @@ mod tests {
                 "{dim}: {lines} lines"
             );
         }
-        assert_eq!(lines_per_chunk(65_536, 256), 65_536);
+        // A 256-column model: 4 MiB of rows; a smaller --chunk-lines is kept.
+        assert_eq!(lines_per_chunk(65_536, 256), 4096);
+        assert_eq!(lines_per_chunk(100, 256), 100);
         assert_eq!(lines_per_chunk(10, 1 << 30), 1);
     }
 
