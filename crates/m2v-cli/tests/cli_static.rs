@@ -380,6 +380,70 @@ fn encode_npy_and_safetensors_to_stdout() {
     }
 }
 
+/// An output that exists and is not a regular file is written to, never replaced: a
+/// FIFO gets the rows (npy and jsonl), and `--output /dev/null` leaves `/dev/null` a
+/// device (it used to get a temporary file renamed over it, which as root replaced
+/// the device with a regular file).
+#[cfg(unix)]
+#[test]
+fn encode_writes_into_a_fifo_or_device_and_never_replaces_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let model_dir = tiny("tiny_f32");
+    let model = StaticModel::from_pretrained(&model_dir).unwrap();
+    let want = model.encode_with(&LINES, &EncodeOptions::new());
+    let work = Tmp::new("fifo");
+    std::fs::write(work.path("in.txt"), INPUT).unwrap();
+    let encode = |output: &str, fmt: &str| {
+        Command::new(env!("CARGO_BIN_EXE_m2v-cli"))
+            .args(["encode", "--model", model_dir.to_str().unwrap()])
+            .args(["--input", "in.txt", "--output", output, "--format", fmt])
+            .current_dir(&work.0)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap()
+    };
+    let fifo = work.path("rows.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if made.is_ok_and(|s| s.success()) {
+        for fmt in ["npy", "jsonl"] {
+            let reader = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || std::fs::read(fifo).unwrap())
+            };
+            let out = encode(fifo.to_str().unwrap(), fmt);
+            assert!(
+                out.status.success(),
+                "{fmt}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let bytes = reader.join().unwrap();
+            if fmt == "npy" {
+                assert_eq!(matrix_rows(&bytes, true), want.as_slice());
+            } else {
+                assert_eq!(
+                    String::from_utf8(bytes).unwrap().lines().count(),
+                    LINES.len()
+                );
+            }
+            let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+            assert!(kind.is_fifo(), "{fmt}: the FIFO was replaced");
+        }
+    }
+    let null = Path::new("/dev/null");
+    if std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()) {
+        for fmt in ["npy", "safetensors", "jsonl"] {
+            let out = encode("/dev/null", fmt);
+            assert!(
+                out.status.success(),
+                "{fmt}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let kind = std::fs::symlink_metadata(null).unwrap().file_type();
+            assert!(kind.is_char_device(), "{fmt}: /dev/null was replaced");
+        }
+    }
+}
+
 /// `convert --force` (and `distill --force`, the same output folder) replaces a model
 /// folder but refuses a folder that holds no model, deleting nothing.
 #[test]

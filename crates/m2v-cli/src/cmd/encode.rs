@@ -119,21 +119,23 @@ fn st_preamble(rows: usize, dim: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Where rows go: stdout directly (jsonl), or a temporary file that is renamed onto
-/// the output, or, for npy/safetensors on stdout (whose header needs the row count,
-/// known only at the end), copied to stdout when complete.
+/// Where rows go: a stream directly (jsonl), or a temporary file that is renamed onto
+/// the output, or, for npy/safetensors on a stream (whose header needs the row count,
+/// known only at the end), copied to the stream when complete. A stream is stdout
+/// (`-`) or an existing output that is not a regular file (`/dev/null`, a FIFO): a
+/// rename would replace the device or FIFO itself with a regular file.
 ///
 /// Temporary files are always created new: a file beside the output under a random
 /// name opened with `O_EXCL` (a symlink planted at a guessed name cannot redirect the
 /// write), removed on failure; for stdout an anonymous file (unlinked at once, or
 /// `O_TMPFILE`), which nothing can reach and which vanishes with the process.
 enum Dest {
-    Stdout(BufWriter<io::Stdout>),
+    Stream(BufWriter<Box<dyn Write + Send>>),
     File {
         w: BufWriter<tempfile::NamedTempFile>,
         dest: PathBuf,
     },
-    Spool(BufWriter<File>),
+    Spool(BufWriter<File>, Box<dyn Write + Send>),
 }
 
 struct Sink {
@@ -148,11 +150,28 @@ struct Sink {
 
 impl Sink {
     fn new(format: Format, output: &str, dim: usize) -> Result<Sink> {
-        let mut dest = if output == "-" && format == Format::Jsonl {
-            Dest::Stdout(BufWriter::with_capacity(1 << 20, io::stdout()))
-        } else if output == "-" {
-            let f = tempfile::tempfile().context("creating an anonymous temporary file")?;
-            Dest::Spool(BufWriter::with_capacity(1 << 20, f))
+        // A stream: stdout, or an existing output that is not a regular file (a device
+        // such as /dev/null, a FIFO), which is written to, never replaced by a rename.
+        let stream: Option<Box<dyn Write + Send>> = if output == "-" {
+            Some(Box::new(io::stdout()))
+        } else {
+            match std::fs::metadata(output) {
+                Ok(m) if !m.is_file() && !m.is_dir() => Some(Box::new(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(output)
+                        .with_context(|| format!("opening {output} for writing"))?,
+                )),
+                _ => None,
+            }
+        };
+        let mut dest = if let Some(w) = stream {
+            if format == Format::Jsonl {
+                Dest::Stream(BufWriter::with_capacity(1 << 20, w))
+            } else {
+                let f = tempfile::tempfile().context("creating an anonymous temporary file")?;
+                Dest::Spool(BufWriter::with_capacity(1 << 20, f), w)
+            }
         } else {
             let dest = PathBuf::from(output);
             let name = dest
@@ -180,8 +199,8 @@ impl Sink {
         };
         match &mut dest {
             Dest::File { w, .. } => w.write_all(&vec![b' '; preamble])?,
-            Dest::Spool(w) => w.write_all(&vec![b' '; preamble])?,
-            Dest::Stdout(_) => {}
+            Dest::Spool(w, _) => w.write_all(&vec![b' '; preamble])?,
+            Dest::Stream(_) => {}
         }
         Ok(Sink {
             format,
@@ -195,9 +214,9 @@ impl Sink {
 
     fn writer(&mut self) -> &mut dyn Write {
         match &mut self.dest {
-            Dest::Stdout(s) => s,
+            Dest::Stream(s) => s,
             Dest::File { w, .. } => w,
-            Dest::Spool(w) => w,
+            Dest::Spool(w, _) => w,
         }
     }
 
@@ -256,7 +275,7 @@ impl Sink {
             Ok(())
         };
         match self.dest {
-            Dest::Stdout(mut s) => s.flush()?,
+            Dest::Stream(mut s) => s.flush().context("writing the output")?,
             Dest::File { w, dest } => {
                 let mut tmp = w.into_inner().map_err(|e| e.into_error())?;
                 put_preamble(tmp.as_file_mut())?;
@@ -265,13 +284,12 @@ impl Sink {
                     format!("renaming the temporary file to {}", dest.display())
                 })?;
             }
-            Dest::Spool(w) => {
+            Dest::Spool(w, mut out) => {
                 let mut f = w.into_inner().map_err(|e| e.into_error())?;
                 put_preamble(&mut f)?;
                 f.seek(SeekFrom::Start(0))?;
-                let mut out = io::stdout().lock();
-                io::copy(&mut f, &mut out).context("writing to stdout")?;
-                out.flush()?;
+                io::copy(&mut f, &mut out).context("writing the output")?;
+                out.flush().context("writing the output")?;
             }
         }
         Ok(rows)
