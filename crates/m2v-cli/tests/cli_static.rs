@@ -176,6 +176,31 @@ fn invalid_utf8_names_the_line_unless_lossy() {
     assert!(err.contains("line 2") && err.contains("--lossy"), "{err}");
     let (_t, out) = run(&["encode", "--model", m, "--lossy"], input);
     assert_eq!(parse_jsonl(&ok(&out)).len(), 2);
+    // A bad line after rows were already written (one line a chunk) to a file: no
+    // output and no temporary file are left, in every format.
+    for fmt in ["npy", "safetensors", "jsonl"] {
+        let work = Tmp::new("badutf8");
+        std::fs::write(work.path("in.txt"), b"a\nb\nc\nd\nbad \xff\ne\n").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_m2v-cli"))
+            .args([
+                "encode", "--model", m, "--input", "in.txt", "--output", "out",
+            ])
+            .args(["--format", fmt, "--chunk-lines", "1"])
+            .current_dir(&work.0)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{fmt}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("line 5"),
+            "{fmt}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&work.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["in.txt"], "{fmt}: left {left:?}");
+    }
 }
 
 #[test]

@@ -376,7 +376,9 @@ pub fn run(a: Args) -> Result<()> {
         let (rows_tx, rows_rx) = mpsc::sync_channel::<(Vec<f32>, usize)>(IN_FLIGHT - 1);
         let (free_tx, free_rx) = mpsc::channel::<Vec<f32>>();
         let lossy = a.lossy;
-        let reader = sc.spawn(move || {
+        // Not scoped: on an error the reader may sit in a read of a pipe that stays
+        // open; it is left to finish on its own (its next send fails) instead of joined.
+        let reader = std::thread::spawn(move || {
             let mut chunks = Chunker::new(input, chunk_lines, lossy);
             loop {
                 let spent = spent_rx.try_recv().unwrap_or_default();
@@ -394,14 +396,17 @@ pub fn run(a: Args) -> Result<()> {
                 }
             }
         });
-        let writer = sc.spawn(move || -> Result<usize> {
+        // The writer gives the sink back unfinished: only a complete encoding finishes
+        // it (header, rename); after an error it is dropped, which removes the
+        // temporary file, so a failed run leaves no partial output.
+        let writer = sc.spawn(move || -> Result<Sink> {
             let mut sink = sink;
             for (buf, n) in rows_rx {
                 sink.write_rows(&buf[..n * dim])?;
                 // The encoder may be gone (it failed); the buffer is then dropped.
                 let _ = free_tx.send(buf);
             }
-            sink.finish()
+            Ok(sink)
         });
         let mut fresh = IN_FLIGHT;
         let encoded = (|| -> Result<()> {
@@ -437,10 +442,11 @@ pub fn run(a: Args) -> Result<()> {
         let written = writer
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the writer thread panicked")));
-        // The reader stops at its next send once the receiver is gone.
-        let _ = reader.join();
         encoded?;
-        written
+        let sink = written?;
+        // All input was read (the reader has returned or is about to).
+        let _ = reader.join();
+        sink.finish()
     })?;
     if let Some(pb) = pb {
         pb.finish_with_message(format!("{rows} lines"));
