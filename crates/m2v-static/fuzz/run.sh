@@ -1,21 +1,7 @@
 #!/bin/sh
-# Builds the fuzz targets with libFuzzer's coverage instrumentation and runs one:
-#   ./run.sh TARGET [libFuzzer options, e.g. -runs=10000000 -max_len=4096]
-# Stable Rust and the flags cargo-fuzz passes, without AddressSanitizer (nightly
-# only); the unsafe code these inputs reach (m2v-static's SIMD kernels and its
-# uninitialized output buffer) is covered by m2v-static's own tests. The corpus grows
-# in corpus/TARGET (seeded from seeds/TARGET); crashes land in artifacts/.
-set -eu
-cd "$(dirname "$0")"
-target=$1; shift
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/m2v/fuzz-target}"
-export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
--Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
--Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
-# An explicit --target keeps the instrumentation off build scripts (as cargo-fuzz does).
-host=$(rustc -vV | sed -n 's/^host: //p')
-cargo build --release --target "$host" --bin "$target"
-mkdir -p "corpus/$target" artifacts
-seeds=""
-[ -d "seeds/$target" ] && seeds="seeds/$target"
-exec "$CARGO_TARGET_DIR/$host/release/$target" -artifact_prefix=artifacts/ "$@" "corpus/$target" $seeds
+# ./run.sh TARGET [libFuzzer options]: builds and runs one of this crate's fuzz targets
+# (scripts/fuzz_run.sh, shared by every crate's fuzz package). No AddressSanitizer on
+# stable Rust; the unsafe code these inputs reach (m2v-static's SIMD kernels and its
+# uninitialized output buffer) is covered by m2v-static's own tests.
+here=$(cd "$(dirname "$0")" && pwd)
+exec "$here/../../../scripts/fuzz_run.sh" "$here" "$@"

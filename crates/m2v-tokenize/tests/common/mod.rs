@@ -262,9 +262,9 @@ pub fn adversarial() -> Vec<String> {
     v
 }
 
-// The corpus builder below is a copy of `m2v_benches::corpus` (std only), kept here so
+// The corpus builder below is a copy of `m2v_eval::corpus` (std only), kept here so
 // these tests do not depend on the benchmark crate and its heavier dependencies. Keep
-// it in sync with benches/src/corpus.rs.
+// it in sync with crates/m2v-eval/src/corpus.rs.
 
 /// Reads a text file as UTF-8, falling back to Latin-1 (some SentEval files use it).
 pub fn read_text(path: &Path) -> std::io::Result<String> {
