@@ -38,6 +38,7 @@ pub const PUBLISH_ORDER: &[&str] = &[
     "m2v-reduce",
     "m2v-teacher",
     "m2v-distill",
+    "m2v-train",
     "m2v-cli",
 ];
 

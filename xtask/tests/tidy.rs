@@ -62,6 +62,7 @@ const LIBRARIES: &[&str] = &[
     "m2v-reduce",
     "m2v-hub",
     "m2v-distill",
+    "m2v-train",
 ];
 
 #[test]
@@ -141,9 +142,23 @@ fn layering_is_respected() {
     );
     assert_eq!(
         internal("m2v-cli"),
-        set(&["m2v-distill", "m2v-hub", "m2v-static", "m2v-tokenize"]),
+        set(&[
+            "m2v-distill",
+            "m2v-hub",
+            "m2v-static",
+            "m2v-tokenize",
+            "m2v-train"
+        ]),
         "m2v-cli's internal dependencies"
     );
+    // Training works on static models only: no teacher, no Burn, no driver; the
+    // pipeline format and its inference belong to m2v-static.
+    assert_eq!(
+        internal("m2v-train"),
+        set(&["m2v-static", "m2v-tokenize"]),
+        "m2v-train's internal dependencies"
+    );
+    assert!(!deps("m2v-train").iter().any(|d| d.starts_with("burn")));
     // Nothing but the binaries depends on the driver.
     for lib in LIBRARIES.iter().filter(|l| **l != "m2v-distill") {
         assert!(

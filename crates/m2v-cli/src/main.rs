@@ -37,6 +37,13 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Upload a model folder to the Hugging Face hub (creating the repository if needed).
     Push(cmd::push::Args),
+    /// Fine-tune a static model with a classifier or regression head (model2vec.train),
+    /// saved as a pipeline Python's StaticModelPipeline loads.
+    Train(Box<cmd::train::Args>),
+    /// Run a pipeline on texts (one per line): JSON lines with the label(s) or values.
+    Predict(cmd::train::PredictArgs),
+    /// Score a classification pipeline on labelled data (precision, recall, F1, accuracy).
+    Evaluate(cmd::train::EvaluateArgs),
 }
 
 fn main() {
@@ -49,6 +56,9 @@ fn main() {
         Command::Tokenize(a) => cmd::tokenize::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
         Command::Push(a) => cmd::push::run(a),
+        Command::Train(a) => cmd::train::run(*a),
+        Command::Predict(a) => cmd::train::predict(a),
+        Command::Evaluate(a) => cmd::train::evaluate(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

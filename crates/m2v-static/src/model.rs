@@ -43,7 +43,7 @@ pub const MAX_ROWS: usize = 1 << 26;
 pub struct LoadOptions {
     normalize: Option<bool>,
     max_length: Option<Option<usize>>,
-    dimensionality: Option<usize>,
+    pub(crate) dimensionality: Option<usize>,
     dtype: Option<Dtype>,
     /// `None`: map only an immutable Hugging Face cache blob (see [`crate::mmap`]).
     memory_map: Option<bool>,

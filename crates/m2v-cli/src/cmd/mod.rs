@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod push;
 pub mod resolve;
 pub mod tokenize;
+pub mod train;
 
 use std::path::PathBuf;
 
