@@ -85,8 +85,9 @@ pub fn run(args: &[String]) -> Result<()> {
     })?;
     // The bench's smoke test: subsets, potion-base-8M and the MiniLM teacher, with the
     // model2vec-rs peer; the Python peer is left to full runs. It runs the `m2v-bench`
-    // binary the test step built (m2v-benches has integration tests, so `cargo test`
-    // builds its binary, with the same features): no second build. Speeds in this
+    // binary the test step built (m2v-benches has an integration test, `benches/tests/
+    // cli.rs`, so `cargo test` builds its binary, with the same features): no second
+    // build. Speeds in this
     // unoptimised build mean nothing; full runs use `cargo xtask bench` (release).
     step("m2v-bench --quick", || {
         let out = crate::bench::default_out("bench-quick");
