@@ -176,6 +176,36 @@ fn multilabel_and_regression_train() {
     let preds = ok(&["predict", "--model", &reg, "--input", &data("test.jsonl")]);
     let first: serde_json::Value = serde_json::from_str(preds.lines().next().unwrap()).unwrap();
     assert_eq!(first["values"].as_array().unwrap().len(), 1);
+    // Pairs, with the default `text_a` / `text_b` columns (a CSV file).
+    let pairs_csv = dir.join("pairs.csv");
+    let mut body = String::from("text_a,text_b\n");
+    for i in 0..40 {
+        let (a, b) = if i % 2 == 0 {
+            ("boat water", "swimming pool")
+        } else {
+            ("guitar show", "singing album")
+        };
+        body.push_str(&format!("{a} {i},{b}\n"));
+    }
+    std::fs::write(&pairs_csv, body).unwrap();
+    let pairs = dir.join("pairs").to_string_lossy().into_owned();
+    ok(&[
+        "train",
+        "pairs",
+        "--model",
+        &model,
+        "--data",
+        &pairs_csv.to_string_lossy(),
+        "--output",
+        &pairs,
+        "--max-epochs",
+        "2",
+        "--quiet",
+    ]);
+    let preds = ok(&["predict", "--model", &pairs, "--input", &data("test.jsonl")]);
+    let first: serde_json::Value = serde_json::from_str(preds.lines().next().unwrap()).unwrap();
+    // The projection keeps the model's dimension (8).
+    assert_eq!(first["values"].as_array().unwrap().len(), 8);
 }
 
 #[test]

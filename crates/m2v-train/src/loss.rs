@@ -7,7 +7,8 @@
 //! - multi-label: binary focal loss with `pos_weight`, averaged over samples and
 //!   classes; metric: Jaccard accuracy of `sigmoid > 0.5`;
 //! - similarity: `1 − cos(z, y)` averaged over the batch (`CosineLoss`);
-//! - regression: mean squared error over all outputs (`nn.MSELoss`).
+//! - regression: mean squared error over all outputs (`nn.MSELoss`);
+//! - pairs: InfoNCE with in-batch negatives (`PairInfoNCELoss` in `pairs.py`).
 
 /// The targets of one batch.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +19,9 @@ pub enum Targets<'a> {
     MultiHot(&'a [f32]),
     /// Target vectors, `rows × out`.
     Vectors(&'a [f32]),
+    /// Pairs: the batch holds the first texts, then their second texts; one id per row,
+    /// shared by identical texts.
+    Pairs(&'a [u32]),
 }
 
 /// Which loss.
@@ -41,6 +45,14 @@ pub enum Loss {
     Cosine,
     /// Mean squared error.
     Mse,
+    /// InfoNCE over a batch of pairs with in-batch negatives (`PairInfoNCELoss`):
+    /// cosine similarities over `temperature`, cross-entropy towards each first text's
+    /// own second text; a second text identical to the positive, or paired with a first
+    /// text identical to the anchor, is not a negative.
+    InfoNce {
+        /// The temperature (0.05).
+        temperature: f32,
+    },
 }
 
 /// The loss of a batch and its metric.
@@ -230,8 +242,92 @@ impl Loss {
                     accuracy: None,
                 }
             }
+            (Loss::InfoNce { temperature }, Targets::Pairs(ids)) => {
+                info_nce(logits, k, ids, f64::from(*temperature), grad)
+            }
             (loss, _) => unreachable!("targets do not match the loss {loss:?}"),
         }
+    }
+}
+
+/// Rows normalized as `F.normalize` does, with their norms (before the clamp).
+fn normalized(rows: &[f32], k: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut norms = Vec::with_capacity(rows.len() / k);
+    for r in rows.chunks_exact(k) {
+        let n = r
+            .iter()
+            .map(|v| f64::from(*v) * f64::from(*v))
+            .sum::<f64>()
+            .sqrt();
+        norms.push(n);
+        out.extend(r.iter().map(|v| f64::from(*v) / n.max(1e-12)));
+    }
+    (out, norms)
+}
+
+fn info_nce(logits: &[f32], k: usize, ids: &[u32], t: f64, grad: &mut [f32]) -> Value {
+    let rows = logits.len() / k;
+    let b = rows / 2;
+    let (x, norms) = normalized(logits, k);
+    let (xa, xb) = x.split_at(b * k);
+    let (ia, ib) = ids.split_at(b);
+    // ds[i][j] = dL/ds_ij with s_ij = â_i·b̂_j / t; masked pairs have no term.
+    let mut ds = vec![0.0f64; b * b];
+    let mut total = 0.0;
+    for i in 0..b {
+        let a = &xa[i * k..(i + 1) * k];
+        let live = |j: usize| j == i || (ia[i] != ia[j] && ib[i] != ib[j]);
+        let s: Vec<f64> = (0..b)
+            .map(|j| {
+                if live(j) {
+                    a.iter()
+                        .zip(&xb[j * k..(j + 1) * k])
+                        .map(|(p, q)| p * q)
+                        .sum::<f64>()
+                        / t
+                } else {
+                    f64::NEG_INFINITY
+                }
+            })
+            .collect();
+        let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = s.iter().map(|v| (v - max).exp()).sum();
+        total += sum.ln() + max - s[i];
+        for j in 0..b {
+            let p = (s[j] - max).exp() / sum;
+            ds[i * b + j] = (p - if i == j { 1.0 } else { 0.0 }) / b as f64;
+        }
+    }
+    // Through s = â b̂ᵀ / t, then the normalizations.
+    let mut dx = vec![0.0f64; rows * k];
+    for i in 0..b {
+        for j in 0..b {
+            let g = ds[i * b + j] / t;
+            if g == 0.0 {
+                continue;
+            }
+            for c in 0..k {
+                dx[i * k + c] += g * xb[j * k + c];
+                dx[(b + j) * k + c] += g * xa[i * k + c];
+            }
+        }
+    }
+    for r in 0..rows {
+        let (u, du) = (&x[r * k..(r + 1) * k], &dx[r * k..(r + 1) * k]);
+        let n = norms[r];
+        let dot: f64 = u.iter().zip(du).map(|(p, q)| p * q).sum();
+        for c in 0..k {
+            grad[r * k + c] = if n > 1e-12 {
+                ((du[c] - u[c] * dot) / n) as f32
+            } else {
+                (du[c] / 1e-12) as f32
+            };
+        }
+    }
+    Value {
+        loss: total / b.max(1) as f64,
+        accuracy: None,
     }
 }
 
@@ -282,6 +378,16 @@ mod tests {
         }
         numeric(&Loss::Cosine, &z, 3, Targets::Vectors(&vecs));
         numeric(&Loss::Mse, &z, 3, Targets::Vectors(&vecs));
+        // Four pairs of 3-d outputs; pairs 0 and 2 share their first text (id 0), so
+        // neither is the other's negative.
+        let pairs: Vec<f32> = (0..24).map(|i| ((i as f32) * 1.3).sin()).collect();
+        let ids = [0u32, 1, 0, 2, 3, 4, 5, 6];
+        numeric(
+            &Loss::InfoNce { temperature: 0.5 },
+            &pairs,
+            3,
+            Targets::Pairs(&ids),
+        );
     }
 
     #[test]
@@ -302,5 +408,20 @@ mod tests {
         }
         .eval(&[0.0], 1, Targets::MultiHot(&[1.0]), &mut g);
         assert!((v.loss - std::f64::consts::LN_2).abs() < 1e-12);
+        // model2vec 0.10's PairInfoNCELoss(0.05→0.5) on the same outputs (float64):
+        // scripts-free check, value from `PairInfoNCELoss(0.5)((v[:4], v[4:],
+        // tensor([0,1,0,2]), tensor([3,4,5,6])), arange(4))` with v[i] = sin(1.3 i).
+        let pairs: Vec<f32> = (0..24).map(|i| ((i as f32) * 1.3).sin()).collect();
+        let v = Loss::InfoNce { temperature: 0.5 }.eval(
+            &pairs,
+            3,
+            Targets::Pairs(&[0, 1, 0, 2, 3, 4, 5, 6]),
+            &mut g,
+        );
+        assert!(
+            (v.loss - 3.895_111_864_425_282_5).abs() < 1e-5,
+            "{}",
+            v.loss
+        );
     }
 }

@@ -40,6 +40,9 @@ pub enum Task {
     Similarity,
     /// Regression with mean squared error (`StaticModelForRegression`).
     Regression,
+    /// Pairs of texts pulled together with InfoNCE and in-batch negatives
+    /// (`StaticModelForPairSimilarity`); the head projects embeddings.
+    Pairs,
 }
 
 /// Class weights for classification.
@@ -92,6 +95,10 @@ pub struct Options {
     pub normalize: bool,
     /// Token limit (`None`: the model's `max_length`; `Some(None)`: no limit).
     pub max_length: Option<Option<usize>>,
+    /// Pairs: the InfoNCE temperature (0.05).
+    pub temperature: f32,
+    /// Pairs: the output dimension (`None`: the model's).
+    pub out_dim: Option<usize>,
 }
 
 impl Default for Options {
@@ -114,6 +121,8 @@ impl Default for Options {
             freeze_weights: None,
             normalize: true,
             max_length: None,
+            temperature: 0.05,
+            out_dim: None,
         }
     }
 }
@@ -232,8 +241,16 @@ fn classes_of(
 /// Per-row targets in the loss's form.
 enum RowTargets {
     Classes(Vec<u32>),
-    MultiHot { k: usize, data: Vec<f32> },
-    Vectors { k: usize, data: Vec<f32> },
+    MultiHot {
+        k: usize,
+        data: Vec<f32>,
+    },
+    Vectors {
+        k: usize,
+        data: Vec<f32>,
+    },
+    /// Pairs: the ids of identical texts are computed per batch.
+    Pairs,
 }
 
 impl RowTargets {
@@ -242,6 +259,7 @@ impl RowTargets {
         dense.clear();
         match self {
             RowTargets::Classes(c) => classes.extend(rows.iter().map(|&r| c[r])),
+            RowTargets::Pairs => {}
             RowTargets::MultiHot { k, data } | RowTargets::Vectors { k, data } => {
                 for &r in rows {
                     dense.extend_from_slice(&data[r * k..(r + 1) * k]);
@@ -255,6 +273,7 @@ impl RowTargets {
             RowTargets::Classes(_) => loss::Targets::Classes(classes),
             RowTargets::MultiHot { .. } => loss::Targets::MultiHot(dense),
             RowTargets::Vectors { .. } => loss::Targets::Vectors(dense),
+            RowTargets::Pairs => loss::Targets::Pairs(classes),
         }
     }
 }
@@ -290,6 +309,7 @@ fn targets_of(data: &Data, task: Task, classes: Option<&[Label]>) -> Result<RowT
             }
             Ok(RowTargets::MultiHot { k, data: data_ })
         }
+        (Targets::Texts(_), Task::Pairs) => Ok(RowTargets::Pairs),
         (Targets::Vectors { dim, data: v }, Task::Similarity | Task::Regression) => {
             Ok(RowTargets::Vectors {
                 k: *dim,
@@ -417,7 +437,7 @@ pub fn fit(
     let out_dim = match (&classes, &all_targets) {
         (Some(c), _) => c.len(),
         (None, RowTargets::Vectors { k, .. }) => *k,
-        _ => unreachable!("targets_of checked the task"),
+        (None, _) => opts.out_dim.unwrap_or(dim),
     };
     let layers = build_head(
         dim,
@@ -475,15 +495,30 @@ pub fn fit(
         }
         (Task::Similarity, _) => Loss::Cosine,
         (Task::Regression, _) => Loss::Mse,
+        (Task::Pairs, _) => {
+            if !(opts.temperature > 0.0 && opts.temperature.is_finite()) {
+                return Err(bad("temperature", "must be positive"));
+            }
+            Loss::InfoNce {
+                temperature: opts.temperature,
+            }
+        }
     };
 
     // Tokens and the split.
-    let tokens = tokenize(model, &train.texts, max_length);
+    let seqs = |d: &Data| Seqs {
+        a: tokenize(model, &d.texts, max_length),
+        b: match &d.targets {
+            Targets::Texts(b) if task == Task::Pairs => Some(tokenize(model, b, max_length)),
+            _ => None,
+        },
+    };
+    let tokens = seqs(train);
     let (train_rows, val_rows, val_tokens) = match val {
         Some(v) => (
             (0..train.texts.len()).collect::<Vec<_>>(),
             (0..v.texts.len()).collect::<Vec<_>>(),
-            Some(tokenize(model, &v.texts, max_length)),
+            Some(seqs(v)),
         ),
         None => {
             let strata = match (&train.targets, multilabel) {
@@ -507,10 +542,36 @@ pub fn fit(
         (Some(t), Some(g)) => (t, g),
         _ => (&tokens, &all_targets),
     };
+    let pairs = task == Task::Pairs;
+    if pairs && (train_rows.len() < 2 || val_rows.len() < 2) {
+        return Err(Error::Data {
+            path: train.path.clone(),
+            message: format!(
+                "pair training needs at least two pairs for training and two for validation, got {} and {}",
+                train_rows.len(),
+                val_rows.len()
+            ),
+        });
+    }
     let batch_size = opts
         .batch_size
         .unwrap_or_else(|| auto_batch_size(train_rows.len()));
-    let n_batches = train_rows.len().div_ceil(batch_size);
+    if pairs && batch_size < 2 {
+        return Err(bad(
+            "batch_size",
+            "pair training needs batches of at least 2 pairs",
+        ));
+    }
+    // The reference drops a final batch of a single pair (unless it is the only one).
+    let batches = |rows: &[usize]| -> usize {
+        let n = rows.len().div_ceil(batch_size);
+        if pairs && rows.len() > 1 && rows.len() % batch_size == 1 {
+            n - 1
+        } else {
+            n
+        }
+    };
+    let n_batches = batches(&train_rows);
     let (val_every_steps, val_every_epoch) = match opts.validation_steps {
         Some(s) => (Some(s.max(1)), false),
         None => {
@@ -546,10 +607,13 @@ pub fn fit(
     let validate = |net: &Net, cache: &mut Cache, scratch: &mut Scratch| {
         let (mut loss_sum, mut acc_sum) = (0.0, 0.0);
         let mut has_acc = false;
-        for rows in val_rows.chunks(batch_size) {
-            let batch: Vec<&[u32]> = rows.iter().map(|&r| val_tokens[r].as_slice()).collect();
+        for rows in val_rows.chunks(batch_size).take(batches(&val_rows)) {
+            let batch = val_tokens.batch(rows);
             net.forward(&batch, cache);
             val_targets.gather(rows, &mut scratch.0, &mut scratch.1);
+            if pairs {
+                pair_ids(&batch, &mut scratch.0);
+            }
             let v = loss_fn.eval(
                 cache.logits(),
                 net.out_dim(),
@@ -562,7 +626,12 @@ pub fn fit(
                 has_acc = true;
             }
         }
-        let n = val_rows.len() as f64;
+        let n: usize = val_rows
+            .chunks(batch_size)
+            .take(batches(&val_rows))
+            .map(<[usize]>::len)
+            .sum();
+        let n = n as f64;
         (loss_sum / n, has_acc.then_some(acc_sum / n))
     };
     let mut scratch = (Vec::new(), Vec::new(), Vec::new());
@@ -573,11 +642,11 @@ pub fn fit(
             steps: n_batches,
         });
         rng.shuffle(&mut order);
-        for rows in order.chunks(batch_size) {
+        for rows in order.chunks(batch_size).take(n_batches) {
+            let full = tokens.batch(rows);
             let batch: Vec<&[u32]> = if opts.token_dropout > 0.0 {
                 dropped.clear();
-                for &r in rows {
-                    let seq = &tokens[r];
+                for seq in &full {
                     let mut kept: Vec<u32> = seq
                         .iter()
                         .copied()
@@ -590,10 +659,15 @@ pub fn fit(
                 }
                 dropped.iter().map(Vec::as_slice).collect()
             } else {
-                rows.iter().map(|&r| tokens[r].as_slice()).collect()
+                full.clone()
             };
             net.forward(&batch, &mut cache);
             all_targets.gather(rows, &mut cls_buf, &mut dense_buf);
+            if pairs {
+                // Identical texts share an id (from the tokens before dropout, as the
+                // reference's collate_fn computes them).
+                pair_ids(&full, &mut cls_buf);
+            }
             let v = loss_fn.eval(
                 cache.logits(),
                 net.out_dim(),
@@ -679,6 +753,33 @@ pub fn fit(
         tokenizer_json: parts.tokenizer_json.to_vec(),
         card: parts.card.clone(),
     })
+}
+
+/// The token ids of a data file's texts (and of the second texts of pairs).
+struct Seqs {
+    a: Vec<Vec<u32>>,
+    b: Option<Vec<Vec<u32>>>,
+}
+
+impl Seqs {
+    /// The sequences of `rows`: the texts, then (pairs) their second texts.
+    fn batch(&self, rows: &[usize]) -> Vec<&[u32]> {
+        let mut out: Vec<&[u32]> = rows.iter().map(|&r| self.a[r].as_slice()).collect();
+        if let Some(b) = &self.b {
+            out.extend(rows.iter().map(|&r| b[r].as_slice()));
+        }
+        out
+    }
+}
+
+/// One id per sequence of a pair batch, shared by identical sequences.
+fn pair_ids(batch: &[&[u32]], ids: &mut Vec<u32>) {
+    let mut seen: HashMap<&[u32], u32> = HashMap::new();
+    ids.clear();
+    for s in batch {
+        let next = seen.len() as u32;
+        ids.push(*seen.entry(s).or_insert(next));
+    }
 }
 
 /// Working buffers of a validation pass: class targets, dense targets, the gradient.

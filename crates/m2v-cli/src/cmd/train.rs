@@ -20,6 +20,9 @@ pub enum TaskArg {
     Similarity,
     /// Regression with mean squared error (a number or a vector per row).
     Regression,
+    /// Pairs of texts (`text_a`, `text_b` columns) pulled together with InfoNCE and
+    /// in-batch negatives; the head projects embeddings.
+    Pairs,
 }
 
 /// The data file's format.
@@ -46,12 +49,12 @@ impl From<FormatArg> for Format {
 /// Where the texts and labels are.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DataArgs {
-    /// The text column.
-    #[arg(long, default_value = "text")]
-    pub text_column: String,
-    /// The label (or target) column.
-    #[arg(long, default_value = "label")]
-    pub label_column: String,
+    /// The text column (default `text`; `text_a` for pairs).
+    #[arg(long)]
+    pub text_column: Option<String>,
+    /// The label or target column (default `label`; `text_b`, the second text, for pairs).
+    #[arg(long)]
+    pub label_column: Option<String>,
     /// Multi-label CSV/TSV data: the separator between a row's labels (e.g. `|`).
     #[arg(long, value_name = "SEP")]
     pub label_separator: Option<String>,
@@ -61,10 +64,15 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    fn columns(&self) -> Columns {
+    fn columns(&self, pairs: bool) -> Columns {
+        let (t, l) = if pairs {
+            ("text_a", "text_b")
+        } else {
+            ("text", "label")
+        };
         Columns {
-            text: self.text_column.clone(),
-            target: self.label_column.clone(),
+            text: self.text_column.clone().unwrap_or_else(|| t.into()),
+            target: self.label_column.clone().unwrap_or_else(|| l.into()),
         }
     }
 }
@@ -141,6 +149,12 @@ pub struct Args {
     /// Token limit per text, or `none` (default: the model's).
     #[arg(long)]
     pub max_length: Option<crate::input::MaxLength>,
+    /// Pairs: the InfoNCE temperature.
+    #[arg(long, default_value_t = 0.05)]
+    pub temperature: f32,
+    /// Pairs: the output dimension of the head (default: the model's).
+    #[arg(long)]
+    pub out_dim: Option<usize>,
     /// Replace the output folder if it is not empty.
     #[arg(long)]
     pub force: bool,
@@ -191,14 +205,16 @@ pub fn run(a: Args) -> Result<()> {
             separator: a.data_args.label_separator.clone(),
         },
         TaskArg::Similarity | TaskArg::Regression => TargetKind::Vectors,
+        TaskArg::Pairs => TargetKind::Pairs,
     };
     let task = match a.task {
         TaskArg::Classify => Task::Classify,
         TaskArg::Similarity => Task::Similarity,
         TaskArg::Regression => Task::Regression,
+        TaskArg::Pairs => Task::Pairs,
     };
     let format = a.data_args.format.map(Format::from);
-    let columns = a.data_args.columns();
+    let columns = a.data_args.columns(task == Task::Pairs);
     // Fail on a bad output before the long work.
     m2v_static::save::OutputFolder::new(&a.output, a.force)?;
     let train = m2v_train::data::read(&a.data, format, &columns, &kind)?;
@@ -239,6 +255,8 @@ pub fn run(a: Args) -> Result<()> {
         freeze_weights: a.freeze_weights,
         normalize: !a.no_normalize,
         max_length: a.max_length.map(|m| m.0),
+        temperature: a.temperature,
+        out_dim: a.out_dim,
     };
     let show = !a.quiet && std::io::stderr().is_terminal();
     let bar = ProgressBar::hidden();
@@ -435,7 +453,7 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     let data = m2v_train::data::read(
         &a.data,
         a.data_args.format.map(Format::from),
-        &a.data_args.columns(),
+        &a.data_args.columns(false),
         &kind,
     )?;
     let truth: Vec<Vec<Label>> = match &data.targets {
