@@ -297,3 +297,47 @@ fn concurrent_and_killed_downloads_leave_one_verified_copy() {
         assert_blobs_verified(cache.path());
     }
 }
+
+#[test]
+fn train_push_to_uploads_the_whole_pipeline() {
+    let server = TestHub::start().unwrap();
+    server.set_token(Some("hf_cli_SECRET"));
+    let endpoint = server.endpoint();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let model = root.join("crates/m2v-static/tests/fixtures/tiny/tiny_f32");
+    let data = root.join("crates/m2v-train/tests/fixtures/synthetic/train.jsonl");
+    let out = tempfile::tempdir().unwrap();
+    let pipe = out.path().join("pipe");
+    let o = m2v(
+        &[
+            "train",
+            "classify",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--output",
+            pipe.to_str().unwrap(),
+            "--max-epochs",
+            "1",
+            "--quiet",
+            "--push-to",
+            "me/clf",
+        ],
+        &[("HF_ENDPOINT", &endpoint), ("HF_TOKEN", "hf_cli_SECRET")],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let files = server.files("me/clf", "main").expect("nothing pushed");
+    for f in [
+        "head.safetensors",
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+    ] {
+        assert_eq!(
+            files.get(f),
+            Some(&std::fs::read(pipe.join(f)).unwrap()),
+            "{f} not pushed as saved"
+        );
+    }
+}

@@ -158,6 +158,13 @@ pub struct Args {
     /// Replace the output folder if it is not empty.
     #[arg(long)]
     pub force: bool,
+    /// Upload the pipeline to this hub repository once saved (token from $HF_TOKEN or
+    /// the Hugging Face login, as `m2v-cli push`).
+    #[arg(long, value_name = "ORG/NAME")]
+    pub push_to: Option<String>,
+    /// With --push-to: create the repository as private.
+    #[arg(long, requires = "push_to")]
+    pub private: bool,
     /// No progress bar or summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -326,6 +333,19 @@ pub fn run(a: Args) -> Result<()> {
             start.elapsed().as_secs_f64(),
             out.display()
         );
+    }
+    if let Some(repo) = &a.push_to {
+        let options = m2v_hub::PushOptions {
+            private: a.private,
+            token: None,
+            message: Some("Upload a pipeline trained with m2v-cli train".into()),
+        };
+        let info = m2v_hub::push_folder(&out, repo, options)
+            .with_context(|| format!("pushing {} to {repo}", out.display()))?;
+        if !a.quiet {
+            eprintln!("pushed {} files to {repo}", info.files.len());
+        }
+        println!("{}", m2v_hub::printable(&info.commit_url));
     }
     Ok(())
 }
