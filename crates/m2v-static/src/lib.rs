@@ -28,6 +28,8 @@
 //!   dtype vocabulary of the workspace.
 //! - [`save`]: the model2vec folder writer ([`StaticModel::save_pretrained`] and the
 //!   distiller use it), atomic, byte-compatible with Python's `save_pretrained`.
+//! - [`Pipeline`]: a trained pipeline (a model and an MLP [`Head`], Python 0.10's
+//!   `head.safetensors` format): `predict`, `predict_proba` (see [`pipeline`]).
 //! - [`Layout`]: the three folder layouts; [`Config`]: the model config.
 //! - [`Error`]: the crate's one error type.
 //!
