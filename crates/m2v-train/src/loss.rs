@@ -1,7 +1,7 @@
 //! The losses of the four tasks, each returning the loss, its gradient with respect to
 //! the logits and the task's metrics, as `model2vec.train` computes them:
 //!
-//! - single-label: focal cross-entropy ([`FocalLoss`] in `classifier.py`; `γ = 0` is
+//! - single-label: focal cross-entropy (`FocalLoss` in `classifier.py`; `γ = 0` is
 //!   cross-entropy), class-weighted like `torch.nn.CrossEntropyLoss(weight=…)`
 //!   (`Σ wᵧ·lossᵧ / Σ wᵧ`); metric: accuracy of the argmax;
 //! - multi-label: binary focal loss with `pos_weight`, averaged over samples and
