@@ -37,8 +37,8 @@ pub const PUBLISH_ORDER: &[&str] = &[
     "m2v-static",
     "m2v-reduce",
     "m2v-teacher",
-    "m2v-distill",
     "m2v-train",
+    "m2v-distill",
     "m2v-cli",
 ];
 

@@ -137,7 +137,13 @@ fn layering_is_respected() {
     let set = |v: &[&str]| -> BTreeSet<String> { v.iter().map(|s| s.to_string()).collect() };
     assert_eq!(
         internal("m2v-distill"),
-        set(&["m2v-reduce", "m2v-static", "m2v-teacher", "m2v-tokenize"]),
+        set(&[
+            "m2v-reduce",
+            "m2v-static",
+            "m2v-teacher",
+            "m2v-tokenize",
+            "m2v-train"
+        ]),
         "m2v-distill's internal dependencies"
     );
     assert_eq!(

@@ -157,7 +157,7 @@ pub struct TeacherOutput {
 #[derive(Debug)]
 pub struct Prepared {
     opts: DistillOptions,
-    teacher: Teacher,
+    pub(crate) teacher: Teacher,
     vocab: DistillVocabulary,
     inputs: Vec<Vec<u32>>,
     phases: Vec<(&'static str, Duration)>,
@@ -344,6 +344,8 @@ impl Prepared {
                 (q, None, None, p)
             }
         };
+        let mut pca = pca;
+        pca.data = Vec::new();
         drop(emb);
         self.phases.push(("pca + sif + quantize", lap.elapsed()));
 
@@ -380,7 +382,7 @@ impl Prepared {
             explained_variance: pca
                 .applied
                 .then(|| pca.explained_variance_ratio.iter().sum()),
-            pca_note: pca.note,
+            pca_note: pca.note.clone(),
             stats: self.vocab.stats.clone(),
             phases: self.phases,
             total: self.t0.elapsed(),
@@ -398,6 +400,7 @@ impl Prepared {
             config: config.to_value(),
             card,
             summary,
+            pca: (opts.vocabulary_quantization.is_none()).then_some(pca),
         })
     }
 }
@@ -431,13 +434,16 @@ pub fn distill(opts: &DistillOptions, progress: &dyn Progress) -> Result<Distill
 /// A distilled model, in memory.
 #[derive(Debug, Clone)]
 pub struct Distilled {
-    embeddings: TensorData,
-    weights: Option<TensorData>,
+    pub(crate) embeddings: TensorData,
+    pub(crate) weights: Option<TensorData>,
     mapping: Option<TensorData>,
-    tokenizer_json: Vec<u8>,
-    config: Value,
-    card: ModelCard,
-    summary: Summary,
+    pub(crate) tokenizer_json: Vec<u8>,
+    pub(crate) config: Value,
+    pub(crate) card: ModelCard,
+    pub(crate) summary: Summary,
+    /// The PCA that made the rows (mean and components kept, scores dropped), for
+    /// projecting pre-training targets into the rows' basis.
+    pub(crate) pca: Option<m2v_reduce::PcaResult>,
 }
 
 impl Distilled {

@@ -83,6 +83,17 @@ pub enum Error {
         /// Values given.
         len: usize,
     },
+    /// The pre-training corpus cannot be used.
+    #[error("corpus {path}: {message}")]
+    Corpus {
+        /// The corpus file.
+        path: PathBuf,
+        /// What is wrong, with the line when there is one.
+        message: String,
+    },
+    /// Pre-training (the trainer) failed.
+    #[error(transparent)]
+    Train(#[from] m2v_train::Error),
     /// PCA, SIF, k-means or quantization failed.
     #[error(transparent)]
     Reduce(#[from] m2v_reduce::Error),

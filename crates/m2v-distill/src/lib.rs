@@ -41,6 +41,7 @@ mod convert;
 mod distill;
 mod error;
 mod inputs;
+mod pretrain;
 mod transformers;
 
 pub use crate::convert::{ConvertOptions, convert};
@@ -49,5 +50,10 @@ pub use crate::distill::{
     Progress, Quiet, Summary, TeacherOutput, compile_pattern, distill, prepare,
 };
 pub use crate::error::Error;
+pub use crate::pretrain::{
+    CorpusOptions, MAX_CORPUS_BYTES, PretrainSummary, Stage, distill_pretrained, featurize,
+    read_corpus,
+};
 pub use m2v_reduce::PcaDims;
 pub use m2v_teacher::{DeviceChoice as Device, Pooling};
+pub use m2v_train::{Options as TrainOptions, Progress as TrainProgress};

@@ -83,6 +83,43 @@ pub struct PcaResult {
     /// The reference's warnings (`pca_dims` larger than the columns; not applied
     /// because `pca_dims >= rows`), joined by a space; `None` when there was none.
     pub note: Option<String>,
+    /// The fitted map, to project other rows the same way ([`PcaResult::project`]):
+    /// the input's column means (empty when PCA was skipped).
+    pub mean: Vec<f64>,
+    /// The kept components with the output's signs applied, `input cols × cols`
+    /// row-major (empty when PCA was skipped).
+    pub components: Vec<f64>,
+}
+
+impl PcaResult {
+    /// Projects `data` (rows of the fitted input's width) as the fitted rows were:
+    /// `(x − mean) · components`, so `project(fitted input) == data` up to rounding.
+    /// Without PCA, the rows are returned unchanged.
+    pub fn project(&self, data: &[f32]) -> Result<Vec<f32>, Error> {
+        if !self.applied {
+            return Ok(data.to_vec());
+        }
+        let inp = self.mean.len();
+        check_shape(data.len(), data.len() / inp.max(1), inp)?;
+        let k = self.cols;
+        let mut out = Vec::with_capacity(data.len() / inp * k);
+        let mut acc = vec![0.0f64; k];
+        for row in data.chunks_exact(inp) {
+            acc.fill(0.0);
+            for ((&x, &m), comp) in row
+                .iter()
+                .zip(&self.mean)
+                .zip(self.components.chunks_exact(k))
+            {
+                let c = f64::from(x) - m;
+                for (a, &v) in acc.iter_mut().zip(comp) {
+                    *a += c * v;
+                }
+            }
+            out.extend(acc.iter().map(|&a| a as f32));
+        }
+        Ok(out)
+    }
 }
 
 /// The reference's `np.nan_to_num` applied to the teacher's output before PCA:
@@ -134,6 +171,8 @@ pub fn pca(data: &[f32], rows: usize, cols: usize, dims: PcaDims) -> Result<PcaR
         explained_variance: Vec::new(),
         explained_variance_ratio: Vec::new(),
         note,
+        mean: Vec::new(),
+        components: Vec::new(),
     };
     let keep = match dims {
         PcaDims::None => return Ok(unchanged(None)),
@@ -330,6 +369,10 @@ fn fit_transform(
 
     let explained_variance = eig[..k].to_vec();
     let explained_variance_ratio = explained_variance.iter().map(|e| e / total).collect();
+    let components = (0..cols)
+        .flat_map(|i| (0..k).map(move |j| (i, j)))
+        .map(|(i, j)| v[(i, j)] * f64::from(signs[j]))
+        .collect();
     Ok(PcaResult {
         data: out,
         rows,
@@ -338,5 +381,7 @@ fn fit_transform(
         explained_variance,
         explained_variance_ratio,
         note,
+        mean,
+        components,
     })
 }

@@ -146,6 +146,14 @@ fn pca_matches_reference() {
         {
             assert!((a - b).abs() <= 1e-5, "{dims}: f32 ratio {a} vs {b}");
         }
+        // `project` applies the fitted map (mean, signed components) to other rows; on
+        // the fitted rows it must give the scores (same f64 products, another order).
+        let projected = got.project(&x).unwrap();
+        let d = max_abs_diff(&projected, &got.data);
+        assert!(
+            d <= 1e-5,
+            "{dims}: projecting the fitted rows differs by {d}"
+        );
         if let Some(name) = case["scores_f64ref"].as_str() {
             // Scores after the sign rule, against the reference's function run on f64 input
             // and rounded to f32: max abs diff <= 1e-6 (scores are O(1)-O(10); measured 1.5e-11).

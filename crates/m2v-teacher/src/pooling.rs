@@ -21,6 +21,11 @@ pub enum Pooling {
     /// The model's pooler, `tanh(dense(first row))` (`pooler_output` in
     /// `transformers`); an error for checkpoints without one.
     Pooler,
+    /// Mean of the positions between the first and the last, i.e. without the
+    /// specials that frame a sequence (`[CLS]`/`[SEP]`, `<s>`/`</s>`, `<bos>`/`<eos>`):
+    /// Tokenlearn's featurization (`token_embeddings[1:-1].mean(0)`). A sequence of at
+    /// most two positions has no inner position; its mean of all positions is used.
+    MeanInner,
 }
 
 impl Pooling {
@@ -33,6 +38,7 @@ impl Pooling {
             Pooling::Max => "max",
             Pooling::MeanSqrtLen => "mean_sqrt_len",
             Pooling::Pooler => "pooler",
+            Pooling::MeanInner => "mean_inner",
         }
     }
 }
@@ -56,6 +62,7 @@ impl FromStr for Pooling {
             "max" => Pooling::Max,
             "mean_sqrt_len" | "mean_sqrt_len_tokens" => Pooling::MeanSqrtLen,
             "pooler" => Pooling::Pooler,
+            "mean_inner" => Pooling::MeanInner,
             other => return Err(format!("unknown pooling `{other}`")),
         })
     }
@@ -79,14 +86,20 @@ pub(crate) fn pool_rows(rows: &[f32], hidden: usize, pooling: Pooling, out: &mut
                 }
             }
         }
-        Pooling::Mean | Pooling::MeanSqrtLen => {
+        Pooling::MeanInner if len > 2 => pool_rows(
+            &rows[hidden..(len - 1) * hidden],
+            hidden,
+            Pooling::Mean,
+            out,
+        ),
+        Pooling::Mean | Pooling::MeanSqrtLen | Pooling::MeanInner => {
             out.fill(0.0);
             for row in rows.chunks_exact(hidden) {
                 for (o, &v) in out.iter_mut().zip(row) {
                     *o += v;
                 }
             }
-            let d = if pooling == Pooling::Mean {
+            let d = if pooling != Pooling::MeanSqrtLen {
                 len as f32
             } else {
                 (len as f32).sqrt()
@@ -131,6 +144,11 @@ mod tests {
         check(Pooling::First, &[1.0, -2.0]);
         check(Pooling::Last, &[-1.0, 4.0]);
         check(Pooling::Max, &[3.0, 4.0]);
+        // Only the middle position of three.
+        check(Pooling::MeanInner, &[3.0, 0.0]);
+        let mut out = [0.0; 2];
+        pool_rows(&[1.0, -2.0, 3.0, 0.0], 2, Pooling::MeanInner, &mut out);
+        assert_eq!(out, [2.0, -1.0], "two positions: the mean of both");
     }
 
     #[test]
@@ -142,6 +160,7 @@ mod tests {
             Pooling::Max,
             Pooling::MeanSqrtLen,
             Pooling::Pooler,
+            Pooling::MeanInner,
         ] {
             assert_eq!(p.name().parse::<Pooling>(), Ok(p));
         }

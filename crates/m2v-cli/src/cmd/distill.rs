@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use m2v_distill::{Device, DistillOptions, Pooling, Progress};
+use m2v_distill::{CorpusOptions, Device, DistillOptions, Pooling, Progress, Stage};
 use m2v_static::save::OutputFolder;
 
 /// Arguments of `m2v-cli distill`.
@@ -67,6 +67,49 @@ pub struct Args {
     /// No progress bar and no summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// After distilling, pre-train on this corpus (the Tokenlearn recipe: the static
+    /// model learns to reproduce the teacher's outputs on real text). UTF-8, one text per
+    /// line. See docs/pretrain.md.
+    #[arg(long, value_name = "FILE", help_heading = "Corpus pre-training")]
+    pub corpus: Option<PathBuf>,
+    /// Use at most the first N texts of the corpus.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "corpus",
+        help_heading = "Corpus pre-training"
+    )]
+    pub corpus_limit: Option<usize>,
+    /// The teacher's features are cached here, chunk by chunk; a killed run started
+    /// again resumes from them [default: OUTPUT.features, beside the output].
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "corpus",
+        help_heading = "Corpus pre-training"
+    )]
+    pub features_dir: Option<PathBuf>,
+    /// Re-weight the trained rows by their tokens' corpus frequencies with this SIF α
+    /// (e.g. 0.001, Tokenlearn 0.1.2's); `none` keeps them as trained.
+    #[arg(long, default_value = "none", value_name = "F|none", value_parser = parse_alpha, help_heading = "Corpus pre-training")]
+    pub corpus_sif_alpha: Alpha,
+    /// The seed of the training's random choices.
+    #[arg(long, default_value_t = 42, help_heading = "Corpus pre-training")]
+    pub seed: u64,
+}
+
+/// An optional SIF α (`none`).
+#[derive(Debug, Clone, Copy)]
+pub struct Alpha(Option<f64>);
+
+fn parse_alpha(s: &str) -> Result<Alpha, String> {
+    if s == "none" {
+        return Ok(Alpha(None));
+    }
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(Alpha(Some(x))),
+        _ => Err(format!("`{s}`: expected a positive number or `none`")),
+    }
 }
 
 fn parse_pooling(s: &str) -> Result<Pooling, String> {
@@ -76,6 +119,99 @@ fn parse_pooling(s: &str) -> Result<Pooling, String> {
             "unknown pooling `{other}` (mean, first, last or pooler)"
         )),
     }
+}
+
+/// `distill --corpus`: distillation, then pre-training.
+fn pretrained(
+    a: &Args,
+    opts: &DistillOptions,
+    corpus: &std::path::Path,
+    folder: OutputFolder,
+) -> Result<()> {
+    let features_dir = a.features_dir.clone().unwrap_or_else(|| {
+        let name = a
+            .output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        a.output.with_file_name(format!("{name}.features"))
+    });
+    let mut copts = CorpusOptions::new(corpus, &features_dir);
+    copts.limit = a.corpus_limit;
+    copts.sif_alpha = a.corpus_sif_alpha.0;
+    copts.train.seed = a.seed;
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let teacher_bar = if show {
+        tokens_bar()
+    } else {
+        ProgressBar::hidden()
+    };
+    let feat_bar = ProgressBar::hidden();
+    if show {
+        feat_bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        feat_bar.set_style(
+            ProgressStyle::with_template(
+                "featurizing corpus {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}] {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+    }
+    let mut train_bar = super::train::TrainBar::new(!a.quiet);
+    let mut started = false;
+    let (distilled, s) = m2v_distill::distill_pretrained(
+        opts,
+        &copts,
+        &Bar(teacher_bar),
+        &mut |stage| match stage {
+            Stage::Featurize {
+                done,
+                total,
+                cached,
+            } => {
+                if !started {
+                    started = true;
+                    feat_bar.set_length(total as u64);
+                    feat_bar.enable_steady_tick(Duration::from_millis(250));
+                }
+                if cached > 0 {
+                    feat_bar.set_message(format!("({cached} from the cache)"));
+                }
+                feat_bar.set_position(done as u64);
+                if done == total {
+                    feat_bar.finish_and_clear();
+                }
+            }
+            Stage::Train(p) => train_bar.report(p),
+        },
+    )
+    .with_context(|| format!("pre-training on {}", corpus.display()))?;
+    train_bar.finish();
+    if !a.quiet {
+        println!(
+            "pre-trained on {} texts of {} ({} from the feature cache {}): {} epochs, {} steps, best validation loss {:.5}",
+            s.texts,
+            corpus.display(),
+            s.cached,
+            features_dir.display(),
+            s.epochs,
+            s.steps,
+            s.best_loss,
+        );
+    }
+    report(a, &distilled, folder)
+}
+
+/// The teacher pass's progress bar.
+fn tokens_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "encoding tokens {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
 }
 
 fn parse_device(s: &str) -> Result<Device, String> {
@@ -137,19 +273,19 @@ pub fn run(a: Args) -> Result<()> {
     opts.device = a.device;
     // Fail on a bad output path before the long work.
     let folder = OutputFolder::new(&a.output, a.force)?;
+    if let Some(corpus) = &a.corpus {
+        return pretrained(&a, &opts, corpus, folder);
+    }
     let distilled = if !a.quiet && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "encoding tokens {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}, {per_sec}]",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(250));
-        m2v_distill::distill(&opts, &Bar(bar))?
+        m2v_distill::distill(&opts, &Bar(tokens_bar()))?
     } else {
         m2v_distill::distill(&opts, &m2v_distill::Quiet)?
     };
+    report(&a, &distilled, folder)
+}
+
+/// Saves, pushes and reports a distilled model.
+fn report(a: &Args, distilled: &m2v_distill::Distilled, folder: OutputFolder) -> Result<()> {
     let t_save = std::time::Instant::now();
     let output = distilled.save(folder)?;
     let size_bytes = m2v_static::save::folder_size(&output);

@@ -265,60 +265,12 @@ pub fn run(a: Args) -> Result<()> {
         temperature: a.temperature,
         out_dim: a.out_dim,
     };
-    let show = !a.quiet && std::io::stderr().is_terminal();
-    let bar = ProgressBar::hidden();
-    if show {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-    }
-    let mut last_val = String::new();
-    let mut train_msg = String::new();
+    let mut bar = TrainBar::new(!a.quiet);
     let start = Instant::now();
-    let trained = m2v_train::fit(
-        &model,
-        &train,
-        val.as_ref(),
-        task,
-        &opts,
-        &mut |p| match p {
-            Progress::Epoch { epoch, steps } => {
-                bar.set_prefix(format!("epoch {epoch}"));
-                bar.set_length(*steps as u64);
-                bar.set_position(0);
-                bar.reset_eta();
-            }
-            Progress::Step { loss, accuracy } => {
-                train_msg = match accuracy {
-                    Some(acc) => format!("loss {loss:.4} acc {acc:.4}"),
-                    None => format!("loss {loss:.4}"),
-                };
-                bar.inc(1);
-                bar.set_message(format!("{train_msg}{last_val}"));
-            }
-            Progress::Validation {
-                loss,
-                accuracy,
-                best,
-            } => {
-                let star = if *best { " *" } else { "" };
-                last_val = match accuracy {
-                    Some(acc) => format!(" | val loss {loss:.4} acc {acc:.4}{star}"),
-                    None => format!(" | val loss {loss:.4}{star}"),
-                };
-                bar.set_message(format!("{train_msg}{last_val}"));
-                if show {
-                    bar.println(format!("{}{last_val}", bar.prefix()));
-                }
-            }
-        },
-    )?;
-    bar.finish_and_clear();
+    let trained = m2v_train::fit(&model, &train, val.as_ref(), task, &opts, &mut |p| {
+        bar.report(p)
+    })?;
+    bar.finish();
     let out = trained.save_pipeline(&a.output, a.force)?;
     if !a.quiet {
         let metric = if task == Task::Classify {
@@ -348,6 +300,81 @@ pub fn run(a: Args) -> Result<()> {
         println!("{}", m2v_hub::printable(&info.commit_url));
     }
     Ok(())
+}
+
+/// The training progress bar on stderr (hidden unless it is a terminal): the epoch,
+/// the running loss (and accuracy), the last validation check; each check is also
+/// printed as a line.
+pub struct TrainBar {
+    bar: ProgressBar,
+    show: bool,
+    last_val: String,
+    train_msg: String,
+}
+
+impl TrainBar {
+    /// A bar, drawn when `show` and stderr is a terminal.
+    pub fn new(show: bool) -> Self {
+        let show = show && std::io::stderr().is_terminal();
+        let bar = ProgressBar::hidden();
+        if show {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+        }
+        TrainBar {
+            bar,
+            show,
+            last_val: String::new(),
+            train_msg: String::new(),
+        }
+    }
+
+    /// Shows one report of the trainer.
+    pub fn report(&mut self, p: &Progress) {
+        let bar = &self.bar;
+        match p {
+            Progress::Epoch { epoch, steps } => {
+                bar.set_prefix(format!("epoch {epoch}"));
+                bar.set_length(*steps as u64);
+                bar.set_position(0);
+                bar.reset_eta();
+            }
+            Progress::Step { loss, accuracy } => {
+                self.train_msg = match accuracy {
+                    Some(acc) => format!("loss {loss:.4} acc {acc:.4}"),
+                    None => format!("loss {loss:.4}"),
+                };
+                bar.inc(1);
+                bar.set_message(format!("{}{}", self.train_msg, self.last_val));
+            }
+            Progress::Validation {
+                loss,
+                accuracy,
+                best,
+            } => {
+                let star = if *best { " *" } else { "" };
+                self.last_val = match accuracy {
+                    Some(acc) => format!(" | val loss {loss:.4} acc {acc:.4}{star}"),
+                    None => format!(" | val loss {loss:.4}{star}"),
+                };
+                bar.set_message(format!("{}{}", self.train_msg, self.last_val));
+                if self.show {
+                    bar.println(format!("{}{}", bar.prefix(), self.last_val));
+                }
+            }
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 /// Arguments of `m2v-cli predict`.
