@@ -278,3 +278,66 @@ fn bad_data_is_named_and_leaves_no_pipeline() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a pipeline"));
 }
+
+#[test]
+fn a_killed_training_leaves_no_pipeline() {
+    let dir = temp("killed");
+    let out = dir.join("pipe");
+    let out_s = out.to_string_lossy().into_owned();
+    let (model, train) = (tiny(), data("train.jsonl"));
+    // Without early stopping and with a huge epoch budget, the run is still training
+    // when it is killed (SIGKILL: no handler runs).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_m2v-cli"))
+        .args([
+            "train",
+            "classify",
+            "--model",
+            &model,
+            "--data",
+            &train,
+            "--output",
+            &out_s,
+            "--patience",
+            "none",
+            "--max-epochs",
+            "1000000",
+            "--quiet",
+        ])
+        .spawn()
+        .expect("cannot run m2v-cli");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the training ended before it could be killed"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "a killed training left {}", out.display());
+
+    // The next run writes the pipeline (and clears what the killed one may have left).
+    ok(&[
+        "train",
+        "classify",
+        "--model",
+        &model,
+        "--data",
+        &train,
+        "--output",
+        &out_s,
+        "--max-epochs",
+        "1",
+        "--quiet",
+    ]);
+    assert!(out.join("head.safetensors").is_file());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        ["pipe"],
+        "only the pipeline is left in {}",
+        dir.display()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

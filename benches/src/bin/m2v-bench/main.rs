@@ -217,6 +217,9 @@ fn run() -> Result<()> {
                 .as_ref()
                 .map_or("built in".into(), |d| d.display().to_string())
         );
+        if let Some(note) = spec.dir.as_deref().and_then(models::pretraining_note) {
+            report.notes.push(format!("`{}`: {note}.", spec.name));
+        }
         let model = match models::load(&spec) {
             Ok(m) => m,
             Err(e) => {

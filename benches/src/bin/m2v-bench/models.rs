@@ -71,6 +71,21 @@ pub fn resolve(given: &str) -> Result<Spec> {
     })
 }
 
+/// What a model pre-trained by `m2v-cli distill --corpus` records in its
+/// `config.json` (`pretraining`), in words: the corpus, its size and the time.
+pub fn pretraining_note(dir: &Path) -> Option<String> {
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
+    let p = config.get("pretraining")?;
+    Some(format!(
+        "distilled and pre-trained on {} texts of `{}` ({} epochs) in {:.0} s end to end (distillation, featurization, training) on the machine that made it",
+        p.get("texts")?.as_u64()?,
+        p.get("corpus")?.as_str()?,
+        p.get("epochs").and_then(|e| e.as_u64()).unwrap_or(0),
+        p.get("seconds")?.as_f64()?,
+    ))
+}
+
 /// A folder is a teacher when its `config.json` names a transformer architecture
 /// (`model_type` bert or mpnet); model2vec folders say `model2vec` or nothing.
 fn is_teacher(dir: &Path) -> bool {
