@@ -284,3 +284,69 @@ fn kill_9_during_distill_leaves_a_complete_model() {
     assert!(left.is_empty(), "temporary folders left: {left:?}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// `distill --corpus`: `kill -9` at points spread over a run never leaves a partial
+/// model, and the run after the kills, resuming from the feature cache, saves the bytes
+/// an uninterrupted run saves.
+#[test]
+fn kill_9_during_pretraining_resumes_to_the_same_model() {
+    use std::process::Stdio;
+    let root = temp("kill-corpus");
+    let teacher = tiny_teacher(&root);
+    // 10,000 short texts (three cache chunks) from a fixed word list.
+    let words = [
+        "the", "cat", "sat", "on", "a", "mat", "river", "light", "song", "book",
+    ];
+    let mut text = String::new();
+    for i in 0..10_000usize {
+        let n = 3 + i % 7;
+        let line: Vec<&str> = (0..n)
+            .map(|j| words[(i * 7 + j * 3 + i / 10) % 10])
+            .collect();
+        text.push_str(&line.join(" "));
+        text.push('\n');
+    }
+    let corpus = root.join("corpus.txt");
+    std::fs::write(&corpus, text).unwrap();
+    let run = |out: &Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_m2v-cli"));
+        c.args(["distill", "--model", teacher.to_str().unwrap()])
+            .args(["--output", out.to_str().unwrap(), "--force", "--quiet"])
+            .args(["--pca-dims", "8", "--corpus", corpus.to_str().unwrap()])
+            .env("HF_HUB_OFFLINE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let a = root.join("a");
+    let start = std::time::Instant::now();
+    assert!(run(&a).status().unwrap().success());
+    let length = start.elapsed();
+    assert!(
+        root.join("a.features").is_dir(),
+        "the default feature cache sits beside the output"
+    );
+    let b = root.join("b");
+    for i in 1..8u32 {
+        let mut child = run(&b).spawn().unwrap();
+        std::thread::sleep(length * i / 8);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if b.exists() {
+            // The kill came after the swap: the model is whole.
+            m2v_static::StaticModel::from_pretrained(&b)
+                .unwrap_or_else(|e| panic!("after a kill: a partial model: {e}"));
+        }
+    }
+    assert!(run(&b).status().unwrap().success());
+    assert_eq!(
+        std::fs::read(a.join("model.safetensors")).unwrap(),
+        std::fs::read(b.join("model.safetensors")).unwrap(),
+        "the resumed run's model differs from the uninterrupted run's"
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["pretraining"]["texts"], 10_000);
+    assert_eq!(config["pretraining"]["corpus"], "corpus.txt");
+    std::fs::remove_dir_all(&root).unwrap();
+}
