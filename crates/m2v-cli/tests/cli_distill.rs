@@ -348,5 +348,11 @@ fn kill_9_during_pretraining_resumes_to_the_same_model() {
         serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["pretraining"]["texts"], 10_000);
     assert_eq!(config["pretraining"]["corpus"], "corpus.txt");
+    let first: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        first["pretraining"]["cached_texts"], 0,
+        "the first run featurized everything"
+    );
     std::fs::remove_dir_all(&root).unwrap();
 }

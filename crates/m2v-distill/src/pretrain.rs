@@ -430,6 +430,7 @@ pub fn distill_pretrained(
             ("recipe".into(), Value::string("tokenlearn (m2v)")),
             ("corpus".into(), Value::string(&corpus_name)),
             ("texts".into(), Value::int(summary.texts as i64)),
+            ("cached_texts".into(), Value::int(summary.cached as i64)),
             ("epochs".into(), Value::int(summary.epochs as i64)),
             (
                 "seconds".into(),

@@ -77,8 +77,14 @@ pub fn pretraining_note(dir: &Path) -> Option<String> {
     let config: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
     let p = config.get("pretraining")?;
+    let cached = p.get("cached_texts").and_then(|c| c.as_u64()).unwrap_or(0);
+    let cache = if cached > 0 {
+        format!(", {cached} of them featurized by an earlier run (feature cache)")
+    } else {
+        String::new()
+    };
     Some(format!(
-        "distilled and pre-trained on {} texts of `{}` ({} epochs) in {:.0} s end to end (distillation, featurization, training) on the machine that made it",
+        "distilled and pre-trained on {} texts of `{}`{cache}, {} epochs, in {:.0} s (distillation, featurization, training) on the machine that made it",
         p.get("texts")?.as_u64()?,
         p.get("corpus")?.as_str()?,
         p.get("epochs").and_then(|e| e.as_u64()).unwrap_or(0),
