@@ -404,7 +404,14 @@ pub fn distill_pretrained(
         progress,
     )?;
     phases.push(("featurize", lap.elapsed()));
-    let max_len = prepared.teacher.max_len();
+    // The student sees as many tokens as the teacher did (`Teacher::tokenize`'s cut:
+    // `max_seq_length`, within the position embeddings).
+    let max_len = prepared
+        .teacher
+        .sentence_config()
+        .max_seq_length
+        .unwrap_or(usize::MAX)
+        .min(prepared.teacher.max_len());
     let hidden = prepared.teacher.hidden_size();
     let mut distilled = prepared.finish(output)?;
     let at = distilled.summary.phases.len().min(2);
