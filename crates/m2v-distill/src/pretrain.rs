@@ -125,11 +125,11 @@ pub struct PretrainSummary {
     pub texts: usize,
     /// Of those, texts whose features came from the cache.
     pub cached: usize,
-    /// Training epochs and steps.
+    /// Training epochs.
     pub epochs: usize,
     /// Training steps.
     pub steps: usize,
-    /// The best validation loss (mean squared error).
+    /// The best validation loss (the cosine loss, `1 − cos`).
     pub best_loss: f64,
     /// Wall time per phase.
     pub phases: Vec<(&'static str, Duration)>,
