@@ -29,26 +29,7 @@ fn teacher(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("m2v-families-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let fixtures = manifest().join("../m2v-teacher/tests/fixtures");
-    let ckpt = if name.starts_with("qwen3") {
-        fixtures.join("decoders/qwen3")
-    } else {
-        fixtures.join("families").join(name)
-    };
-    for f in ["config.json", "model.safetensors"] {
-        std::fs::copy(ckpt.join(f), dir.join(f)).unwrap();
-    }
-    let tok = manifest().join("tests/fixtures/families").join(name);
-    for f in [
-        "tokenizer.json",
-        "special_tokens_map.json",
-        "tokenizer_config.json",
-    ] {
-        // Qwen3's hub repos have no `special_tokens_map.json`.
-        if tok.join(f).is_file() || f == "tokenizer.json" {
-            std::fs::copy(tok.join(f), dir.join(f)).unwrap();
-        }
-    }
+    common::copy_tiny_teacher(name, &dir);
     dir
 }
 

@@ -5,13 +5,11 @@
 //! The teacher is m2v-teacher's seeded DistilBERT fixture with a 1000-token tokenizer
 //! (as in `families.rs`); the corpus is generated here from a fixed word list.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use m2v_distill::{CorpusOptions, DistillOptions, Error, PcaDims, Quiet, Stage, TrainProgress};
-
-fn manifest() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A fresh folder under the temp dir.
 fn scratch(name: &str) -> PathBuf {
@@ -27,29 +25,10 @@ fn teacher(test: &str) -> PathBuf {
     family_teacher("distilbert", test)
 }
 
-/// A tiny seeded teacher of a family (m2v-teacher's fixtures, the tokenizers of
-/// `families.rs`) in a fresh folder.
+/// A tiny seeded teacher of a family (`common::copy_tiny_teacher`) in a fresh folder.
 fn family_teacher(name: &str, test: &str) -> PathBuf {
     let dir = scratch(&format!("teacher-{name}-{test}"));
-    let fixtures = manifest().join("../m2v-teacher/tests/fixtures");
-    let ckpt = if name == "qwen3" {
-        fixtures.join("decoders/qwen3")
-    } else {
-        fixtures.join("families").join(name)
-    };
-    for f in ["config.json", "model.safetensors"] {
-        std::fs::copy(ckpt.join(f), dir.join(f)).unwrap();
-    }
-    let tok = manifest().join("tests/fixtures/families").join(name);
-    for f in [
-        "tokenizer.json",
-        "special_tokens_map.json",
-        "tokenizer_config.json",
-    ] {
-        if tok.join(f).is_file() {
-            std::fs::copy(tok.join(f), dir.join(f)).unwrap();
-        }
-    }
+    common::copy_tiny_teacher(name, &dir);
     dir
 }
 

@@ -51,3 +51,31 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
     let n = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
     dot / (n(a) * n(b))
 }
+
+/// Copies a tiny seeded teacher into `dir` (created): the checkpoint of m2v-teacher's
+/// fixtures (`families/<name>`, or `decoders/qwen3` for the Qwen3 names) plus the
+/// tokenizer files this crate's `fixtures/families/<name>` has (Qwen3's hub repos have
+/// no `special_tokens_map.json`).
+pub fn copy_tiny_teacher(name: &str, dir: &Path) {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir).unwrap();
+    let fixtures = manifest.join("../m2v-teacher/tests/fixtures");
+    let ckpt = if name.starts_with("qwen3") {
+        fixtures.join("decoders/qwen3")
+    } else {
+        fixtures.join("families").join(name)
+    };
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(ckpt.join(f), dir.join(f)).unwrap();
+    }
+    let tok = manifest.join("tests/fixtures/families").join(name);
+    for f in [
+        "tokenizer.json",
+        "special_tokens_map.json",
+        "tokenizer_config.json",
+    ] {
+        if tok.join(f).is_file() || f == "tokenizer.json" {
+            std::fs::copy(tok.join(f), dir.join(f)).unwrap();
+        }
+    }
+}
