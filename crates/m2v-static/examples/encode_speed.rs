@@ -24,7 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let map = std::env::var_os("M2V_NO_MMAP").is_none();
     let model = StaticModel::load(model, &LoadOptions::new().memory_map(map))?;
-    println!("load: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "load: {:.1} ms; kernels: {} (M2V_KERNELS caps them)",
+        t.elapsed().as_secs_f64() * 1e3,
+        m2v_static::kernel_level().name()
+    );
     let text = std::fs::read_to_string(texts)?;
     let lines: Vec<&str> = text.lines().collect();
     let opts = EncodeOptions::new().threads(threads);

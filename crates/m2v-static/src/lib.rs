@@ -80,6 +80,7 @@ pub use crate::embeddings::Embeddings;
 pub use crate::error::Error;
 pub use crate::files::{MAX_CONFIG_BYTES, MAX_TOKENIZER_BYTES};
 pub use crate::half::{bf16_to_f32, f16_to_f32, f32_to_f16, f64_to_f16};
+pub use crate::kernels::{KernelLevel, kernel_level};
 pub use crate::layout::Layout;
 pub use crate::model::{EncodeOptions, EncodeScratch, LoadOptions, MAX_DIM, MAX_ROWS, StaticModel};
 pub use crate::pipeline::{Activation, Head, Label, Layer, Pipeline, Prediction};

@@ -271,6 +271,11 @@ impl Lookup {
                 Ok(done) => return done,
                 Err(out) => out,
             };
+            #[cfg(target_arch = "x86_64")]
+            let out = match avx2::try_pool::<R>(bytes, rows, weighted, out) {
+                Ok(done) => return done,
+                Err(out) => out,
+            };
             let out = zeroed(out);
             sum_tiles_dispatch::<R>(bytes, rows, weighted, out);
             divide_by_count(out, n);
@@ -290,7 +295,7 @@ impl Lookup {
                 unsafe { avx512::mean_i8_exact_avx512(self, ids, out, s) };
                 return;
             }
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if crate::kernels::has_avx2() {
                 // SAFETY: the CPU supports AVX2 (checked just above).
                 unsafe { avx2::mean_i8_exact_avx2(self, ids, out, s) };
                 return;
@@ -378,7 +383,7 @@ pub(crate) fn sum_tiles_dispatch<R: Row>(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if crate::kernels::has_avx512() {
             let half = std::any::TypeId::of::<R>() == std::any::TypeId::of::<F16>();
             if half || std::any::TypeId::of::<R>() == std::any::TypeId::of::<F32>() {
                 // SAFETY: the CPU supports AVX-512F (checked just above).
@@ -395,8 +400,7 @@ pub(crate) fn sum_tiles_dispatch<R: Row>(
             return;
         }
         if std::any::TypeId::of::<R>() == std::any::TypeId::of::<F16>()
-            && std::arch::is_x86_feature_detected!("avx")
-            && std::arch::is_x86_feature_detected!("f16c")
+            && crate::kernels::has_f16c()
         {
             let done = out.len() / TILE * TILE;
             // SAFETY: the CPU supports AVX and F16C (checked just above).
@@ -404,7 +408,7 @@ pub(crate) fn sum_tiles_dispatch<R: Row>(
             sum_tail::<F16>(bytes, rows, weighted, out, done);
             return;
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::kernels::has_avx2() {
             // SAFETY: the CPU supports AVX2 (checked just above).
             unsafe { avx2::sum_tiles_avx2::<R>(bytes, rows, weighted, out) };
             return;
@@ -422,7 +426,7 @@ pub(crate) fn sum_tiles_dispatch<R: Row>(
 #[inline]
 pub(crate) fn divide_by_count(out: &mut [f32], n: usize) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::kernels::has_avx512() {
         // SAFETY: the CPU supports AVX-512F (checked just above).
         unsafe { avx512::divide_by_count_avx512(out, n) };
         return;
@@ -434,7 +438,7 @@ pub(crate) fn divide_by_count(out: &mut [f32], n: usize) {
 /// computed like `np.linalg.norm` (squares in f32, numpy's pairwise summation, sqrt).
 pub(crate) fn normalize(v: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::kernels::has_avx512() {
         // SAFETY: the CPU supports AVX-512F (checked just above).
         unsafe { avx512::normalize_avx512(v) };
         return;
@@ -478,7 +482,15 @@ mod tests {
     /// weights.
     #[test]
     fn fast_paths_equal_the_scalar_loop() {
-        for dim in [2 * TILE + 13, 64, 128, 256, 256 + 128 + 64 + 32 + 16 + 5] {
+        for dim in [
+            2 * TILE + 13,
+            64,
+            128,
+            192,
+            256,
+            512,
+            256 + 128 + 64 + 32 + 16 + 5,
+        ] {
             fast_paths_equal_the_scalar_loop_at(dim);
         }
     }
@@ -549,6 +561,36 @@ mod tests {
                     .zip(&want)
                     .all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "{dtype:?} weighted={weighted} dim={dim}");
+                // The AVX2 register path, called directly (the dispatch prefers
+                // AVX-512 where the CPU has it), gives the same bits.
+                #[cfg(target_arch = "x86_64")]
+                if dtype != Dtype::I8 && crate::kernels::has_f16c() {
+                    let es = if dtype == Dtype::F16 { 2 } else { 4 };
+                    let rows: Vec<(usize, f32)> = ids
+                        .iter()
+                        .map(|&i| {
+                            (
+                                i as usize * dim * es,
+                                if weighted { w[i as usize] } else { 1.0 },
+                            )
+                        })
+                        .collect();
+                    let mut out = vec![MaybeUninit::new(f32::NAN); dim];
+                    let done = if dtype == Dtype::F16 {
+                        avx2::try_pool::<F16>(&bytes, &rows, weighted, &mut out).ok()
+                    } else {
+                        avx2::try_pool::<F32>(&bytes, &rows, weighted, &mut out).ok()
+                    };
+                    assert_eq!(done.is_some(), dim % 64 == 0, "avx2 path taken, dim={dim}");
+                    if let Some((got, normalized)) = done {
+                        assert!(!normalized);
+                        let same = got
+                            .iter()
+                            .zip(&want)
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(same, "avx2: {dtype:?} weighted={weighted} dim={dim}");
+                    }
+                }
                 // Pooling with normalization (fused in registers for 128/256 columns)
                 // equals the mean followed by the plain normalization.
                 got.fill(f32::NAN);

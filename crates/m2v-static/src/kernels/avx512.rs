@@ -106,7 +106,7 @@ pub(crate) fn try_pool<'o, R: Row>(
     if !(half || TypeId::of::<R>() == TypeId::of::<F32>())
         || !(out.len() == 128 || out.len() == 256)
         || rows.len() >= 1 << 24
-        || !std::arch::is_x86_feature_detected!("avx512f")
+        || !super::has_avx512()
     {
         return Err(out);
     }
@@ -184,8 +184,7 @@ unsafe fn store_normalized<const REGS: usize>(mean: &[__m512; REGS], p: *mut f32
 /// `true` when the CPU has AVX-512F and AVX-512BW.
 #[inline]
 pub(crate) fn has_bw() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
+    super::has_avx512()
 }
 
 /// The pooling of unweighted I8 rows of 64, 128 or 256 columns (`rows`: byte
