@@ -402,7 +402,71 @@ fn encode_npy_and_safetensors_to_stdout() {
         assert!(left.is_empty(), "{fmt}: left {left:?}");
         let left: Vec<_> = std::fs::read_dir(&work.0).unwrap().collect();
         assert_eq!(left.len(), 1, "{fmt}: left {left:?}");
+        // From a regular file the lines are counted first and the header streamed
+        // ahead of the rows; from stdin the rows go through the anonymous spool file.
+        // Both give the bytes of the same output written to a file.
+        let m = model_dir.to_str().unwrap();
+        let (t, file) = run_with(
+            &[
+                "encode", "--model", m, "--input", "in.txt", "--output", "out", "--format", fmt,
+            ],
+            b"",
+            &[("in.txt", INPUT.as_bytes())],
+        );
+        assert!(
+            file.status.success(),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&file.stderr)
+        );
+        let file = std::fs::read(t.path("out")).unwrap();
+        assert_eq!(bytes, file, "{fmt}: stdout from a file");
+        let (_t, piped) = run(&["encode", "--model", m, "--format", fmt], INPUT.as_bytes());
+        assert!(
+            piped.status.success(),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&piped.stderr)
+        );
+        assert_eq!(piped.stdout, file, "{fmt}: stdout from stdin");
     }
+}
+
+/// jsonl is formatted on `--threads` threads for chunks of more than 256 rows: the
+/// lines come out in input order and equal the one-thread output and the library's
+/// values (shortest round-tripping decimals).
+#[test]
+fn jsonl_formatted_on_several_threads_keeps_the_order() {
+    let model_dir = tiny("tiny_f32");
+    let m = model_dir.to_str().unwrap();
+    let model = StaticModel::from_pretrained(&model_dir).unwrap();
+    let lines: Vec<String> = (0..1500)
+        .map(|i| format!("{} {i}", LINES[i % LINES.len()]))
+        .collect();
+    let input = lines.join("\n");
+    let want = model.encode(&lines);
+    let mut outs = Vec::new();
+    for threads in ["1", "3"] {
+        let (_t, out) = run(
+            &[
+                "encode",
+                "--model",
+                m,
+                "--threads",
+                threads,
+                "--chunk-lines",
+                "700",
+            ],
+            input.as_bytes(),
+        );
+        let text = ok(&out);
+        let rows = parse_jsonl(&text);
+        assert_eq!(rows.len(), lines.len());
+        for (i, r) in rows.iter().enumerate() {
+            let got: Vec<f32> = r.iter().map(|&x| x as f32).collect();
+            assert_eq!(got, want.row(i), "threads {threads}, row {i}");
+        }
+        outs.push(text);
+    }
+    assert_eq!(outs[0], outs[1]);
 }
 
 /// An output that exists and is not a regular file is written to, never replaced: a

@@ -8,8 +8,10 @@
 //! empty text (a zero vector, or a zero vector after normalization); a final line
 //! without a newline counts. Files are written to a new temporary file (random name,
 //! created exclusively) beside the output and renamed when complete, so a failure
-//! leaves no partial file; npy and safetensors go to stdout (`--output -`) through an
-//! anonymous temporary file, since their header needs the final row count.
+//! leaves no partial file. npy and safetensors headers need the row count: to a stream
+//! (stdout, a FIFO, a device) they are written first when the input is a regular file,
+//! whose lines are counted before encoding (the rows then follow as they are encoded);
+//! from stdin to a stream they go through an anonymous temporary file.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
@@ -130,6 +132,8 @@ fn st_preamble(rows: usize, dim: usize) -> Result<Vec<u8>> {
 /// write), removed on failure; for stdout an anonymous file (unlinked at once, or
 /// `O_TMPFILE`), which nothing can reach and which vanishes with the process.
 enum Dest {
+    /// Rows straight to the stream: jsonl, or npy/safetensors whose header was written
+    /// first with the row count counted beforehand (`Sink::expected`).
     Stream(BufWriter<Box<dyn Write + Send>>),
     File {
         w: BufWriter<tempfile::NamedTempFile>,
@@ -142,32 +146,53 @@ struct Sink {
     format: Format,
     dim: usize,
     rows: usize,
+    /// The row count written in a streamed header, which the run must then produce.
+    expected: Option<usize>,
     dest: Dest,
-    line: String,
+    /// Threads formatting jsonl.
+    threads: usize,
+    /// The formatters' reused jsonl buffers.
+    lines: Vec<Vec<u8>>,
     /// Reused for the little-endian conversion on big-endian targets.
     bytes: Vec<u8>,
 }
 
 impl Sink {
-    fn new(format: Format, output: &str, dim: usize) -> Result<Sink> {
+    /// `lines`: the input's line count when it is known before encoding (a regular
+    /// file, counted), which lets npy/safetensors stream to a stream.
+    fn new(
+        format: Format,
+        output: &str,
+        dim: usize,
+        lines: Option<usize>,
+        threads: usize,
+    ) -> Result<Sink> {
         // A stream: stdout, or an existing output that is not a regular file (a device
         // such as /dev/null, a FIFO), which is written to, never replaced by a rename.
         let stream: Option<Box<dyn Write + Send>> = if output == "-" {
             Some(Box::new(io::stdout()))
+        } else if !is_regular_or_new(output) {
+            Some(Box::new(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(output)
+                    .with_context(|| format!("opening {output} for writing"))?,
+            ))
         } else {
-            match std::fs::metadata(output) {
-                Ok(m) if !m.is_file() && !m.is_dir() => Some(Box::new(
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(output)
-                        .with_context(|| format!("opening {output} for writing"))?,
-                )),
-                _ => None,
-            }
+            None
         };
+        let mut expected = None;
         let mut dest = if let Some(w) = stream {
             if format == Format::Jsonl {
                 Dest::Stream(BufWriter::with_capacity(1 << 20, w))
+            } else if let Some(n) = lines {
+                let mut w = BufWriter::with_capacity(1 << 20, w);
+                w.write_all(&match format {
+                    Format::Safetensors => st_preamble(n, dim)?,
+                    _ => npy_preamble(n, dim),
+                })?;
+                expected = Some(n);
+                Dest::Stream(w)
             } else {
                 let f = tempfile::tempfile().context("creating an anonymous temporary file")?;
                 Dest::Spool(BufWriter::with_capacity(1 << 20, f), w)
@@ -206,8 +231,10 @@ impl Sink {
             format,
             dim,
             rows: 0,
+            expected,
             dest,
-            line: String::new(),
+            threads: threads.max(1),
+            lines: Vec::new(),
             bytes: Vec::new(),
         })
     }
@@ -224,25 +251,29 @@ impl Sink {
         self.rows += data.len() / self.dim.max(1);
         match self.format {
             Format::Jsonl => {
-                for row in data.chunks_exact(self.dim.max(1)) {
-                    let mut line = std::mem::take(&mut self.line);
-                    line.clear();
-                    line.push('[');
-                    for (j, x) in row.iter().enumerate() {
-                        if j > 0 {
-                            line.push(',');
+                // Formatting is the slow part of jsonl (about 10 bytes per value): the
+                // rows are split over `threads` formatters, each into its own reused
+                // buffer, and the buffers written in order.
+                let dim = self.dim.max(1);
+                let rows = data.len() / dim;
+                let parts = self.threads.min(rows.div_ceil(256)).max(1);
+                let per = rows.div_ceil(parts) * dim;
+                let mut bufs = std::mem::take(&mut self.lines);
+                bufs.resize_with(parts, Vec::new);
+                if parts == 1 {
+                    jsonl_rows(&data[..], dim, &mut bufs[0]);
+                } else {
+                    std::thread::scope(|sc| {
+                        for (part, buf) in data.chunks(per).zip(bufs.iter_mut()) {
+                            sc.spawn(move || jsonl_rows(part, dim, buf));
                         }
-                        if x.is_finite() {
-                            use std::fmt::Write as _;
-                            let _ = write!(line, "{x}");
-                        } else {
-                            line.push_str("null");
-                        }
-                    }
-                    line.push_str("]\n");
-                    self.writer().write_all(line.as_bytes())?;
-                    self.line = line;
+                    });
                 }
+                let res = bufs[..parts]
+                    .iter()
+                    .try_for_each(|b| self.writer().write_all(b));
+                self.lines = bufs;
+                res?;
             }
             Format::Npy | Format::Safetensors => {
                 if cfg!(target_endian = "little") {
@@ -262,6 +293,14 @@ impl Sink {
 
     fn finish(self) -> Result<usize> {
         let rows = self.rows;
+        if let Some(n) = self.expected
+            && n != rows
+        {
+            bail!(
+                "the input changed while it was encoded: the header written first says \
+                 {n} rows, {rows} were encoded"
+            );
+        }
         let preamble = match self.format {
             Format::Npy => Some(npy_preamble(rows, self.dim)),
             Format::Safetensors => Some(st_preamble(rows, self.dim)?),
@@ -296,6 +335,33 @@ impl Sink {
     }
 }
 
+/// `true` unless `output` exists and is not a regular file (a device, a FIFO), i.e.
+/// when the output is a file written through a temporary file and renamed.
+fn is_regular_or_new(output: &str) -> bool {
+    std::fs::metadata(output).map_or(true, |m| m.is_file() || m.is_dir())
+}
+
+/// Rows of `dim` values as jsonl lines, replacing `out`'s contents: the shortest
+/// decimal that round-trips each f32 (ryu), `null` for a non-finite value.
+fn jsonl_rows(data: &[f32], dim: usize, out: &mut Vec<u8>) {
+    out.clear();
+    let mut num = ryu::Buffer::new();
+    for row in data.chunks_exact(dim) {
+        out.push(b'[');
+        for (j, x) in row.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            if x.is_finite() {
+                out.extend_from_slice(num.format_finite(*x).as_bytes());
+            } else {
+                out.extend_from_slice(b"null");
+            }
+        }
+        out.extend_from_slice(b"]\n");
+    }
+}
+
 /// A file the preamble is written back into.
 trait WriteSeek: Write + Seek {}
 impl<T: Write + Seek> WriteSeek for T {}
@@ -307,6 +373,32 @@ fn open_input(input: &str) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
     let f = File::open(input).with_context(|| format!("opening {input}"))?;
     let len = f.metadata().ok().map(|m| m.len());
     Ok((Box::new(f), len))
+}
+
+/// The lines of a regular file as the [`Chunker`] counts them (every `\n`, plus a
+/// last line without one), read in large blocks; `None` for stdin or anything that is
+/// not a regular file (a FIFO can be read only once).
+fn count_lines(input: &str) -> Result<Option<usize>> {
+    if input == "-" {
+        return Ok(None);
+    }
+    let mut f = File::open(input).with_context(|| format!("opening {input}"))?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
+    let mut buf = vec![0u8; READ_BLOCK];
+    let (mut lines, mut last) = (0usize, b'\n');
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {input}")),
+        };
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count();
+        last = buf[n - 1];
+    }
+    Ok(Some(lines + usize::from(last != b'\n')))
 }
 
 fn progress(quiet: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
@@ -363,7 +455,18 @@ pub fn run(a: Args) -> Result<()> {
     }
     let (input, total) = open_input(&a.input)?;
     let pb = progress(a.quiet, total);
-    let sink = Sink::new(format, &a.output, dim)?;
+    // npy/safetensors to a stream: their header (the row count) goes first when the
+    // lines can be counted beforehand, so the rows need no temporary copy.
+    let lines = if format == Format::Jsonl || (a.output != "-" && is_regular_or_new(&a.output)) {
+        None
+    } else {
+        count_lines(&a.input)?
+    };
+    let threads = match a.threads {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let sink = Sink::new(format, &a.output, dim, lines, threads)?;
     let chunk_lines = lines_per_chunk(a.chunk_lines, dim);
     let input_name = a.input.as_str();
     // A three-stage pipeline: a reader thread cuts the input into chunks of lines, this
@@ -671,6 +774,31 @@ mod tests {
         }
         assert!(all_lines(b"", 1, 4, false).unwrap().is_empty());
         assert_eq!(all_lines(b"\n", 1, 4, false).unwrap(), [""]);
+    }
+
+    #[test]
+    fn count_lines_counts_what_the_chunker_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        for input in [
+            &b""[..],
+            b"\n",
+            b"a",
+            b"a\n",
+            b"a\r\n\nb c\n\r\n\rx\r\nlast\r",
+            b"\n\n\nx",
+        ] {
+            let path = dir.path().join("in.txt");
+            std::fs::write(&path, input).unwrap();
+            let want = all_lines(input, 3, 2, true).unwrap().len();
+            let got = count_lines(path.to_str().unwrap()).unwrap();
+            assert_eq!(got, Some(want), "{input:?}");
+        }
+        // A block boundary inside the input.
+        let big = vec![b'x'; READ_BLOCK + 5];
+        let path = dir.path().join("big.txt");
+        std::fs::write(&path, &big).unwrap();
+        assert_eq!(count_lines(path.to_str().unwrap()).unwrap(), Some(1));
+        assert_eq!(count_lines("-").unwrap(), None);
     }
 
     #[test]
