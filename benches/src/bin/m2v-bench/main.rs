@@ -80,6 +80,11 @@ struct Args {
     /// L-BFGS iterations of the classifier.
     #[arg(long, default_value_t = 100)]
     max_iter: usize,
+    /// Only write the benchmark corpus to this file, one text per line (line breaks
+    /// inside a text become spaces), in the corpus's fixed order, and exit: the input
+    /// of the whole-process encode comparison (`scripts/encode_process.py`).
+    #[arg(long)]
+    write_corpus: Option<PathBuf>,
 }
 
 fn main() {
@@ -87,6 +92,26 @@ fn main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// `--write-corpus`: the benchmark corpus as a text file, written to a temporary file
+/// beside `path` and renamed.
+fn write_corpus(data: &Path, path: &Path) -> Result<()> {
+    let corpus = m2v_eval::corpus(data)
+        .with_context(|| format!("reading the corpus from {}", data.display()))?;
+    let mut text = String::new();
+    for t in &corpus {
+        text.extend(
+            t.chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+        );
+        text.push('\n');
+    }
+    let tmp = path.with_extension("m2v-tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    eprintln!("{}: {} texts", path.display(), corpus.len());
+    Ok(())
 }
 
 fn run() -> Result<()> {
@@ -104,6 +129,9 @@ fn run() -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench"));
+    if let Some(path) = &args.write_corpus {
+        return write_corpus(&data, path);
+    }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let opts = if args.quick {
         SuiteOptions::quick()

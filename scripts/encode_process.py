@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Whole-process encode: `m2v-cli encode` against the minimal model2vec-rs program
+(`peer-encode`, benches/src/bin/peer-encode.rs) and Python model2vec 0.10, each run as
+a fresh process that loads the model, reads a file of texts (one per line), encodes
+every line and writes f32 rows. Runs alternate between the programs, so that the
+machine's drift hits all of them alike; each run's wall time and peak RSS (the
+child's own `ru_maxrss`, from `os.wait4`) are recorded, and the median is reported.
+
+    python3 scripts/encode_process.py --cli target/release/m2v-cli \
+        --peer target/release/peer-encode --model ~/.cache/.../potion-base-8M \
+        --corpus corpus.txt [--python ~/.cache/m2v/pyenv/bin/python] [--runs 5] \
+        [--repeat 4] [--output /dev/null] [--json out.json]
+
+`--corpus` is the benchmark corpus as written by `m2v-bench --write-corpus`;
+`--repeat 4` also times a file of four copies of it. Every program writes to
+`--output` (default /dev/null: the cost of producing the bytes, not of the disk).
+The first run of each program is a warm-up and is not counted (page cache).
+Docs: docs/bench.md, "Whole-process encode".
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+PY_PROGRAM = r"""
+import sys
+import numpy as np
+from model2vec import StaticModel
+model, inp, out = sys.argv[1:4]
+m = StaticModel.from_pretrained(model)
+with open(inp, encoding="utf-8") as f:
+    texts = f.read().split("\n")
+if texts and texts[-1] == "":
+    texts.pop()
+e = m.encode(texts)
+with open(out, "wb") as f:
+    f.write(np.ascontiguousarray(e, dtype="<f4").tobytes())
+"""
+
+
+def run_once(cmd):
+    """Wall seconds and peak RSS (MiB) of one run of `cmd`."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"{cmd[0]} failed ({p.returncode}): {err}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--peer")
+    ap.add_argument("--python")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--python-runs", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=0, help="m2v-cli --threads (0: all)")
+    ap.add_argument("--output", default="/dev/null")
+    ap.add_argument("--format", default="npy")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="m2v-encode-process-")
+    inputs = [("corpus", a.corpus)]
+    with open(a.corpus, "rb") as f:
+        data = f.read()
+    lines = data.count(b"\n")
+    if a.repeat > 1:
+        big = os.path.join(tmp, f"corpus-x{a.repeat}.txt")
+        with open(big, "wb") as f:
+            for _ in range(a.repeat):
+                f.write(data)
+        inputs.append((f"corpus x{a.repeat}", big))
+    py_file = os.path.join(tmp, "py_encode.py")
+    with open(py_file, "w") as f:
+        f.write(PY_PROGRAM)
+
+    def programs(path):
+        cli = [a.cli, "encode", "--model", a.model, "--input", path, "--output", a.output,
+               "--format", a.format, "--quiet"]
+        if a.threads:
+            cli += ["--threads", str(a.threads)]
+        out = [("m2v-cli", cli, a.runs)]
+        if a.peer:
+            out.append(("model2vec-rs", [a.peer, a.model, path, a.output], a.runs))
+        if a.python:
+            out.append(("Python model2vec", [a.python, py_file, a.model, path, a.output],
+                        a.python_runs))
+        return out
+
+    results = []
+    for name, path in inputs:
+        n = lines * (a.repeat if name != "corpus" else 1)
+        progs = programs(path)
+        for _, cmd, _ in progs:
+            run_once(cmd)  # warm-up: page cache, first touches
+        times = {p[0]: [] for p in progs}
+        rss = {p[0]: [] for p in progs}
+        for r in range(max(p[2] for p in progs)):
+            order = progs if r % 2 == 0 else progs[::-1]
+            for prog, cmd, runs in order:
+                if r >= runs:
+                    continue
+                w, m = run_once(cmd)
+                times[prog].append(w)
+                rss[prog].append(m)
+                print(f"{name}: {prog} {w:.3f} s, {m:.0f} MiB", file=sys.stderr)
+        for prog, _, _ in progs:
+            med = statistics.median(times[prog])
+            results.append({
+                "input": name, "lines": n, "program": prog,
+                "runs": times[prog], "median_s": med, "texts_per_s": n / med,
+                "peak_rss_mib": max(rss[prog]),
+            })
+    base = {(r["input"]): r["median_s"] for r in results if r["program"] == "m2v-cli"}
+    print("| input | program | median s | texts/s | peak RSS MiB | m2v-cli speed-up |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        ratio = r["median_s"] / base[r["input"]]
+        print(f"| {r['input']} ({r['lines']:,} lines) | {r['program']} | {r['median_s']:.3f} | "
+              f"{r['texts_per_s']:,.0f} | {r['peak_rss_mib']:.0f} | {ratio:.2f}x |")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+    for f in os.listdir(tmp):
+        os.remove(os.path.join(tmp, f))
+    os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    main()
