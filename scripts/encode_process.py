@@ -57,6 +57,32 @@ def run_once(cmd):
     return wall, usage.ru_maxrss / 1024
 
 
+def check_outputs(a, progs, tmp):
+    """Runs each program once on the corpus into a file and prints the largest
+    difference of its rows from m2v-cli's (numpy needed; skipped without it)."""
+    try:
+        import numpy as np
+    except ImportError:
+        print("numpy not found: outputs not compared", file=sys.stderr)
+        return
+    rows = {}
+    for prog, cmd, _ in progs:
+        out = os.path.join(tmp, "check.out")
+        run_once([out if c == a.output else c for c in cmd])
+        with open(out, "rb") as f:
+            data = f.read()
+        os.remove(out)
+        if prog == "m2v-cli":
+            data = data[128:]  # the npy header
+        rows[prog] = np.frombuffer(data, dtype="<f4")
+    ours = rows.pop("m2v-cli")
+    for prog, r in rows.items():
+        same = r.shape == ours.shape
+        diff = float(np.abs(r - ours).max()) if same else float("nan")
+        print(f"check: {prog} rows vs m2v-cli's: {r.size} values, max abs diff {diff:.3g}",
+              file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cli", required=True)
@@ -78,6 +104,9 @@ def main():
     with open(a.corpus, "rb") as f:
         data = f.read()
     lines = data.count(b"\n")
+    if a.format != "npy":
+        sys.exit("--format: the comparison reads m2v-cli's npy output; time other formats "
+                 "with m2v-cli alone")
     if a.repeat > 1:
         big = os.path.join(tmp, f"corpus-x{a.repeat}.txt")
         with open(big, "wb") as f:
@@ -101,6 +130,7 @@ def main():
                         a.python_runs))
         return out
 
+    check_outputs(a, programs(a.corpus), tmp)
     results = []
     for name, path in inputs:
         n = lines * (a.repeat if name != "corpus" else 1)
@@ -126,7 +156,7 @@ def main():
                 "peak_rss_mib": max(rss[prog]),
             })
     base = {(r["input"]): r["median_s"] for r in results if r["program"] == "m2v-cli"}
-    print("| input | program | median s | texts/s | peak RSS MiB | m2v-cli speed-up |")
+    print("| input | program | median s | texts/s | peak RSS MiB | time / m2v-cli's |")
     print("|---|---|---|---|---|---|")
     for r in results:
         ratio = r["median_s"] / base[r["input"]]
