@@ -261,7 +261,7 @@ impl Sink {
                 let mut bufs = std::mem::take(&mut self.lines);
                 bufs.resize_with(parts, Vec::new);
                 if parts == 1 {
-                    jsonl_rows(&data[..], dim, &mut bufs[0]);
+                    jsonl_rows(data, dim, &mut bufs[0]);
                 } else {
                     std::thread::scope(|sc| {
                         for (part, buf) in data.chunks(per).zip(bufs.iter_mut()) {
