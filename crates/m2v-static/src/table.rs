@@ -272,7 +272,7 @@ impl Lookup {
                 Err(out) => out,
             };
             #[cfg(target_arch = "x86_64")]
-            let out = match avx2::try_pool::<R>(bytes, rows, weighted, out) {
+            let out = match avx2::try_pool::<R>(bytes, rows, weighted, normalize, out) {
                 Ok(done) => return done,
                 Err(out) => out,
             };
@@ -431,6 +431,12 @@ pub(crate) fn divide_by_count(out: &mut [f32], n: usize) {
         unsafe { avx512::divide_by_count_avx512(out, n) };
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if crate::kernels::has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        unsafe { avx2::divide_by_count_avx2(out, n) };
+        return;
+    }
     divide_by_count_generic(out, n);
 }
 
@@ -441,6 +447,12 @@ pub(crate) fn normalize(v: &mut [f32]) {
     if crate::kernels::has_avx512() {
         // SAFETY: the CPU supports AVX-512F (checked just above).
         unsafe { avx512::normalize_avx512(v) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if crate::kernels::has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        unsafe { avx2::normalize_avx2(v) };
         return;
     }
     normalize_generic(v);
@@ -577,11 +589,34 @@ mod tests {
                         .collect();
                     let mut out = vec![MaybeUninit::new(f32::NAN); dim];
                     let done = if dtype == Dtype::F16 {
-                        avx2::try_pool::<F16>(&bytes, &rows, weighted, &mut out).ok()
+                        avx2::try_pool::<F16>(&bytes, &rows, weighted, false, &mut out).ok()
                     } else {
-                        avx2::try_pool::<F32>(&bytes, &rows, weighted, &mut out).ok()
+                        avx2::try_pool::<F32>(&bytes, &rows, weighted, false, &mut out).ok()
                     };
-                    assert_eq!(done.is_some(), dim % 64 == 0, "avx2 path taken, dim={dim}");
+                    assert_eq!(
+                        done.is_some(),
+                        dim.is_multiple_of(64),
+                        "avx2 path, dim={dim}"
+                    );
+                    let mut unit = want.clone();
+                    normalize_generic(&mut unit);
+                    let mut out2 = vec![MaybeUninit::new(f32::NAN); dim];
+                    let fused = if dtype == Dtype::F16 {
+                        avx2::try_pool::<F16>(&bytes, &rows, weighted, true, &mut out2).ok()
+                    } else {
+                        avx2::try_pool::<F32>(&bytes, &rows, weighted, true, &mut out2).ok()
+                    };
+                    if let Some((got, normalized)) = fused {
+                        assert!(normalized);
+                        let same = got
+                            .iter()
+                            .zip(&unit)
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(
+                            same,
+                            "avx2 normalized: {dtype:?} weighted={weighted} dim={dim}"
+                        );
+                    }
                     if let Some((got, normalized)) = done {
                         assert!(!normalized);
                         let same = got

@@ -8,7 +8,10 @@
 use std::mem::MaybeUninit;
 
 use super::AHEAD;
-use super::portable::{F16, F32, Row, TILE, mean_i8_exact_generic, sum_tiles};
+use super::portable::{
+    F16, F32, Row, TILE, divide_by_count_generic, mean_i8_exact_generic, normalize_generic,
+    sum_tiles,
+};
 use crate::scratch::Scratch;
 use crate::table::Lookup;
 
@@ -50,6 +53,19 @@ pub(crate) fn sum_f16_f16c(bytes: &[u8], rows: &[(usize, f32)], weighted: bool, 
     }
 }
 
+/// [`crate::table::normalize`] compiled with AVX2 enabled: 8-lane squares and
+/// divisions, same bits.
+#[target_feature(enable = "avx2")]
+pub(crate) fn normalize_avx2(v: &mut [f32]) {
+    normalize_generic(v);
+}
+
+/// [`crate::table::divide_by_count`] compiled with AVX2 enabled.
+#[target_feature(enable = "avx2")]
+pub(crate) fn divide_by_count_avx2(out: &mut [f32], n: usize) {
+    divide_by_count_generic(out, n);
+}
+
 /// [`sum_tiles`] compiled with AVX2 enabled.
 #[target_feature(enable = "avx2")]
 pub(crate) fn sum_tiles_avx2<R: Row>(
@@ -78,8 +94,9 @@ const PASS: usize = 64;
 /// count in f32 and stored. The first pass prefetches every line of the row [`AHEAD`]
 /// rows ahead (the rows of a text are scattered over a table larger than L2; the later
 /// passes find them in L1). The same operations in the same order as
-/// [`sum_tiles`] then [`crate::table::divide_by_count`], so the same bits. The caller
-/// normalizes (the `bool` is `false`).
+/// [`sum_tiles`] then [`crate::table::divide_by_count`], then, when `normalize`,
+/// [`crate::table::normalize`] on the row while it is in L1 (the `bool` says so), so
+/// the same bits.
 ///
 /// `out` may be uninitialized: `Ok` with every element stored, or `Err(out)` untouched
 /// where this path does not apply (no AVX2 or F16C, another dtype or width, no rows,
@@ -90,6 +107,7 @@ pub(crate) fn try_pool<'o, R: Row>(
     bytes: &[u8],
     rows: &[(usize, f32)],
     weighted: bool,
+    normalize: bool,
     out: &'o mut [MaybeUninit<f32>],
 ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
     use std::any::TypeId;
@@ -101,7 +119,7 @@ pub(crate) fn try_pool<'o, R: Row>(
     };
     if !usable
         || out.is_empty()
-        || out.len() % PASS != 0
+        || !out.len().is_multiple_of(PASS)
         || rows.is_empty()
         || rows.len() >= 1 << 24
     {
@@ -120,7 +138,11 @@ pub(crate) fn try_pool<'o, R: Row>(
     // SAFETY: `pool` stored every element of `out` (a whole number of passes);
     // `MaybeUninit<f32>` has the layout of `f32`.
     let out = unsafe { &mut *(out as *mut [MaybeUninit<f32>] as *mut [f32]) };
-    Ok((out, false))
+    if normalize {
+        // SAFETY: the CPU supports AVX2 (checked above).
+        unsafe { normalize_avx2(out) };
+    }
+    Ok((out, normalize))
 }
 
 #[target_feature(enable = "avx2,f16c")]
