@@ -3,8 +3,8 @@
 (`peer-encode`, benches/src/bin/peer-encode.rs) and Python model2vec 0.10, each run as
 a fresh process that loads the model, reads a file of texts (one per line), encodes
 every line and writes f32 rows. Runs alternate between the programs, so that the
-machine's drift hits all of them alike; each run's wall time and peak RSS (the
-child's own `ru_maxrss`, from `os.wait4`) are recorded, and the median is reported.
+machine's drift hits all of them alike; each run's wall time and peak RSS (GNU
+`/usr/bin/time`'s `%M`) are recorded, and the median time is reported.
 
     python3 scripts/encode_process.py --cli target/release/m2v-cli \
         --peer target/release/peer-encode --model ~/.cache/.../potion-base-8M \
@@ -44,17 +44,18 @@ with open(out, "wb") as f:
 
 
 def run_once(cmd):
-    """Wall seconds and peak RSS (MiB) of one run of `cmd`."""
+    """Wall seconds and peak RSS (MiB) of one run of `cmd`. The RSS comes from GNU
+    time's `%M` (the child's own high-water mark): this script's `wait4` would also
+    count the pages of this Python process that a forked child starts with."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-f", "M2V_MAXRSS_KB %M"] + cmd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.decode(errors="replace")
     if p.returncode != 0:
         sys.exit(f"{cmd[0]} failed ({p.returncode}): {err}")
-    return wall, usage.ru_maxrss / 1024
+    kb = [int(l.split()[1]) for l in err.splitlines() if l.startswith("M2V_MAXRSS_KB ")]
+    return wall, kb[-1] / 1024
 
 
 def check_outputs(a, progs, tmp):
