@@ -8,6 +8,8 @@
 //! little-endian f32, the bytes `m2v-cli encode` writes after its npy header.
 //! Built only with the `peers` feature.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 
 use anyhow::{Context, Result};
