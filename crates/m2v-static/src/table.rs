@@ -587,12 +587,17 @@ mod tests {
                             )
                         })
                         .collect();
-                    let mut out = vec![MaybeUninit::new(f32::NAN); dim];
-                    let done = if dtype == Dtype::F16 {
-                        avx2::try_pool::<F16>(&bytes, &rows, weighted, false, &mut out).ok()
-                    } else {
-                        avx2::try_pool::<F32>(&bytes, &rows, weighted, false, &mut out).ok()
+                    let pool = |normalize: bool, out: &mut [MaybeUninit<f32>]| {
+                        let done = if dtype == Dtype::F16 {
+                            avx2::try_pool::<F16>(&bytes, &rows, weighted, normalize, out)
+                        } else {
+                            avx2::try_pool::<F32>(&bytes, &rows, weighted, normalize, out)
+                        };
+                        done.ok()
+                            .map(|(got, normalized)| (got.to_vec(), normalized))
                     };
+                    let mut out = vec![MaybeUninit::new(f32::NAN); dim];
+                    let done = pool(false, &mut out);
                     assert_eq!(
                         done.is_some(),
                         dim.is_multiple_of(64),
@@ -601,11 +606,7 @@ mod tests {
                     let mut unit = want.clone();
                     normalize_generic(&mut unit);
                     let mut out2 = vec![MaybeUninit::new(f32::NAN); dim];
-                    let fused = if dtype == Dtype::F16 {
-                        avx2::try_pool::<F16>(&bytes, &rows, weighted, true, &mut out2).ok()
-                    } else {
-                        avx2::try_pool::<F32>(&bytes, &rows, weighted, true, &mut out2).ok()
-                    };
+                    let fused = pool(true, &mut out2);
                     if let Some((got, normalized)) = fused {
                         assert!(normalized);
                         let same = got

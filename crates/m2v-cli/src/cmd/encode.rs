@@ -424,10 +424,9 @@ fn progress(quiet: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
 /// The most output bytes one chunk may hold: a chunk of `--chunk-lines` lines is cut
 /// shorter for a wide model, so memory stays bounded by this budget (plus the texts),
 /// whatever dimension the model declares. The few buffers in flight are reused, never
-/// faulted in again. 16 MiB (16,384 rows of 256 columns, four batches for the encoding
-/// threads to share) encoded the 4x benchmark corpus on 2 threads 12-20% faster than
-/// 4 MiB (two half batches, one per thread, waiting for each other), for 42 MB more
-/// peak memory (see docs/bench.md, "Whole-process encode").
+/// faulted in again. 16 MiB is 16,384 rows of a 256-column model, several batches for
+/// the encoding threads to share; smaller chunks measured slower on 2 threads, for
+/// less memory (docs/bench.md, "Tuning notes").
 const CHUNK_BYTES: usize = 16 << 20;
 
 /// Lines per chunk for a model of `dim` columns: `chunk_lines`, or fewer where
@@ -464,8 +463,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     // Batches of 1,024 texts: each chunk is shared by the encoding threads and joined,
     // and smaller batches leave less of one thread's work to wait for at every chunk
-    // (the 4x corpus on 2 threads: 23% faster than 4,096; docs/bench.md, "Tuning
-    // notes").
+    // (measured faster than the library's 4,096 here: docs/bench.md, "Tuning notes").
     let mut opts = EncodeOptions::new()
         .threads(a.threads.unwrap_or(0))
         .batch_size(1024);

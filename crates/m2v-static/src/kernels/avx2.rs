@@ -99,7 +99,7 @@ const PASS: usize = 64;
 /// the same bits.
 ///
 /// `out` may be uninitialized: `Ok` with every element stored, or `Err(out)` untouched
-/// where this path does not apply (no AVX2 or F16C, another dtype or width, no rows,
+/// where this path does not apply (no AVX2 and F16C, another dtype or width, no rows,
 /// 2^24 rows or more).
 #[inline]
 #[allow(clippy::type_complexity)]
@@ -112,11 +112,9 @@ pub(crate) fn try_pool<'o, R: Row>(
 ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
     use std::any::TypeId;
     let half = TypeId::of::<R>() == TypeId::of::<F16>();
-    let usable = if half {
-        super::has_f16c()
-    } else {
-        TypeId::of::<R>() == TypeId::of::<F32>() && super::has_avx2()
-    };
+    // `pool` is compiled with F16C for both dtypes, so both need it (every AVX2 CPU
+    // has it).
+    let usable = (half || TypeId::of::<R>() == TypeId::of::<F32>()) && super::has_f16c();
     if !usable
         || out.is_empty()
         || !out.len().is_multiple_of(PASS)
@@ -125,8 +123,7 @@ pub(crate) fn try_pool<'o, R: Row>(
     {
         return Err(out);
     }
-    // SAFETY (each call): the CPU supports AVX2, and F16C for the F16 rows (checked
-    // above).
+    // SAFETY (each call): the CPU supports AVX2 and F16C (checked above).
     unsafe {
         match (half, weighted) {
             (false, false) => pool::<false, false>(bytes, rows, out),

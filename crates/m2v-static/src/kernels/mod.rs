@@ -52,8 +52,10 @@ impl KernelLevel {
 }
 
 /// The cap from `M2V_KERNELS`: 0 not read yet, else `KernelLevel as u8 + 1`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 static CAP: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn cap() -> KernelLevel {
     use std::sync::atomic::Ordering::Relaxed;
     let levels = [
