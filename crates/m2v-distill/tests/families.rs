@@ -28,7 +28,6 @@ fn manifest() -> &'static Path {
 fn teacher(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("m2v-families-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
     common::copy_tiny_teacher(name, &dir);
     dir
 }

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use crate::buffer::Buffer;
 use crate::kernels::portable::{
-    BF16, F16, F32, F64, I8, Row, TILE, divide_by_count_generic, mean_i8_exact_generic,
-    normalize_generic, sum_tail, sum_tiles, zeroed,
+    BF16, F16, F32, F64, I8, Row, TILE, divide_by_count_generic, half_or_single,
+    mean_i8_exact_generic, normalize_generic, sum_tail, sum_tiles, zeroed,
 };
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::{avx2, avx512};
@@ -384,8 +384,7 @@ pub(crate) fn sum_tiles_dispatch<R: Row>(
     #[cfg(target_arch = "x86_64")]
     {
         if crate::kernels::has_avx512() {
-            let half = std::any::TypeId::of::<R>() == std::any::TypeId::of::<F16>();
-            if half || std::any::TypeId::of::<R>() == std::any::TypeId::of::<F32>() {
+            if let Some(half) = half_or_single::<R>() {
                 // SAFETY: the CPU supports AVX-512F (checked just above).
                 let done = unsafe { avx512::sum(bytes, rows, weighted, half, out) };
                 if half {
@@ -399,9 +398,7 @@ pub(crate) fn sum_tiles_dispatch<R: Row>(
             unsafe { avx512::sum_tiles_avx512::<R>(bytes, rows, weighted, out) };
             return;
         }
-        if std::any::TypeId::of::<R>() == std::any::TypeId::of::<F16>()
-            && crate::kernels::has_f16c()
-        {
+        if half_or_single::<R>() == Some(true) && crate::kernels::has_f16c() {
             let done = out.len() / TILE * TILE;
             // SAFETY: the CPU supports AVX and F16C (checked just above).
             unsafe { avx2::sum_f16_f16c(bytes, rows, weighted, &mut out[..done]) };

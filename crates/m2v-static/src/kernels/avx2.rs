@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 
 use super::AHEAD;
 use super::portable::{
-    F16, F32, Row, TILE, divide_by_count_generic, mean_i8_exact_generic, normalize_generic,
+    Row, TILE, divide_by_count_generic, half_or_single, mean_i8_exact_generic, normalize_generic,
     sum_tiles,
 };
 use crate::scratch::Scratch;
@@ -110,12 +110,12 @@ pub(crate) fn try_pool<'o, R: Row>(
     normalize: bool,
     out: &'o mut [MaybeUninit<f32>],
 ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
-    use std::any::TypeId;
-    let half = TypeId::of::<R>() == TypeId::of::<F16>();
+    let Some(half) = half_or_single::<R>() else {
+        return Err(out);
+    };
     // `pool` is compiled with F16C for both dtypes, so both need it (every AVX2 CPU
     // has it).
-    let usable = (half || TypeId::of::<R>() == TypeId::of::<F32>()) && super::has_f16c();
-    if !usable
+    if !super::has_f16c()
         || out.is_empty()
         || !out.len().is_multiple_of(PASS)
         || rows.is_empty()

@@ -43,7 +43,8 @@ macro_rules! by_kind {
 
 use super::AHEAD;
 use super::portable::{
-    F16, F32, Row, divide_by_count_generic, mean_i8_exact_generic, normalize_generic, sum_tiles,
+    Row, divide_by_count_generic, half_or_single, mean_i8_exact_generic, normalize_generic,
+    sum_tiles,
 };
 use crate::scratch::Scratch;
 use crate::table::Lookup;
@@ -101,13 +102,10 @@ pub(crate) fn try_pool<'o, R: Row>(
     normalize: bool,
     out: &'o mut [MaybeUninit<f32>],
 ) -> Result<(&'o mut [f32], bool), &'o mut [MaybeUninit<f32>]> {
-    use std::any::TypeId;
-    let half = TypeId::of::<R>() == TypeId::of::<F16>();
-    if !(half || TypeId::of::<R>() == TypeId::of::<F32>())
-        || !(out.len() == 128 || out.len() == 256)
-        || rows.len() >= 1 << 24
-        || !super::has_avx512()
-    {
+    let Some(half) = half_or_single::<R>() else {
+        return Err(out);
+    };
+    if !(out.len() == 128 || out.len() == 256) || rows.len() >= 1 << 24 || !super::has_avx512() {
         return Err(out);
     }
     macro_rules! go {

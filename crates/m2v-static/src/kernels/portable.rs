@@ -98,6 +98,21 @@ row_impl!(
 /// Columns summed per pass over a text's rows: the partial sums of one tile stay in
 /// vector registers (64 f32 = 4 AVX-512 or 8 AVX2 registers) while every row adds its
 /// slice, instead of loading and storing the whole accumulator once per row.
+/// `Some(true)` for [`F16`] rows, `Some(false)` for [`F32`] rows (the two dtypes the
+/// register paths pool), `None` for the others.
+#[inline(always)]
+pub(crate) fn half_or_single<R: Row>() -> Option<bool> {
+    use std::any::TypeId;
+    let t = TypeId::of::<R>();
+    if t == TypeId::of::<F16>() {
+        Some(true)
+    } else if t == TypeId::of::<F32>() {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 pub(crate) const TILE: usize = 64;
 
 /// `out[j] = Σ_rows w·row[j]` (or `Σ row[j]` when not `weighted`), each column summed
