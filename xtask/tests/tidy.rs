@@ -63,6 +63,7 @@ const LIBRARIES: &[&str] = &[
     "m2v-hub",
     "m2v-distill",
     "m2v-train",
+    "m2v-serve",
 ];
 
 #[test]
@@ -108,8 +109,18 @@ fn layering_is_respected() {
             );
         }
     }
-    // Only m2v-hub (and the binaries) may carry an HTTP stack.
+    // Only m2v-hub (and the binaries) may carry an HTTP client; only m2v-serve an HTTP
+    // server.
     const HTTP: &[&str] = &["hf-hub", "ureq", "reqwest", "hyper", "curl"];
+    const SERVER: &[&str] = &["axum", "hyper", "tokio", "tower"];
+    for lib in LIBRARIES.iter().filter(|l| **l != "m2v-serve") {
+        for d in deps(lib) {
+            assert!(
+                !SERVER.contains(&d.as_str()),
+                "{lib} must not carry a server or an async runtime ({d})"
+            );
+        }
+    }
     for lib in LIBRARIES.iter().filter(|l| **l != "m2v-hub") {
         for d in deps(lib) {
             assert!(
@@ -151,12 +162,21 @@ fn layering_is_respected() {
         set(&[
             "m2v-distill",
             "m2v-hub",
+            "m2v-serve",
             "m2v-static",
             "m2v-tokenize",
             "m2v-train"
         ]),
         "m2v-cli's internal dependencies"
     );
+    // The server is a front end over the inference library: no teacher, no Burn, no
+    // training, no hub.
+    assert_eq!(
+        internal("m2v-serve"),
+        set(&["m2v-static"]),
+        "m2v-serve's internal dependencies"
+    );
+    assert!(!deps("m2v-serve").iter().any(|d| d.starts_with("burn")));
     // Training works on static models only: no teacher, no Burn, no driver; the
     // pipeline format and its inference belong to m2v-static.
     assert_eq!(

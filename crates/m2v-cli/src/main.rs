@@ -44,6 +44,9 @@ enum Command {
     Predict(cmd::train::PredictArgs),
     /// Score a classification pipeline on labelled data (precision, recall, F1, accuracy).
     Evaluate(cmd::train::EvaluateArgs),
+    /// Serve models and pipelines over HTTP: OpenAI /v1/embeddings, TEI /embed and
+    /// /predict, /metrics, /openapi.json and a demo page at /.
+    Serve(cmd::serve::Args),
 }
 
 fn main() {
@@ -59,6 +62,7 @@ fn main() {
         Command::Train(a) => cmd::train::run(*a),
         Command::Predict(a) => cmd::train::predict(a),
         Command::Evaluate(a) => cmd::train::evaluate(a),
+        Command::Serve(a) => cmd::serve::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -547,8 +547,23 @@ impl StaticModel {
         opts: &EncodeOptions,
     ) -> Embeddings {
         Embeddings::filled_by(texts.len(), self.dim(), |out| {
-            self.encode_uninit(texts, opts, out);
+            self.encode_uninit(texts, opts, out, &mut []);
         })
+    }
+
+    /// [`StaticModel::encode_with`] that also returns, per text, the number of tokens
+    /// it pooled (after truncation, unknown tokens removed): what a server reports as
+    /// usage, counted in the same pass, not by tokenizing twice.
+    pub fn encode_counting<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        opts: &EncodeOptions,
+    ) -> (Embeddings, Vec<u32>) {
+        let mut counts = vec![0u32; texts.len()];
+        let e = Embeddings::filled_by(texts.len(), self.dim(), |out| {
+            self.encode_uninit(texts, opts, out, &mut counts);
+        });
+        (e, counts)
     }
 
     /// Encodes texts into `out` (`texts.len() × dim` values, row-major), reusing the
@@ -562,17 +577,20 @@ impl StaticModel {
         // SAFETY: `MaybeUninit<f32>` has the layout of `f32`, and `encode_uninit` only
         // writes initialized values, so `out` stays initialized.
         let out = unsafe { &mut *(out as *mut [f32] as *mut [MaybeUninit<f32>]) };
-        self.encode_uninit(texts, opts, out);
+        self.encode_uninit(texts, opts, out, &mut []);
     }
 
     /// [`StaticModel::encode_to_slice`] into memory that may be uninitialized: every
     /// row it computes (`min(texts.len(), out.len() / dim)` rows) is written in full,
-    /// so a `texts.len() × dim` buffer comes back initialized.
+    /// so a `texts.len() × dim` buffer comes back initialized. When `counts` is not
+    /// empty (it then has `texts.len()` entries), each text's pooled token count is
+    /// written to it.
     fn encode_uninit<S: AsRef<str> + Sync>(
         &self,
         texts: &[S],
         opts: &EncodeOptions,
         out: &mut [MaybeUninit<f32>],
+        counts: &mut [u32],
     ) {
         let dim = self.dim();
         let max_length = opts.max_length.unwrap_or(self.max_length);
@@ -590,13 +608,17 @@ impl StaticModel {
             .max(1);
         let n_batches = texts.len().div_ceil(batch);
         let threads = wanted.min(n_batches).max(1);
-        let run = |texts: &[S], out: &mut [MaybeUninit<f32>], s: &mut EncodeScratch| {
+        let run = |texts: &[S],
+                   out: &mut [MaybeUninit<f32>],
+                   counts: &mut [u32],
+                   s: &mut EncodeScratch| {
             let EncodeScratch(s, tok) = s;
             let mut ids = std::mem::take(&mut s.group_ids);
             let mut ends = std::mem::take(&mut s.group_ends);
             let texts = &texts[..texts.len().min(out.len() / dim.max(1))];
             let mut next = 0;
             let mut rows = out.chunks_exact_mut(dim);
+            let mut counted = 0;
             loop {
                 // Tokenize a group of texts, then pool them.
                 ids.clear();
@@ -617,6 +639,14 @@ impl StaticModel {
                 if ends.is_empty() {
                     break;
                 }
+                if !counts.is_empty() {
+                    let mut from = 0;
+                    for (c, &end) in counts[counted..].iter_mut().zip(&ends) {
+                        *c = u32::try_from(end - from).unwrap_or(u32::MAX);
+                        from = end;
+                    }
+                    counted += ends.len();
+                }
                 let lookup = self.lookup_for(ids.len());
                 let mut from = 0;
                 for (k, (&end, row)) in ends.iter().zip(rows.by_ref()).enumerate() {
@@ -635,17 +665,27 @@ impl StaticModel {
         };
         if threads == 1 {
             let mut s = self.scratch.take();
-            run(texts, out, &mut s);
+            run(texts, out, counts, &mut s);
             self.scratch.give(s);
             return;
         }
-        let work = Mutex::new(texts.chunks(batch).zip(out.chunks_mut(batch * dim)));
+        // Empty `counts` stays empty for every batch.
+        let count_chunks = counts
+            .chunks_mut(batch)
+            .map(Some)
+            .chain(std::iter::repeat_with(|| None));
+        let work = Mutex::new(
+            texts
+                .chunks(batch)
+                .zip(out.chunks_mut(batch * dim))
+                .zip(count_chunks),
+        );
         let worker = || {
             let mut s = self.scratch.take();
             loop {
                 let next = work.lock().unwrap_or_else(|e| e.into_inner()).next();
-                let Some((t, o)) = next else { break };
-                run(t, o, &mut s);
+                let Some(((t, o), c)) = next else { break };
+                run(t, o, c.unwrap_or(&mut []), &mut s);
             }
             self.scratch.give(s);
         };

@@ -187,6 +187,18 @@ fn encode_variants_agree() {
         for (i, t) in many.iter().enumerate() {
             assert_eq!(p.row(i), e.row(i % TEXTS.len()), "text {i}: {t:?}");
         }
+        // The counting encode: the same rows, and each text's count is the length of
+        // what `tokenize` returns for it (several groups and batches, ending mid-batch).
+        let opts = EncodeOptions::new().threads(threads).batch_size(999);
+        let (c, counts) = m.encode_counting(&many, &opts);
+        assert_eq!(c, p);
+        for (i, t) in many.iter().enumerate() {
+            assert_eq!(
+                counts[i] as usize,
+                m.tokenize(t, m.max_length()).len(),
+                "{t:?}"
+            );
+        }
     }
     let empty: [&str; 0] = [];
     assert_eq!(m.encode(&empty).rows(), 0);

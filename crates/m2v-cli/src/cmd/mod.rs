@@ -6,6 +6,7 @@ pub mod encode;
 pub mod inspect;
 pub mod push;
 pub mod resolve;
+pub mod serve;
 pub mod tokenize;
 pub mod train;
 
