@@ -6,7 +6,8 @@
 //! instead of skipping), the GPU parity test on Mesa's software Vulkan driver
 //! (lavapipe) when that is installed (`.ci/run` installs `mesa-vulkan-drivers`; without
 //! it the step says it was skipped), the bench's smoke test `m2v-bench --quick
-//! --no-python` (into `target/bench-quick/`), `cargo doc`, and a lint of the default
+//! --no-python` (into `target/bench-quick/`), the server's demo page driven in headless
+//! Chromium (`browser.rs`), `cargo doc`, and a lint of the default
 //! (CPU-only) build of the teacher and the CLI.
 //!
 //! Build sharing (the cold run must stay well inside CI's limit on 2 cores): clippy,
@@ -104,6 +105,11 @@ pub fn run(args: &[String]) -> Result<()> {
             .with_context(|| format!("running {}", bin.display()))?;
         ensure!(status.success(), "m2v-bench --quick failed ({status})");
         check_quick_bench(&out.join("results.json"))
+    })?;
+    // The server's demo page in a real browser (the test step built the binary).
+    step("m2v-cli serve: demo page in headless Chromium", || {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        crate::browser::run(&root)
     })?;
     step("cargo doc", || {
         cargo(

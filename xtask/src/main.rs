@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod browser;
 mod ci;
 mod codegen;
 mod demo;

@@ -39,6 +39,7 @@ pub const PUBLISH_ORDER: &[&str] = &[
     "m2v-teacher",
     "m2v-train",
     "m2v-distill",
+    "m2v-serve",
     "m2v-cli",
 ];
 

@@ -48,6 +48,8 @@ pub(crate) struct App {
     threads: usize,
     draining: AtomicBool,
     created: u64,
+    /// [`OPENAPI`] with this server's limits filled in.
+    openapi: String,
 }
 
 impl App {
@@ -96,7 +98,10 @@ impl App {
         let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        let min_dim = models.iter().map(|m| m.model().dim()).min().unwrap_or(1);
+        let openapi = openapi_with_limits(config.max_batch, min_dim);
         Ok(App {
+            openapi,
             names,
             models,
             batcher,
@@ -593,6 +598,7 @@ async fn openai_embeddings(
     let body = body_object(api, body)?;
     let (texts, _) = texts(api, &body, "input", app.max_batch)?;
     let model = app.model_index(api, opt_str(api, &body, "model")?)?;
+    opt_str(api, &body, "user")?;
     let base64 = match opt_str(api, &body, "encoding_format")? {
         None | Some("float") => false,
         Some("base64") => true,
@@ -695,7 +701,7 @@ async fn tei_embed(
     let body = body_object(api, body)?;
     let (texts, _) = texts(api, &body, "inputs", app.max_batch)?;
     let model = app.model_index(api, opt_str(api, &body, "model")?)?;
-    if opt_str(api, &body, "prompt_name")?.is_some() {
+    if body.get("prompt_name").is_some_and(|v| !v.is_null()) {
         return Err(ApiError::invalid(
             api,
             "prompt_name",
@@ -762,11 +768,13 @@ async fn tei_predict(
             })?,
     };
     let Some(pipeline) = app.models[model].pipeline() else {
-        return Err(ApiError::invalid(
+        return Err(ApiError::new(
             api,
-            "model",
+            StatusCode::NOT_FOUND,
+            "no_pipeline",
             format!("`{}` is a model, not a pipeline", app.names[model]),
-        ));
+        )
+        .param("model"));
     };
     let raw = opt_bool(api, &body, "raw_scores")?.unwrap_or(false);
     let truncate = truncation(api, &body)?;
@@ -876,8 +884,32 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     r
 }
 
-async fn openapi() -> Response {
-    json_response(StatusCode::OK, OPENAPI.to_string())
+async fn openapi(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, app.openapi.clone())
+}
+
+/// [`OPENAPI`] with the limits a client must know to send a valid request: the most
+/// inputs per request (`maxItems`) and the largest `dimensions` every served model
+/// takes (`maximum`).
+fn openapi_with_limits(max_batch: usize, min_dim: usize) -> String {
+    let mut doc: Value = match serde_json::from_str(OPENAPI) {
+        Ok(v) => v,
+        Err(_) => return OPENAPI.to_string(),
+    };
+    let schemas = &mut doc["components"]["schemas"];
+    for (schema, field) in [
+        ("EmbeddingsRequest", "input"),
+        ("EmbedRequest", "inputs"),
+        ("PredictRequest", "inputs"),
+    ] {
+        if let Some(array) = schemas[schema]["properties"][field]["oneOf"].get_mut(1) {
+            array["maxItems"] = json!(max_batch);
+        }
+    }
+    for schema in ["EmbeddingsRequest", "EmbedRequest"] {
+        schemas[schema]["properties"]["dimensions"]["maximum"] = json!(min_dim);
+    }
+    doc.to_string()
 }
 
 async fn demo() -> Response {
@@ -940,5 +972,16 @@ mod tests {
             assert!(paths.contains_key(*r), "{r} is missing from openapi.json");
         }
         assert_eq!(paths.len(), crate::metrics::ROUTES.len() - 1);
+        let patched: Value = serde_json::from_str(&openapi_with_limits(64, 8)).unwrap();
+        let s = &patched["components"]["schemas"];
+        assert_eq!(
+            s["EmbeddingsRequest"]["properties"]["input"]["oneOf"][1]["maxItems"],
+            64
+        );
+        assert_eq!(
+            s["PredictRequest"]["properties"]["inputs"]["oneOf"][1]["maxItems"],
+            64
+        );
+        assert_eq!(s["EmbedRequest"]["properties"]["dimensions"]["maximum"], 8);
     }
 }

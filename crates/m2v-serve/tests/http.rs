@@ -384,14 +384,14 @@ fn bad_requests_get_typed_answers_naming_the_problem() {
     );
     check(
         c.post("/predict", json!({"inputs": "a", "model": "tiny"})),
-        422,
+        404,
         "not a pipeline",
     );
     check(c.get("/nope"), 404, "no route GET /nope");
     let m = c.get("/metrics").body;
     assert!(m.contains("m2v_errors_total{kind=\"too_large\"} 2"), "{m}");
     assert!(
-        m.contains("m2v_errors_total{kind=\"invalid_request\"} 9"),
+        m.contains("m2v_errors_total{kind=\"invalid_request\"} 8"),
         "{m}"
     );
     server.shutdown().unwrap();
