@@ -13,8 +13,8 @@ pub enum Error {
         name: String,
         /// Its folder.
         path: PathBuf,
-        /// Why.
-        source: m2v_static::Error,
+        /// Why (boxed: the library's error is large).
+        source: Box<m2v_static::Error>,
     },
     /// Two models were given the same name.
     #[error("two models are named `{0}`: name them with NAME=PATH")]

@@ -27,6 +27,7 @@
 //! inputs are bounded (413), malformed JSON is a 422 naming the field, and a panic in
 //! a handler or an encoding thread becomes a 500.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod api;
 mod batch;
