@@ -91,9 +91,9 @@ impl App {
             config.max_queue_texts,
             metrics.clone(),
         );
-        batcher.start(threads).map_err(|source| Error::Io {
+        batcher.start(threads).map_err(|error| Error::Io {
             context: "starting the encoding threads".into(),
-            source,
+            error,
         })?;
         let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

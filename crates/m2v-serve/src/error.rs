@@ -7,14 +7,15 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A model or pipeline folder did not load.
-    #[error("loading model `{name}` from {}: {source}", path.display())]
+    #[error("loading model `{name}` from {}: {error}", path.display())]
     Model {
         /// The model's name in the API.
         name: String,
         /// Its folder.
         path: PathBuf,
-        /// Why (boxed: the library's error is large).
-        source: Box<m2v_static::Error>,
+        /// Why (boxed: the library's error is large). Shown in the message, so it is
+        /// not also reported as the error's `source()`.
+        error: Box<m2v_static::Error>,
     },
     /// Two models were given the same name.
     #[error("two models are named `{0}`: name them with NAME=PATH")]
@@ -39,11 +40,11 @@ pub enum Error {
         message: String,
     },
     /// Binding the address, or another I/O failure of the server itself.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What was being done.
         context: String,
-        /// The error.
-        source: std::io::Error,
+        /// The error (in the message, not also as `source()`).
+        error: std::io::Error,
     },
 }

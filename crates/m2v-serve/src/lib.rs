@@ -116,7 +116,7 @@ impl Running {
             Some(t) => t.join().unwrap_or_else(|_| {
                 Err(Error::Io {
                     context: "the server thread".into(),
-                    source: std::io::Error::other("panicked"),
+                    error: std::io::Error::other("panicked"),
                 })
             }),
             None => Ok(()),
@@ -131,7 +131,7 @@ impl Running {
             Some(t) => t.join().unwrap_or_else(|_| {
                 Err(Error::Io {
                     context: "the server thread".into(),
-                    source: std::io::Error::other("panicked"),
+                    error: std::io::Error::other("panicked"),
                 })
             }),
             None => Ok(()),
@@ -159,19 +159,19 @@ pub fn start(config: Config, signals: bool) -> Result<Running, Error> {
         .thread_name("m2v-serve-http")
         .enable_all()
         .build()
-        .map_err(|source| Error::Io {
+        .map_err(|error| Error::Io {
             context: "starting the HTTP runtime".into(),
-            source,
+            error,
         })?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind(config.addr))
-        .map_err(|source| Error::Io {
+        .map_err(|error| Error::Io {
             context: format!("binding {}", config.addr),
-            source,
+            error,
         })?;
-    let addr = listener.local_addr().map_err(|source| Error::Io {
+    let addr = listener.local_addr().map_err(|error| Error::Io {
         context: "reading the bound address".into(),
-        source,
+        error,
     })?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = api::router(state.clone(), config.max_input_bytes);
@@ -196,14 +196,14 @@ pub fn start(config: Config, signals: bool) -> Result<Running, Error> {
             });
             // In-flight requests have their answers; now the encoding threads.
             rt.shutdown_timeout(std::time::Duration::from_secs(5));
-            result.map_err(|source| Error::Io {
+            result.map_err(|error| Error::Io {
                 context: "serving".into(),
-                source,
+                error,
             })
         })
-        .map_err(|source| Error::Io {
+        .map_err(|error| Error::Io {
             context: "starting the server thread".into(),
-            source,
+            error,
         })?;
     Ok(Running {
         addr,

@@ -43,7 +43,7 @@ impl Served {
         let wrap = |source| Error::Model {
             name: spec.name.clone(),
             path: spec.path.clone(),
-            source: Box::new(source),
+            error: Box::new(source),
         };
         if spec.path.join("head.safetensors").is_file() {
             Pipeline::from_pretrained(&spec.path)
