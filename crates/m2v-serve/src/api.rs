@@ -50,6 +50,7 @@ pub(crate) struct App {
     created: u64,
     /// [`OPENAPI`] with this server's limits filled in.
     openapi: String,
+    request_timeout: std::time::Duration,
 }
 
 impl App {
@@ -101,6 +102,7 @@ impl App {
         let min_dim = models.iter().map(|m| m.model().dim()).min().unwrap_or(1);
         let openapi = openapi_with_limits(config.max_batch, min_dim);
         Ok(App {
+            request_timeout: config.request_timeout,
             openapi,
             names,
             models,
@@ -374,11 +376,23 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
         )
         .into_response()
     } else {
-        match AssertUnwindSafe(next.run(req)).catch_unwind().await {
-            Ok(r) => r,
-            Err(_) => {
+        let run = AssertUnwindSafe(next.run(req)).catch_unwind();
+        match tokio::time::timeout(app.request_timeout, run).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => {
                 ApiError::internal(api, "the request handler panicked".into()).into_response()
             }
+            Err(_) => ApiError::new(
+                api,
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request took longer than {:.1} s to arrive and be answered \
+                     (--request-timeout)",
+                    app.request_timeout.as_secs_f64()
+                ),
+            )
+            .into_response(),
         }
     };
     app.metrics.request(

@@ -38,6 +38,7 @@ mod models;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use crate::error::Error;
 pub use crate::models::{ModelSpec, Served};
@@ -64,12 +65,17 @@ pub struct Config {
     pub threads: usize,
     /// Threads answering HTTP (0: one per core).
     pub io_threads: usize,
+    /// Longest time a request may take, from its first byte to its answer (headers,
+    /// body, queue and encoding): 408 beyond, and a client that has not sent its
+    /// headers by then is disconnected. Also the most time shutdown waits for open
+    /// connections.
+    pub request_timeout: Duration,
 }
 
 impl Config {
     /// The defaults for `models`: 127.0.0.1:8080, no key, 2048 inputs and 8 MiB per
     /// request, batches of up to 4096 texts, a queue of 32,768 texts, one encoding
-    /// and one HTTP thread per core.
+    /// and one HTTP thread per core, 30 s per request.
     pub fn new(models: Vec<ModelSpec>) -> Config {
         Config {
             models,
@@ -81,6 +87,7 @@ impl Config {
             max_queue_texts: 32_768,
             threads: 0,
             io_threads: 0,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -175,6 +182,7 @@ pub fn start(config: Config, signals: bool) -> Result<Running, Error> {
     })?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = api::router(state.clone(), config.max_input_bytes);
+    let timeout = config.request_timeout;
     let thread = std::thread::Builder::new()
         .name("m2v-serve".into())
         .spawn(move || {
@@ -190,9 +198,7 @@ pub fn start(config: Config, signals: bool) -> Result<Running, Error> {
                     }
                     state.draining();
                 };
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+                serve(listener, router, shutdown, timeout).await
             });
             // In-flight requests have their answers; now the encoding threads.
             rt.shutdown_timeout(std::time::Duration::from_secs(5));
@@ -218,6 +224,52 @@ pub fn run(config: Config, on_ready: impl FnOnce(SocketAddr)) -> Result<(), Erro
     let running = start(config, true)?;
     on_ready(running.addr());
     running.wait()
+}
+
+/// The accept loop: one HTTP/1.1 connection task per client, each with a deadline for
+/// reading a request's headers (a client that never finishes them is dropped); once
+/// `shutdown` resolves, stop accepting, let every open connection finish its request
+/// in flight and close (at most `timeout` more), then return.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()>,
+    timeout: Duration,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: wait, then go on.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(timeout)
+            .keep_alive(true);
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that went away mid-request is its own problem.
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(timeout) => {}
+    }
+    Ok(())
 }
 
 /// SIGTERM or Ctrl-C (SIGINT).

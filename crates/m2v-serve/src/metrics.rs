@@ -90,6 +90,7 @@ fn error_kind(status: u16) -> Option<&'static str> {
     Some(match status {
         400 | 422 => "invalid_request",
         401 => "unauthorized",
+        408 => "timeout",
         404 | 405 => "not_found",
         413 => "too_large",
         429 => "overloaded",

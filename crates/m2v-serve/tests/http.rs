@@ -512,3 +512,43 @@ fn shutdown_lets_requests_in_flight_finish() {
     // And nothing listens any more.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn slow_clients_get_408_or_are_disconnected() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let server = m2v_serve::start(
+        config(|c| c.request_timeout = Duration::from_millis(400)),
+        false,
+    )
+    .unwrap();
+    // A body that never arrives in full: 408 once the deadline passes.
+    let mut s = std::net::TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let start = Instant::now();
+    s.write_all(
+        b"POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"inputs\": ",
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("--request-timeout"), "{answer}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    // Headers that never end: the connection is closed, nothing is answered.
+    let mut s = std::net::TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let start = Instant::now();
+    s.write_all(b"POST /embed HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut rest = Vec::new();
+    let closed = s.read_to_end(&mut rest);
+    assert!(start.elapsed() < Duration::from_secs(5), "{closed:?}");
+    // The server still answers others.
+    let c = Client::new(&server);
+    assert_eq!(c.get("/health").status, 200);
+    let m = c.get("/metrics").body;
+    assert!(m.contains("m2v_errors_total{kind=\"timeout\"} 1"), "{m}");
+    server.shutdown().unwrap();
+}

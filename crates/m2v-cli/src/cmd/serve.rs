@@ -44,6 +44,10 @@ pub struct Args {
     /// Threads answering HTTP (default: one per core).
     #[arg(long)]
     io_threads: Option<usize>,
+    /// Seconds a request may take from its first byte to its answer (408 beyond; a
+    /// client still sending its headers is disconnected).
+    #[arg(long, default_value_t = 30.0)]
+    request_timeout: f64,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -71,6 +75,10 @@ pub fn run(a: Args) -> Result<()> {
     config.max_queue_texts = a.max_queue;
     config.threads = a.threads.unwrap_or(0);
     config.io_threads = a.io_threads.unwrap_or(0);
+    if !(a.request_timeout.is_finite() && a.request_timeout > 0.0) {
+        anyhow::bail!("--request-timeout must be a positive number of seconds");
+    }
+    config.request_timeout = std::time::Duration::from_secs_f64(a.request_timeout);
     let names: Vec<String> = config.models.iter().map(|s| s.name.clone()).collect();
     m2v_serve::run(config, |addr| {
         // The one line scripts wait for (stdout, flushed): the address.
