@@ -26,6 +26,10 @@
 //! **Invariant:** no input reaches the client as a dropped connection: bodies and
 //! inputs are bounded (413), malformed JSON is a 422 naming the field, and a panic in
 //! a handler or an encoding thread becomes a 500.
+//!
+//! **Invariant:** every request has a deadline ([`Config::request_timeout`]: 408 for
+//! a slow body or a long wait; a client that never finishes its headers is
+//! disconnected), so slow clients cannot hold the server's time or memory.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
