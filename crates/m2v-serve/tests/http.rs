@@ -505,7 +505,22 @@ fn shutdown_lets_requests_in_flight_finish() {
         (a.status, a.json().as_array().map_or(0, Vec::len))
     });
     started_rx.recv().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    // Shut down once the server holds the request (its batch has started), however
+    // slow this machine is.
+    let c = Client::new(&server);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !c
+        .get("/metrics")
+        .body
+        .lines()
+        .any(|l| l.starts_with("m2v_batch_texts_count ") && !l.ends_with(" 0"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let addr = server.addr();
     server.shutdown().unwrap();
     assert_eq!(request.join().unwrap(), (200, 2000));
