@@ -69,10 +69,9 @@ pub struct Config {
     pub threads: usize,
     /// Threads answering HTTP (0: one per core).
     pub io_threads: usize,
-    /// Longest time a request may take, from its first byte to its answer (headers,
-    /// body, queue and encoding): 408 beyond, and a client that has not sent its
-    /// headers by then is disconnected. Also the most time shutdown waits for open
-    /// connections.
+    /// Deadline for a request's headers (a client that misses it is disconnected),
+    /// then again for its body, queue and encoding (408 beyond). Also the most time
+    /// shutdown waits for open connections.
     pub request_timeout: Duration,
 }
 

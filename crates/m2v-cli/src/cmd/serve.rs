@@ -44,8 +44,8 @@ pub struct Args {
     /// Threads answering HTTP (default: one per core).
     #[arg(long)]
     io_threads: Option<usize>,
-    /// Seconds a request may take from its first byte to its answer (408 beyond; a
-    /// client still sending its headers is disconnected).
+    /// Seconds a client has to send a request's headers (else it is disconnected), and
+    /// again for the body and the answer (408 beyond).
     #[arg(long, default_value_t = 30.0)]
     request_timeout: f64,
 }
