@@ -636,6 +636,8 @@ async fn openai_embeddings(
         normalize,
         truncate: true,
     };
+    // The request's value tree is not kept while the texts wait in the queue.
+    drop(body);
     let rows = app.run(api, model, texts, task).await?;
     let width = dims.unwrap_or(dim);
     let per_row = if base64 { width * 6 } else { width * 12 } + 48;
@@ -733,6 +735,7 @@ async fn tei_embed(
         normalize: normalize && dims.is_none(),
         truncate,
     };
+    drop(body);
     let rows = app.run(api, model, texts, task).await?;
     let width = dims.unwrap_or(dim);
     let mut out = String::with_capacity(rows.len() * (width * 12 + 2) + 2);
@@ -792,6 +795,7 @@ async fn tei_predict(
     };
     let raw = opt_bool(api, &body, "raw_scores")?.unwrap_or(false);
     let truncate = truncation(api, &body)?;
+    drop(body);
     let rows = app
         .run(api, model, texts, Task::Predict { raw, truncate })
         .await?;

@@ -122,21 +122,18 @@ impl Running {
     /// Blocks until the server stops on its own (SIGTERM or Ctrl-C when started by
     /// [`run`]).
     pub fn wait(mut self) -> Result<(), Error> {
-        match self.thread.take() {
-            Some(t) => t.join().unwrap_or_else(|_| {
-                Err(Error::Io {
-                    context: "the server thread".into(),
-                    error: std::io::Error::other("panicked"),
-                })
-            }),
-            None => Ok(()),
-        }
+        self.join()
     }
 
     fn stop_and_join(&mut self) -> Result<(), Error> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+        self.join()
+    }
+
+    /// Waits for the server thread (once; later calls return `Ok`).
+    fn join(&mut self) -> Result<(), Error> {
         match self.thread.take() {
             Some(t) => t.join().unwrap_or_else(|_| {
                 Err(Error::Io {

@@ -62,12 +62,17 @@ impl Answer {
 
 impl Client {
     fn new(s: &Running) -> Client {
+        Client::at(format!("http://{}", s.addr()))
+    }
+
+    /// A client of the server at `base` (for threads that do not hold the server).
+    fn at(base: String) -> Client {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
             .into();
         Client {
-            base: format!("http://{}", s.addr()),
+            base,
             agent,
             key: None,
         }
@@ -446,19 +451,10 @@ fn a_full_queue_answers_429_with_retry_after() {
             .map(|_| {
                 let (base, body) = (base.clone(), body.clone());
                 s.spawn(move || {
-                    let agent: ureq::Agent = ureq::Agent::config_builder()
-                        .http_status_as_error(false)
-                        .build()
-                        .into();
+                    let c = Client::at(base);
                     let mut out = Vec::new();
                     for _ in 0..6 {
-                        let a = Client::answer(
-                            agent
-                                .post(format!("{base}/embed"))
-                                .header("content-type", "application/json")
-                                .send(&body)
-                                .unwrap(),
-                        );
+                        let a = c.post_raw("/embed", &body);
                         if a.status == 200 {
                             assert_eq!(a.json().as_array().unwrap().len(), 2000);
                         }
@@ -490,18 +486,9 @@ fn shutdown_lets_requests_in_flight_finish() {
             .to_string();
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     let request = std::thread::spawn(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let c = Client::at(base);
         started_tx.send(()).unwrap();
-        let a = Client::answer(
-            agent
-                .post(format!("{base}/embed"))
-                .header("content-type", "application/json")
-                .send(&body)
-                .unwrap(),
-        );
+        let a = c.post_raw("/embed", &body);
         (a.status, a.json().as_array().map_or(0, Vec::len))
     });
     started_rx.recv().unwrap();
