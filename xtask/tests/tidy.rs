@@ -205,10 +205,38 @@ fn layering_is_respected() {
             .iter()
             .any(|d| d == "m2v-distill" || d == "m2v-cli" || d == "m2v-hub")
     );
-    // The static crate depends on nothing of ours but the tokenizer.
-    for d in deps("m2v-static") {
-        assert_eq!(d, "m2v-tokenize", "m2v-static depends on {d}");
+    // The static crate depends on nothing of ours but the tokenizer, and on the hub
+    // client only behind its opt-in `download` feature.
+    for d in ws.members["m2v-static"]["dependencies"].as_array().unwrap() {
+        if !d["kind"].is_null() {
+            continue;
+        }
+        let (name, optional) = (d["name"].as_str().unwrap(), d["optional"] == true);
+        assert!(
+            (name == "m2v-tokenize" && !optional) || (name == "m2v-hub" && optional),
+            "m2v-static depends on {name} (optional: {optional})"
+        );
     }
+    // The Python binding is a thin front end over m2v-static, and the only crate that
+    // links pyo3.
+    for (name, _) in ws.members.iter() {
+        for d in deps(name) {
+            assert!(
+                name == "m2v-python" || !d.starts_with("pyo3") && d != "numpy",
+                "{name} depends on {d}: Python bindings live in m2v-python only"
+            );
+        }
+    }
+    let python: Vec<String> = deps("m2v-python")
+        .into_iter()
+        .filter(|d| d.starts_with("m2v-"))
+        .collect();
+    assert_eq!(python, ["m2v-static"], "m2v-python calls m2v-static only");
+    assert_eq!(
+        ws.members["m2v-static"]["features"]["default"],
+        serde_json::json!([]),
+        "m2v-static downloads only when asked to"
+    );
 }
 
 #[test]

@@ -111,6 +111,8 @@ impl FileSelection {
                 "config_sentence_transformers.json",
                 "README.md",
                 "0_StaticEmbedding/*",
+                // A trained pipeline's head (model2vec 0.10 `StaticModelPipeline`).
+                "head.safetensors",
             ],
             &["config.json", "model.safetensors", "tokenizer.json"],
         )

@@ -99,6 +99,30 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A model name is neither a folder nor a valid hub id.
+    NotFound {
+        /// The name given.
+        name: PathBuf,
+        /// Why it is neither.
+        message: String,
+    },
+    /// A hub id is not in the local Hugging Face cache (and this build does not
+    /// download: see the `download` feature).
+    NotCached {
+        /// The hub id.
+        name: String,
+        /// The cache folder that was searched.
+        cache: PathBuf,
+        /// How to get the model.
+        hint: &'static str,
+    },
+    /// Downloading a hub id failed (the `download` feature).
+    Download {
+        /// The hub id.
+        name: String,
+        /// `m2v-hub`'s error.
+        message: String,
+    },
     /// A load or encode option cannot be applied to this model.
     InvalidOption {
         /// The option, e.g. `dimensionality`.
@@ -166,6 +190,13 @@ impl fmt::Display for Error {
             ),
             Error::Config { path, message } => write!(f, "{}invalid config: {message}", file(path)),
             Error::Output { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::NotFound { name, message } => write!(f, "{}: {message}", name.display()),
+            Error::NotCached { name, cache, hint } => write!(
+                f,
+                "{name} is not in the Hugging Face cache ({}): {hint}",
+                cache.display()
+            ),
+            Error::Download { name, message } => write!(f, "downloading {name}: {message}"),
             Error::InvalidOption { option, message } => {
                 write!(f, "invalid option `{option}`: {message}")
             }
@@ -197,6 +228,9 @@ impl Error {
             | Error::File { .. }
             | Error::NoLayout { .. }
             | Error::Output { .. }
+            | Error::NotFound { .. }
+            | Error::NotCached { .. }
+            | Error::Download { .. }
             | Error::InvalidOption { .. } => {}
         }
         self

@@ -62,6 +62,7 @@ mod embeddings;
 mod error;
 mod files;
 mod half;
+pub mod hub;
 mod kernels;
 mod layout;
 mod mmap;

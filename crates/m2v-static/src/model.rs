@@ -267,15 +267,18 @@ fn at(e: Error, p: Option<&Path>) -> Error {
 }
 
 impl StaticModel {
-    /// Loads a model from a folder in any of the three layouts (see [`Layout`]), with
-    /// the config's settings.
-    pub fn from_pretrained(dir: impl AsRef<Path>) -> Result<Self, Error> {
-        Self::load(dir, &LoadOptions::default())
+    /// Loads a model from a folder in any of the three layouts (see [`Layout`]), or
+    /// from a hub id (`minishlab/potion-base-8M`, `ORG/NAME@REVISION`) in the local
+    /// Hugging Face cache (see [`crate::hub`]; downloaded first with the `download`
+    /// feature), with the config's settings.
+    pub fn from_pretrained(name: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::load(name, &LoadOptions::default())
     }
 
-    /// Loads a model from a folder with options.
-    pub fn load(dir: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self, Error> {
-        let dir = dir.as_ref();
+    /// Loads a model from a folder or a cached hub id (as [`StaticModel::from_pretrained`])
+    /// with options.
+    pub fn load(name: impl AsRef<Path>, opts: &LoadOptions) -> Result<Self, Error> {
+        let dir = &crate::hub::resolve(name)?;
         let files: Files = Layout::detect(dir)?;
         let config = Config::parse(&read(&files.config, crate::files::MAX_CONFIG_BYTES)?)
             .map_err(|e| e.with_path(&files.config))?;
@@ -772,11 +775,24 @@ impl StaticModel {
         ids: &mut Vec<u32>,
         tok: Option<&mut TokenizerScratch>,
     ) {
-        let base = ids.len();
         let text = match max_length {
             Some(m) => truncate_chars(text, m.saturating_mul(self.median_token_length)),
             None => text,
         };
+        self.tokenize_uncut(text, max_length, ids, tok);
+    }
+
+    /// Tokenizes `text` as it is (no character cut), truncated to `max_length` ids,
+    /// unknown tokens removed, appending to `ids`.
+    #[inline]
+    fn tokenize_uncut(
+        &self,
+        text: &str,
+        max_length: Option<usize>,
+        ids: &mut Vec<u32>,
+        tok: Option<&mut TokenizerScratch>,
+    ) {
+        let base = ids.len();
         match tok {
             Some(t) => self.tokenizer.encode_into_with(text, max_length, ids, t),
             None => self.tokenizer.encode_into(text, max_length, ids),
@@ -798,6 +814,17 @@ impl StaticModel {
     pub fn tokenize(&self, text: &str, max_length: Option<usize>) -> Vec<u32> {
         let mut ids = Vec::new();
         self.tokenize_into(text, max_length, &mut ids);
+        ids
+    }
+
+    /// Python `StaticModel.tokenize`'s ids: the whole text tokenized without special
+    /// tokens, truncated to `max_length` ids (Python sets the tokenizer's truncation to
+    /// the model's `max_length`), unknown tokens removed. Unlike
+    /// [`StaticModel::tokenize`], the text is not first cut to `max_length × median
+    /// token length` characters: Python's `tokenize` does not cut, its `encode` does.
+    pub fn tokenize_like_python(&self, text: &str, max_length: Option<usize>) -> Vec<u32> {
+        let mut ids = Vec::new();
+        self.tokenize_uncut(text, max_length, &mut ids, None);
         ids
     }
 

@@ -525,7 +525,7 @@ impl Pipeline {
     /// `head_config`. `dimensionality` is refused (the head was trained on the full
     /// dimension).
     pub fn load(dir: impl AsRef<Path>, opts: &LoadOptions) -> Result<Pipeline, Error> {
-        let dir = dir.as_ref();
+        let dir = &crate::hub::resolve(dir)?;
         if opts.dimensionality.is_some() {
             return Err(Error::InvalidOption {
                 option: "dimensionality",
