@@ -1,17 +1,26 @@
-//! `m2v-cli encode`: one embedding row per input line, streamed in chunks.
+//! `m2v-cli encode`: one embedding row per input text, streamed in chunks.
 //!
 //! Stable interface (scripts drive it): `--model <hub id|dir> --input <file|-> --output
-//! <file|-> [--format npy|jsonl|safetensors] [--threads N] [--max-length N|none]
-//! [--normalize true|false] [--lossy] [--chunk-lines N] [--quiet]`.
+//! <file|-> [--format npy|jsonl|safetensors|parquet] [--input-format
+//! text|parquet|jsonl|csv|tsv] [--column NAME] [--id-column NAME] [--null-as-empty]
+//! [--threads N] [--max-length N|none] [--normalize true|false] [--lossy]
+//! [--chunk-lines N] [--quiet]`.
 //!
-//! Lines are split on `\n` (a trailing `\r` is dropped with it); an empty line is an
-//! empty text (a zero vector, or a zero vector after normalization); a final line
-//! without a newline counts. Files are written to a new temporary file (random name,
-//! created exclusively) beside the output and renamed when complete, so a failure
-//! leaves no partial file. npy and safetensors headers need the row count: to a stream
-//! (stdout, a FIFO, a device) they are written first when the input is a regular file,
-//! whose lines are counted before encoding (the rows then follow as they are encoded);
-//! from stdin to a stream they go through an anonymous temporary file.
+//! Plain text (the default): lines are split on `\n` (a trailing `\r` is dropped with
+//! it); an empty line is an empty text (a zero vector, or a zero vector after
+//! normalization); a final line without a newline counts. Files are written to a new
+//! temporary file (random name, created exclusively) beside the output and renamed when
+//! complete, so a failure leaves no partial file. npy and safetensors headers need the
+//! row count: to a stream (stdout, a FIFO, a device) they are written first when the
+//! input is a regular file, whose lines are counted before encoding (the rows then follow
+//! as they are encoded); from stdin to a stream they go through an anonymous temporary
+//! file.
+//!
+//! Tables (`table.rs`): `.parquet`, `.jsonl`/`.ndjson`, `.csv` and `.tsv` inputs (or
+//! `--input-format`) are read in batches of rows; `--column` names the text column and
+//! `--id-column` a column carried to a Parquet output (`--output FILE.parquet` or
+//! `--format parquet`: the id column, then `embedding`, a `FixedSizeList<Float32, dim>`).
+//! The rules for types, nulls and ids are in `table.rs` and docs/formats.md.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write};
@@ -23,6 +32,8 @@ use m2v_static::EncodeOptions;
 
 use crate::input::{MaxLength, load_model};
 
+mod table;
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -32,6 +43,39 @@ pub enum Format {
     Jsonl,
     /// safetensors with one F32 tensor `embeddings` `[lines, dim]`.
     Safetensors,
+    /// Parquet: the `--id-column` (when given) and `embedding`, a
+    /// `FixedSizeList<Float32, dim>`.
+    Parquet,
+}
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    /// One text per line.
+    Text,
+    /// Apache Parquet (any codec among uncompressed, snappy, gzip, lz4, zstd).
+    Parquet,
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header line (RFC 4180 quoting).
+    Csv,
+    /// Tab-separated values with a header line (no quoting).
+    Tsv,
+}
+
+impl InputFormat {
+    /// From the input's extension: `.parquet`, `.jsonl`/`.ndjson`, `.csv`, `.tsv`, else
+    /// text.
+    fn infer(input: &str) -> InputFormat {
+        let ext = Path::new(input).extension().and_then(|e| e.to_str());
+        match ext.map(str::to_ascii_lowercase).as_deref() {
+            Some("parquet") => InputFormat::Parquet,
+            Some("jsonl" | "ndjson") => InputFormat::Jsonl,
+            Some("csv") => InputFormat::Csv,
+            Some("tsv") => InputFormat::Tsv,
+            _ => InputFormat::Text,
+        }
+    }
 }
 
 /// Arguments of `m2v-cli encode`.
@@ -42,14 +86,27 @@ pub struct Args {
     /// HF_HUB_OFFLINE=1).
     #[arg(long)]
     pub model: String,
-    /// Input text file, one text per line; `-` for stdin.
+    /// Input file: text (one text per line), or a table (`.parquet`, `.jsonl`,
+    /// `.ndjson`, `.csv`, `.tsv`, with --column); `-` for stdin.
     #[arg(long, default_value = "-")]
     pub input: String,
+    /// Input format; default from the input's extension, else text.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormat>,
+    /// The text column of a table input (required for Parquet, JSONL, CSV and TSV).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// A column carried to the Parquet output unchanged (an id, a key), row for row.
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// Encode a null or missing text as an empty text instead of failing.
+    #[arg(long)]
+    pub null_as_empty: bool,
     /// Output file; `-` for stdout.
     #[arg(long, default_value = "-")]
     pub output: String,
-    /// Output format; default from the output extension (`.npy`, `.safetensors`),
-    /// else jsonl.
+    /// Output format; default from the output extension (`.npy`, `.safetensors`,
+    /// `.parquet`), else jsonl.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Threads (default: all cores).
@@ -77,6 +134,7 @@ impl Format {
         match Path::new(output).extension().and_then(|e| e.to_str()) {
             Some("npy") => Format::Npy,
             Some("safetensors") => Format::Safetensors,
+            Some("parquet") => Format::Parquet,
             _ => Format::Jsonl,
         }
     }
@@ -199,19 +257,7 @@ impl Sink {
             }
         } else {
             let dest = PathBuf::from(output);
-            let name = dest
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "out".into());
-            let dir = match dest.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let tmp = tempfile::Builder::new()
-                .prefix(&format!(".{name}."))
-                .suffix(".tmp")
-                .tempfile_in(&dir)
-                .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+            let tmp = temp_beside(&dest)?;
             Dest::File {
                 w: BufWriter::with_capacity(1 << 20, tmp),
                 dest,
@@ -220,7 +266,7 @@ impl Sink {
         let preamble = match format {
             Format::Npy => NPY_PREAMBLE,
             Format::Safetensors => ST_PREAMBLE,
-            Format::Jsonl => 0,
+            Format::Jsonl | Format::Parquet => 0,
         };
         match &mut dest {
             Dest::File { w, .. } => w.write_all(&vec![b' '; preamble])?,
@@ -275,7 +321,8 @@ impl Sink {
                 self.lines = bufs;
                 res?;
             }
-            Format::Npy | Format::Safetensors => {
+            // Parquet goes through `table::ParquetSink`, never here.
+            Format::Npy | Format::Safetensors | Format::Parquet => {
                 if cfg!(target_endian = "little") {
                     // The rows' memory is the file's bytes: written as they are.
                     self.writer().write_all(bytemuck::cast_slice(data))?;
@@ -304,7 +351,7 @@ impl Sink {
         let preamble = match self.format {
             Format::Npy => Some(npy_preamble(rows, self.dim)),
             Format::Safetensors => Some(st_preamble(rows, self.dim)?),
-            Format::Jsonl => None,
+            Format::Jsonl | Format::Parquet => None,
         };
         let put_preamble = |f: &mut dyn WriteSeek| -> Result<()> {
             if let Some(p) = &preamble {
@@ -333,6 +380,24 @@ impl Sink {
         }
         Ok(rows)
     }
+}
+
+/// A new temporary file beside `dest` (random name, created exclusively), removed
+/// when dropped unless persisted onto `dest`.
+fn temp_beside(dest: &Path) -> Result<tempfile::NamedTempFile> {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))
 }
 
 /// `true` unless `output` exists and is not a regular file (a device, a FIFO), i.e.
@@ -440,11 +505,49 @@ fn lines_per_chunk(chunk_lines: usize, dim: usize) -> usize {
 /// (or read), one waiting.
 const IN_FLIGHT: usize = 3;
 
+/// The encoder's options, the same for every input format.
+fn encode_options(a: &Args) -> EncodeOptions {
+    // Batches of 1,024 texts: each chunk is shared by the encoding threads and joined,
+    // and smaller batches leave less of one thread's work to wait for at every chunk
+    // (measured faster than the library's 4,096 here: docs/bench.md, "Tuning notes").
+    let mut opts = EncodeOptions::new()
+        .threads(a.threads.unwrap_or(0))
+        .batch_size(1024);
+    if let Some(MaxLength(m)) = a.max_length {
+        opts = opts.max_length(m);
+    }
+    if let Some(n) = a.normalize {
+        opts = opts.normalize(n);
+    }
+    opts
+}
+
+/// `--threads`, or all cores.
+fn threads(a: &Args) -> usize {
+    match a.threads {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
 pub fn run(a: Args) -> Result<()> {
     if a.chunk_lines == 0 {
         bail!("--chunk-lines must be at least 1");
     }
     let format = a.format.unwrap_or_else(|| Format::infer(&a.output));
+    let input_format = a
+        .input_format
+        .unwrap_or_else(|| InputFormat::infer(&a.input));
+    if input_format != InputFormat::Text || format == Format::Parquet {
+        return table::run(&a, input_format, format);
+    }
+    if a.column.is_some() || a.id_column.is_some() {
+        bail!(
+            "--column and --id-column are for Parquet, JSONL, CSV and TSV inputs; {} is read \
+             as text, one text per line (name the format with --input-format)",
+            a.input
+        );
+    }
     // npy/safetensors to a stream: their header (the row count) goes first when the
     // lines can be counted beforehand, so the rows need no temporary copy. Counted
     // while the model loads.
@@ -461,24 +564,10 @@ pub fn run(a: Args) -> Result<()> {
             .unwrap_or_else(|_| Err(anyhow::anyhow!("counting the input's lines panicked")))?,
         None => None,
     };
-    // Batches of 1,024 texts: each chunk is shared by the encoding threads and joined,
-    // and smaller batches leave less of one thread's work to wait for at every chunk
-    // (measured faster than the library's 4,096 here: docs/bench.md, "Tuning notes").
-    let mut opts = EncodeOptions::new()
-        .threads(a.threads.unwrap_or(0))
-        .batch_size(1024);
-    if let Some(MaxLength(m)) = a.max_length {
-        opts = opts.max_length(m);
-    }
-    if let Some(n) = a.normalize {
-        opts = opts.normalize(n);
-    }
+    let opts = encode_options(&a);
     let (input, total) = open_input(&a.input)?;
     let pb = progress(a.quiet, total);
-    let threads = match a.threads {
-        Some(n) if n > 0 => n,
-        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = threads(&a);
     let sink = Sink::new(format, &a.output, dim, lines, threads)?;
     let chunk_lines = lines_per_chunk(a.chunk_lines, dim);
     let input_name = a.input.as_str();
@@ -833,5 +922,19 @@ mod tests {
         assert_eq!(Format::infer("a.safetensors"), Format::Safetensors);
         assert_eq!(Format::infer("-"), Format::Jsonl);
         assert_eq!(Format::infer("a.jsonl"), Format::Jsonl);
+        assert_eq!(Format::infer("dir/a.parquet"), Format::Parquet);
+        for (input, want) in [
+            ("a.parquet", InputFormat::Parquet),
+            ("a.PARQUET", InputFormat::Parquet),
+            ("a.jsonl", InputFormat::Jsonl),
+            ("a.ndjson", InputFormat::Jsonl),
+            ("a.csv", InputFormat::Csv),
+            ("a.tsv", InputFormat::Tsv),
+            ("a.txt", InputFormat::Text),
+            ("a", InputFormat::Text),
+            ("-", InputFormat::Text),
+        ] {
+            assert_eq!(InputFormat::infer(input), want, "{input}");
+        }
     }
 }
