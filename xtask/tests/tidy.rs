@@ -217,6 +217,15 @@ fn layering_is_respected() {
             "m2v-static depends on {name} (optional: {optional})"
         );
     }
+    // Arrow and Parquet (heavy) are the CLI's input and output formats, nothing else's.
+    for (name, _) in ws.members.iter() {
+        for d in deps(name) {
+            assert!(
+                name == "m2v-cli" || !d.starts_with("arrow") && d != "parquet",
+                "{name} depends on {d}: Arrow/Parquet live in m2v-cli only"
+            );
+        }
+    }
     // The Python binding is a thin front end over m2v-static, and the only crate that
     // links pyo3.
     for (name, _) in ws.members.iter() {
