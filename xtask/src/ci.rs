@@ -7,7 +7,8 @@
 //! (lavapipe) when that is installed (`.ci/run` installs `mesa-vulkan-drivers`; without
 //! it the step says it was skipped), the bench's smoke test `m2v-bench --quick
 //! --no-python` (into `target/bench-quick/`), the server's demo page driven in headless
-//! Chromium (`browser.rs`), `cargo doc`, and a lint of the default
+//! Chromium (`browser.rs`), the Python package's pytest suite (`python.rs`: parity with
+//! model2vec, the Ray test), `cargo doc`, and a lint of the default
 //! (CPU-only) build of the teacher and the CLI.
 //!
 //! Build sharing (the cold run must stay well inside CI's limit on 2 cores): clippy,
@@ -110,6 +111,11 @@ pub fn run(args: &[String]) -> Result<()> {
     step("m2v-cli serve: demo page in headless Chromium", || {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         crate::browser::run(&root)
+    })?;
+    // The Python package against model2vec, and the Ray test (python.rs).
+    step("Python package: pytest (model2vec parity, Ray)", || {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        crate::python::run_tests(&root)
     })?;
     step("cargo doc", || {
         cargo(

@@ -11,6 +11,7 @@ mod ci;
 mod codegen;
 mod demo;
 mod fetch;
+mod python;
 mod release;
 
 use anyhow::{Result, bail};
@@ -29,6 +30,8 @@ tasks:
                     check, package and publish the crates, pack m2v-cli
                     (`release --help`; docs/release.md)
   demo              fetch all-MiniLM-L6-v2, distill it, encode three sentences
+  python            build the Python package (crates/m2v-python) and run its pytest
+                    suite, as CI does (needs the debug m2v-cli: cargo build -p m2v-cli)
   help              this text
 ";
 
@@ -51,6 +54,12 @@ fn run() -> Result<()> {
         "ci" => ci::run(rest),
         "codegen" => codegen::run(rest),
         "demo" => demo::run(rest),
+        "python" => {
+            if let Some(a) = rest.first() {
+                bail!("`cargo xtask python` takes no arguments (got `{a}`)");
+            }
+            python::run_tests(&std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+        }
         "release" => release::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");

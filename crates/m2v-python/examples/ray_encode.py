@@ -25,13 +25,17 @@ import pyarrow as pa
 class Encoder:
     """A Ray Data callable class: one model per worker, reused for every batch."""
 
-    def __init__(self, model: str, column: str, id_column: Optional[str], threads: int = 1) -> None:
+    def __init__(
+        self, model: str, column: str, id_column: Optional[str], threads: int = 1, node_column: Optional[str] = None
+    ) -> None:
         from m2v import StaticModel
 
         self.model = StaticModel.from_pretrained(model)
         self.column = column
         self.id_column = id_column
         self.single_thread = threads == 1
+        # Which node encoded each row (tests check that the work was spread).
+        self.node_column = node_column
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         texts = batch.column(self.column).to_pylist()
@@ -46,6 +50,11 @@ class Encoder:
             arrays.append(batch.column(self.id_column))
         names.append("embedding")
         arrays.append(column)
+        if self.node_column is not None:
+            import ray
+
+            names.append(self.node_column)
+            arrays.append(pa.array([ray.get_runtime_context().get_node_id()] * len(texts)))
         return pa.Table.from_arrays(arrays, names=names)
 
 
@@ -58,12 +67,17 @@ def encode_dataset(
     workers: int = 2,
     batch_size: int = 8192,
     actor_resources: Optional[dict[str, float]] = None,
+    blocks: Optional[int] = None,
+    node_column: Optional[str] = None,
 ) -> None:
     """Reads ``input`` (Parquet files), encodes ``column`` on ``workers`` actors of one
     CPU each, writes ``output`` (a folder of Parquet files). Ray must be initialised by
     the caller, with more CPUs than ``workers``: reading and writing are tasks that
     need a CPU of their own, so actors holding every CPU would wait forever.
-    ``actor_resources`` (custom resources) pins the actors to chosen nodes."""
+    ``actor_resources`` (custom resources) pins the actors to chosen nodes; ``blocks``
+    splits the input into that many blocks (Ray reads small files into one block,
+    which only one worker would then encode); ``node_column`` adds a column
+    naming the node that encoded each row."""
     import sys
 
     import ray.cloudpickle
@@ -73,9 +87,16 @@ def encode_dataset(
     if __name__ != "__main__":
         ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ds = ray.data.read_parquet(input)
+    if blocks:
+        ds = ds.repartition(blocks)
     ds = ds.map_batches(
         Encoder,
-        fn_constructor_kwargs={"model": model, "column": column, "id_column": id_column},
+        fn_constructor_kwargs={
+            "model": model,
+            "column": column,
+            "id_column": id_column,
+            "node_column": node_column,
+        },
         batch_size=batch_size,
         batch_format="pyarrow",
         concurrency=workers,
@@ -94,6 +115,7 @@ def main() -> None:
     p.add_argument("--id-column", default=None)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=8192)
+    p.add_argument("--blocks", type=int, default=None, help="split the input into this many blocks")
     p.add_argument("--address", default=None, help="a Ray cluster to join (default: a local one)")
     a = p.parse_args()
 
@@ -105,7 +127,7 @@ def main() -> None:
         # One CPU more than the workers: reading and writing need their own.
         ray.init(num_cpus=a.workers + 1, include_dashboard=False)
     start = time.perf_counter()
-    encode_dataset(a.model, a.input, a.output, a.column, a.id_column, a.workers, a.batch_size)
+    encode_dataset(a.model, a.input, a.output, a.column, a.id_column, a.workers, a.batch_size, blocks=a.blocks)
     elapsed = time.perf_counter() - start
     import pyarrow.dataset
 

@@ -62,7 +62,7 @@ def test_ray_cluster_matches_single_process_cli(potion: str, sentences: list[str
         out = tmp_path / "ray-out"
         encode_dataset(
             potion, str(shards), str(out), column="text", id_column="id", workers=2, batch_size=8192,
-            actor_resources={"encoder": 1},
+            actor_resources={"encoder": 1}, blocks=SHARDS, node_column="node",
         )
         nodes = [n for n in ray.nodes() if n["Alive"]]
         assert len(nodes) == 3
@@ -71,6 +71,9 @@ def test_ray_cluster_matches_single_process_cli(potion: str, sentences: list[str
         cluster.shutdown()
     got = pq.read_table(out).sort_by("id")
     assert got.num_rows == ROWS
+    workers = {n["NodeID"] for n in nodes if n["Resources"].get("encoder")}
+    used = set(got.column("node").to_pylist())
+    assert used == workers and len(used) == 2, "both worker nodes encoded rows"
     assert np.array_equal(got.column("id").to_numpy(), ids)
 
     cli = tmp_path / "cli.parquet"
