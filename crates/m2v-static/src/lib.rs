@@ -12,7 +12,8 @@
 //!
 //! It sits at the bottom of the m2v stack, next to [`m2v_tokenize`] (which it uses to
 //! tokenize) and below `m2v-cli` (the `encode`, `tokenize` and `inspect` commands) and
-//! the benches. It has no third-party dependencies, does no network I/O, and its core
+//! the benches. It has no third-party dependencies, does no network I/O (unless built
+//! with the `download` feature), and its core
 //! path needs neither threads nor files (wasm32-friendly: [`StaticModel::from_bytes`]).
 //!
 //! Principal items:
@@ -31,6 +32,8 @@
 //! - [`Pipeline`]: a trained pipeline (a model and an MLP [`Head`], Python 0.10's
 //!   `head.safetensors` format): `predict`, `predict_proba` (see [`pipeline`]).
 //! - [`Layout`]: the three folder layouts; [`Config`]: the model config.
+//! - [`hub`]: hub ids (`"minishlab/potion-base-8M"`) resolved through the Hugging Face
+//!   cache by reading files; downloads only with the opt-in `download` feature.
 //! - [`Error`]: the crate's one error type.
 //!
 //! Key design decision: the embedding matrix is never converted at load time. The model

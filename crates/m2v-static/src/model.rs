@@ -599,7 +599,7 @@ impl StaticModel {
         let max_length = opts.max_length.unwrap_or(self.max_length);
         let normalize = opts.normalize.unwrap_or(self.normalize);
         let wanted = match opts.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => available_cores(),
             t => t,
         }
         .max(1);
@@ -1103,6 +1103,14 @@ fn read_weights(t: &TensorInfo, file: &[u8], id_bound: usize) -> Result<Weights,
             });
         }
     })
+}
+
+/// `std::thread::available_parallelism`, asked once per process: on Linux it reads the
+/// cgroup files and the affinity mask, about 10 µs, which was most of the time of a
+/// one-text `encode` call (measured from Python; docs/python.md).
+fn available_cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 #[cfg(test)]
