@@ -43,8 +43,9 @@ pub const PUBLISH_ORDER: &[&str] = &[
     "m2v-cli",
 ];
 
-/// Workspace members that are never published (`publish = false`).
-pub const INTERNAL: &[&str] = &["xtask", "m2v-benches", "m2v-eval"];
+/// Workspace members that are never published to crates.io (`publish = false`);
+/// `m2v-python` ships as a Python wheel (maturin), not as a crate.
+pub const INTERNAL: &[&str] = &["xtask", "m2v-benches", "m2v-eval", "m2v-python"];
 
 /// Files of a published crate allowed to mention the repository's `../shared` folder:
 /// (crate, path in the package, why).
