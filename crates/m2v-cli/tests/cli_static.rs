@@ -162,6 +162,14 @@ fn encode_npy_and_safetensors_files() {
         // Only the input and the output remain: the temporary file was renamed.
         let names: Vec<_> = std::fs::read_dir(&tmp.0).unwrap().collect();
         assert_eq!(names.len(), 2, "{names:?}");
+        // The output gets the mode any new file gets (0666 less the umask, as the
+        // input written by this test), not the temporary file's private 0600.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |f: &str| std::fs::metadata(tmp.path(f)).unwrap().permissions().mode();
+            assert_eq!(mode(file) & 0o777, mode("in.txt") & 0o777, "{file}");
+        }
     }
 }
 

@@ -383,7 +383,9 @@ impl Sink {
 }
 
 /// A new temporary file beside `dest` (random name, created exclusively), removed
-/// when dropped unless persisted onto `dest`.
+/// when dropped unless persisted onto `dest`. On unix it is created with mode 0666
+/// less the umask, as `File::create` would create `dest` (tempfile's default, 0600,
+/// would make every output private to its owner once renamed).
 fn temp_beside(dest: &Path) -> Result<tempfile::NamedTempFile> {
     let name = dest
         .file_name()
@@ -393,9 +395,12 @@ fn temp_beside(dest: &Path) -> Result<tempfile::NamedTempFile> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder
         .tempfile_in(&dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))
 }
