@@ -68,6 +68,7 @@ class StaticModel:
         self._max_length: Optional[int] = model.max_length if isinstance(max_length, _Unset) else max_length
         self._embedding: Optional[np.ndarray] = None
         self._config: Optional[dict[str, Any]] = None
+        self._tokens: Optional[tuple[str, ...]] = None
 
     @classmethod
     def from_pretrained(
@@ -150,8 +151,10 @@ class StaticModel:
 
     @property
     def tokens(self) -> tuple[str, ...]:
-        """The vocabulary, in id order."""
-        return tuple(self._model.tokens)
+        """The vocabulary, in id order (built on first use)."""
+        if self._tokens is None:
+            self._tokens = tuple(self._model.tokens)
+        return self._tokens
 
     @property
     def median_token_length(self) -> int:
@@ -279,7 +282,7 @@ class StaticModel:
         raise NotImplementedError("use `m2v-cli push FOLDER ORG/NAME` to upload a model")
 
     def __repr__(self) -> str:
-        return f"StaticModel(dim={self.dim}, vocab={len(self._model.tokens)}, path={self._model.path!r})"
+        return f"StaticModel(dim={self.dim}, vocab={len(self.tokens)}, path={self._model.path!r})"
 
 
 def _read_embedding(folder: Optional[str], dim: int) -> np.ndarray:
