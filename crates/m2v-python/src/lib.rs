@@ -27,7 +27,7 @@ use m2v_static::{
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyBytes, PyList};
 
 /// The library's error as the Python exception a model2vec user would expect.
 fn py_err(e: Error) -> PyErr {
@@ -129,7 +129,18 @@ impl Model {
     /// (`float32`, `float16`, ...).
     #[getter]
     fn embedding_dtype(&self) -> &'static str {
-        numpy_name(self.inner.dtype())
+        self.inner.dtype().numpy_name()
+    }
+
+    /// The embedding matrix as used (after `quantize_to` and `dimensionality`): its
+    /// little-endian bytes, numpy's dtype name, and its shape.
+    fn embedding<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (Bound<'py, PyBytes>, &'static str, (usize, usize)) {
+        let t = py.detach(|| self.inner.embedding_tensor());
+        let shape = (t.shape[0], t.shape[1]);
+        (PyBytes::new(py, &t.bytes), t.dtype.numpy_name(), shape)
     }
 
     /// The model's folder, when it was loaded from one.
@@ -310,17 +321,6 @@ fn labels<'py>(py: Python<'py>, ls: &[Label]) -> PyResult<Bound<'py, PyList>> {
         .map(|l| label(py, l))
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, items)
-}
-
-/// numpy's name of a stored dtype.
-fn numpy_name(d: Dtype) -> &'static str {
-    match d {
-        Dtype::F16 => "float16",
-        Dtype::F64 => "float64",
-        Dtype::I8 => "int8",
-        Dtype::BF16 => "bfloat16",
-        _ => "float32",
-    }
 }
 
 /// The module: `Model`, `Pipeline`, and the library's kernel level (`avx512`, ...).

@@ -99,11 +99,19 @@ def test_load_options_match_model2vec(potion: str, sentences: list[str]) -> None
     check_same(ours.encode(sentences), theirs.encode(sentences))
 
 
-def test_embedding_matrix_is_the_stored_one(potion: str, tokenlearn: str) -> None:
-    for path in (potion, tokenlearn):
-        ours, theirs = StaticModel.from_pretrained(path), Reference.from_pretrained(path)
-        assert ours.embedding.dtype == theirs.embedding.dtype
-        assert np.array_equal(ours.embedding, theirs.embedding)
+def test_embedding_matrix_is_the_one_used(potion: str, tokenlearn: str) -> None:
+    for path, kwargs in (
+        (potion, {}),
+        (tokenlearn, {}),
+        (potion, {"dimensionality": 64}),
+        (potion, {"quantize_to": "float16"}),
+    ):
+        ours = StaticModel.from_pretrained(path, **kwargs)
+        theirs = Reference.from_pretrained(path, **kwargs)
+        assert ours.embedding.dtype == theirs.embedding.dtype, kwargs
+        assert ours.embedding.shape == theirs.embedding.shape, kwargs
+        assert np.array_equal(ours.embedding, theirs.embedding), kwargs
+        assert ours.embedding.flags["WRITEABLE"]
 
 
 def test_setting_normalize_and_max_length_applies_to_encode(potion: str, sentences: list[str]) -> None:

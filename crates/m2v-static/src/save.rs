@@ -570,6 +570,21 @@ impl crate::StaticModel {
         folder.commit()
     }
 
+    /// The embedding matrix as the model uses it (after a load-time `dtype` or
+    /// `dimensionality`), `[rows, dim]` in its dtype: Python's `StaticModel.embedding`.
+    pub fn embedding_tensor(&self) -> TensorData {
+        let t = &self.lookup().table;
+        let mut bytes = Vec::with_capacity(t.rows * t.dim * t.dtype.size());
+        for r in 0..t.rows {
+            bytes.extend_from_slice(t.row(r).unwrap_or(&[]));
+        }
+        TensorData {
+            dtype: t.dtype,
+            shape: vec![t.rows, t.dim],
+            bytes,
+        }
+    }
+
     /// What [`save_pretrained`](crate::StaticModel::save_pretrained) writes, in memory:
     /// the matrix as used, the weights and mapping, the tokenizer file (re-read when the
     /// model came from a folder), the config as Python would save it, and a card (named
@@ -583,15 +598,7 @@ impl crate::StaticModel {
         };
         let lookup = self.lookup();
         let t = &lookup.table;
-        let mut bytes = Vec::with_capacity(t.rows * t.dim * t.dtype.size());
-        for r in 0..t.rows {
-            bytes.extend_from_slice(t.row(r).unwrap_or(&[]));
-        }
-        let embeddings = TensorData {
-            dtype: t.dtype,
-            shape: vec![t.rows, t.dim],
-            bytes,
-        };
+        let embeddings = self.embedding_tensor();
         let weights = lookup.weights.as_ref().map(|w| match w {
             crate::table::Weights::F32(v) => TensorData::from_f32(v),
             crate::table::Weights::F64(v) => TensorData::from_f64(v),

@@ -382,6 +382,32 @@ impl Sink {
     }
 }
 
+/// The reader thread of both encode pipelines: sends each item of `next` (and then
+/// its first error) to `tx` until the input ends, an error, or the receiver is gone.
+/// Not scoped: on an error the reader may sit in a read of a pipe that stays open; it
+/// is left to finish on its own (its next send fails) instead of joined.
+fn spawn_reader<T: Send + 'static>(
+    tx: mpsc::SyncSender<Result<T>>,
+    mut next: impl FnMut() -> Result<Option<T>> + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        loop {
+            match next() {
+                Ok(Some(item)) => {
+                    if tx.send(Ok(item)).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    })
+}
+
 /// A new temporary file beside `dest` (random name, created exclusively), removed
 /// when dropped unless persisted onto `dest`. On unix it is created with mode 0666
 /// less the umask, as `File::create` would create `dest` (tempfile's default, 0600,
@@ -586,25 +612,9 @@ pub fn run(a: Args) -> Result<()> {
         let (rows_tx, rows_rx) = mpsc::sync_channel::<(Vec<f32>, usize)>(IN_FLIGHT - 1);
         let (free_tx, free_rx) = mpsc::channel::<Vec<f32>>();
         let lossy = a.lossy;
-        // Not scoped: on an error the reader may sit in a read of a pipe that stays
-        // open; it is left to finish on its own (its next send fails) instead of joined.
-        let reader = std::thread::spawn(move || {
-            let mut chunks = Chunker::new(input, chunk_lines, lossy);
-            loop {
-                let spent = spent_rx.try_recv().unwrap_or_default();
-                match chunks.next_chunk(spent) {
-                    Ok(Some(c)) => {
-                        if chunk_tx.send(Ok(c)).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => return,
-                    Err(e) => {
-                        let _ = chunk_tx.send(Err(e));
-                        return;
-                    }
-                }
-            }
+        let mut chunks = Chunker::new(input, chunk_lines, lossy);
+        let reader = spawn_reader(chunk_tx, move || {
+            chunks.next_chunk(spent_rx.try_recv().unwrap_or_default())
         });
         // The writer gives the sink back unfinished: only a complete encoding finishes
         // it (header, rename); after an error it is dropped, which removes the

@@ -13,14 +13,6 @@ from m2v import _m2v
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# The three folder layouts m2v-static reads, and their embedding tensor.
-_LAYOUTS = (
-    ("model.safetensors", "embeddings"),
-    ("model.safetensors", "embedding.weight"),
-    ("0_StaticEmbedding/model.safetensors", "embedding.weight"),
-)
-
-
 class _Unset:
     """The default of ``max_length``: "not passed" (``None`` means no truncation)."""
 
@@ -182,15 +174,14 @@ class StaticModel:
 
     @property
     def embedding(self) -> np.ndarray:
-        """The embedding matrix as stored in the model file (read on first use)."""
+        """The embedding matrix as used (after ``quantize_to`` and ``dimensionality``),
+        copied out of the Rust model on first use."""
         if self._embedding is None:
-            matrix = _read_embedding(self._model.path, self.dim)
-            held = self.embedding_dtype
-            if matrix.dtype.name != held:
-                if held == "int8":
-                    raise NotImplementedError("the matrix of a model quantized to int8 at load time")
-                matrix = matrix.astype(held)
-            self._embedding = matrix
+            data, dtype, shape = self._model.embedding()
+            if dtype == "bfloat16":
+                raise ValueError("numpy has no bfloat16: load the model with quantize_to='float32'")
+            # A writable copy, as model2vec's attribute is.
+            self._embedding = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape).copy()
         return self._embedding
 
     @overload
@@ -284,28 +275,3 @@ class StaticModel:
     def __repr__(self) -> str:
         return f"StaticModel(dim={self.dim}, vocab={len(self.tokens)}, path={self._model.path!r})"
 
-
-def _read_embedding(folder: Optional[str], dim: int) -> np.ndarray:
-    """The embedding tensor of a model folder, read with numpy (safetensors layout:
-    8-byte little-endian header length, JSON header, raw little-endian data)."""
-    if folder is None:
-        raise ValueError("this model was not loaded from a folder")
-    dtypes = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "I8": "i1", "BF16": None}
-    for rel, name in _LAYOUTS:
-        file = os.path.join(folder, rel)
-        if not os.path.isfile(file):
-            continue
-        with open(file, "rb") as f:
-            n = int.from_bytes(f.read(8), "little")
-            header = json.loads(f.read(n))
-            if name not in header:
-                continue
-            info = header[name]
-            dtype = dtypes.get(info["dtype"])
-            if dtype is None:
-                raise ValueError(f"{file}: tensor {name} has dtype {info['dtype']}, which numpy cannot hold")
-            start, end = info["data_offsets"]
-            f.seek(8 + n + start)
-            data = np.frombuffer(f.read(end - start), dtype=dtype).reshape(info["shape"])
-            return np.array(data[:, :dim])
-    raise ValueError(f"{folder}: no embedding tensor found")

@@ -38,7 +38,9 @@ use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::{Args, Chunker, Format, InputFormat, Sink, is_regular_or_new, temp_beside};
+use super::{
+    Args, Chunker, Format, InputFormat, Sink, is_regular_or_new, spawn_reader, temp_beside,
+};
 
 /// Rows of a Parquet output row group at most (and [`ROW_GROUP_BYTES`]).
 const ROW_GROUP_ROWS: usize = 65_536;
@@ -840,24 +842,8 @@ pub(super) fn run(a: &Args, input_format: InputFormat, output_format: Format) ->
         let (rows_tx, rows_rx) = mpsc::sync_channel::<(Option<ArrayRef>, Vec<f32>)>(1);
         // Written buffers go back to the encoder: none is zeroed and faulted in again.
         let (free_tx, free_rx) = mpsc::channel::<Vec<f32>>();
-        // Not scoped, as the text path's reader: it may sit in a read of a pipe.
-        let reader = std::thread::spawn(move || {
-            let mut reader = reader;
-            loop {
-                match reader.next_batch() {
-                    Ok(Some(b)) => {
-                        if batch_tx.send(Ok(b)).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => return,
-                    Err(e) => {
-                        let _ = batch_tx.send(Err(e));
-                        return;
-                    }
-                }
-            }
-        });
+        let mut reader = reader;
+        let reader = spawn_reader(batch_tx, move || reader.next_batch());
         // Gives the sink back unfinished: a failed run drops it, which removes the
         // temporary file.
         let writer = sc.spawn(move || -> Result<TableSink> {
