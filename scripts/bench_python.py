@@ -14,6 +14,12 @@ The Rust bench decides what to run; this script only embeds and times:
                                 also sets TOKENIZERS_PARALLELISM=false and
                                 RAYON_NUM_THREADS=1); `all` uses encode's defaults
                                 (multiprocessing above 10 000 texts, parallel tokenizer).
+  --teacher                     the model is a sentence-transformers teacher: time
+                                PyTorch (`SentenceTransformer.encode`, batch_size 64,
+                                which sorts each call by length) on the corpus by the
+                                same rule, in calls of --batch texts; `single` sets
+                                torch to one thread, `all` leaves torch's default (one
+                                per core). Speed only: no --texts.
 Writes a JSON summary to --result. Run with HF_HUB_OFFLINE=1 and a local --model folder.
 """
 
@@ -35,7 +41,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16384)
     ap.add_argument("--mode", choices=["single", "all"], default="all")
     ap.add_argument("--result", required=True)
+    ap.add_argument("--teacher", action="store_true")
     a = ap.parse_args()
+    if a.teacher:
+        return teacher(a)
 
     import model2vec
     from model2vec import StaticModel
@@ -74,6 +83,41 @@ def main() -> None:
                 break
         secs = time.perf_counter() - start
         out["speed"] = {"texts": done, "seconds": secs, "texts_per_s": done / max(secs, 1e-9)}
+    with open(a.result, "w", encoding="utf-8") as f:
+        json.dump(out, f)
+
+
+def teacher(a) -> None:
+    import sentence_transformers
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    if a.mode == "single":
+        torch.set_num_threads(1)
+    st = SentenceTransformer(a.model, device="cpu")
+    out = {
+        "torch": torch.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "dim": int(st.get_sentence_embedding_dimension()),
+        "params": int(sum(p.numel() for p in st.parameters())),
+    }
+    with open(a.corpus, encoding="utf-8") as f:
+        corpus = json.load(f)
+    with torch.inference_mode():
+        st.encode(corpus[:256], batch_size=64)
+        done = 0
+        start = time.perf_counter()
+        i = 0
+        while corpus:
+            chunk = corpus[i : i + a.batch]
+            st.encode(chunk, batch_size=64)
+            done += len(chunk)
+            i = i + a.batch if i + a.batch < len(corpus) else 0
+            el = time.perf_counter() - start
+            if el >= a.speed_seconds or (done >= len(corpus) and el >= a.min_seconds):
+                break
+        secs = time.perf_counter() - start
+    out["speed"] = {"texts": done, "seconds": secs, "texts_per_s": done / max(secs, 1e-9)}
     with open(a.result, "w", encoding="utf-8") as f:
         json.dump(out, f)
 

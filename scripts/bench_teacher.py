@@ -3,22 +3,36 @@
 
 Measures the same two workloads as benches/benches/teacher.rs, fp32 on the CPU:
 
-- distillation: `[CLS] tok [SEP]` for consecutive vocabulary ids (from 1000 on),
-  batches of 256, `AutoModel` forward + masked mean pooling, as model2vec 0.10 feeds
-  its teacher. Reported as vocabulary tokens (sequences) per second.
-- sentences: `SentenceTransformer.encode` of the first 1024 sentences of the STS-B
-  test set (both columns), batch size 64. Reported as sentences per second.
+- distillation: `bos tok eos` for consecutive vocabulary ids (from 1000 on; the
+  frame is what the tokenizer adds to an empty text: `[CLS] [SEP]`, `<s> </s>`,
+  `<bos> <eos>`), batches of 256, `AutoModel` forward + masked mean pooling, as
+  model2vec 0.10 feeds its teacher. Reported as vocabulary tokens (sequences) per
+  second.
+- sentences: `SentenceTransformer.encode` (the whole pipeline, Dense and Normalize
+  modules included) of the first --sentences sentences of the STS-B test set (both
+  columns), batch size 64. Reported as sentences per second.
 
 Usage (offline, after `cargo xtask fetch`):
 
     HF_HUB_OFFLINE=1 ~/.cache/m2v/pyenv/bin/python scripts/bench_teacher.py \
-        [--model all-MiniLM-L6-v2] [--batches 8] [--threads N] [--repeats 3]
+        [--model all-MiniLM-L6-v2 | google/embeddinggemma-300m] [--batches 8] \
+        [--sentences 1024] [--threads N] [--repeats 3] [--json FILE]
+
+A model name without an organisation is a sentence-transformers one.
+
+With `--criterion DIR` (criterion's output folder, `$CARGO_TARGET_DIR/criterion`) it
+also reads m2v's figures for the same workloads from the last
+`cargo bench -p m2v-benches --bench teacher` and prints the ratios, with the fp32
+GFLOP/s of the distillation workload on both sides (2 x the matmul weights of the
+encoder layers per token; embeddings, the pooler and the 3x3 attention scores are not
+counted).
 
 Prints one line per workload with the best of `--repeats` runs: wall-clock throughput
 and, because the machine is often shared, the process CPU time of that run.
 """
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -67,11 +81,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sentences", type=int, default=1024)
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--criterion", help="criterion's output folder: print m2v's ratios")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    path = snapshot("sentence-transformers/" + args.model)
+    hub_id = args.model if "/" in args.model else "sentence-transformers/" + args.model
+    path = snapshot(hub_id)
     tok = AutoTokenizer.from_pretrained(str(path))
-    model = AutoModel.from_pretrained(str(path), torch_dtype=torch.float32).eval()
+    model = AutoModel.from_pretrained(str(path), dtype=torch.float32).eval()
+    frame = tok("")["input_ids"]
+    bos, eos = frame[:1], frame[1:]
 
     n = 256 * args.batches
     ids = torch.arange(1000, 1000 + n, dtype=torch.long)
@@ -79,11 +98,7 @@ def main() -> None:
     for b in range(args.batches):
         mid = ids[b * 256 : (b + 1) * 256, None]
         x = torch.cat(
-            [
-                torch.full_like(mid, tok.cls_token_id),
-                mid,
-                torch.full_like(mid, tok.sep_token_id),
-            ],
+            [torch.tensor([bos] * len(mid)), mid, torch.tensor([eos] * len(mid))],
             dim=1,
         )
         batches.append(x)
@@ -97,8 +112,10 @@ def main() -> None:
 
     distill()  # warm-up
     t, cpu = best_of(args.repeats, distill)
+    out = {"torch": torch.__version__, "model": hub_id, "threads": args.threads}
+    out["distill_tokens_per_s"] = n / t
     print(
-        f"pytorch {torch.__version__} {args.model} distillation: {n} tokens in {t:.3f} s "
+        f"pytorch {torch.__version__} {hub_id} distillation: {n} tokens in {t:.3f} s "
         f"= {n / t:.0f} tokens/s; {cpu:.2f} s of CPU = {n / cpu:.0f} tokens per CPU-second "
         f"({args.threads} threads)"
     )
@@ -107,9 +124,54 @@ def main() -> None:
     texts = sts_sentences(args.sentences)
     st.encode(texts[:64], batch_size=64)  # warm-up
     t, cpu = best_of(args.repeats, lambda: st.encode(texts, batch_size=64))
+    out["sentences_per_s"] = len(texts) / t
     print(
-        f"pytorch {torch.__version__} {args.model} sentences: {len(texts)} in {t:.3f} s "
+        f"pytorch {torch.__version__} {hub_id} sentences: {len(texts)} in {t:.3f} s "
         f"= {len(texts) / t:.1f} sentences/s; {cpu:.2f} s of CPU ({args.threads} threads)"
+    )
+    # Multiply-adds per token of every matmul weight the distillation forward runs.
+    macs = sum(
+        p.numel()
+        for name, p in model.named_parameters()
+        if p.dim() == 2 and "embed" not in name and "pooler" not in name
+    )
+    out["gflops_per_sequence"] = 2 * macs * (len(frame) + 1) / 1e9
+    if args.json:
+        Path(args.json).write_text(json.dumps(out))
+    if args.criterion:
+        compare(out, Path(args.criterion), args.sentences)
+
+
+GROUPS = {
+    "sentence-transformers/all-MiniLM-L6-v2": "teacher_minilm",
+    "sentence-transformers/all-mpnet-base-v2": "teacher_mpnet",
+    "google/embeddinggemma-300m": "teacher_embeddinggemma",
+}
+
+
+def criterion_rate(folder: Path, elements: int) -> float:
+    """Elements per second of criterion's mean estimate in `folder`."""
+    est = json.loads((folder / "new" / "estimates.json").read_text())
+    return elements / (est["mean"]["point_estimate"] * 1e-9)
+
+
+def compare(py: dict, root: Path, sentences: int) -> None:
+    group = root / GROUPS[py["model"]]
+    ours_d = criterion_rate(group / "distill_batch256", 256)
+    ours_s = criterion_rate(group / f"sentences_{sentences}", sentences)
+    g = py["gflops_per_sequence"]
+    print(f"| {py['model']} | m2v | PyTorch {py['torch']} | ratio |")
+    print("|---|---|---|---|")
+    print(
+        f"| distillation, tokens/s | {ours_d:,.0f} | {py['distill_tokens_per_s']:,.0f} "
+        f"| {ours_d / py['distill_tokens_per_s']:.2f}x |"
+    )
+    print(
+        f"| distillation, GFLOP/s | {ours_d * g:.0f} | {py['distill_tokens_per_s'] * g:.0f} | |"
+    )
+    print(
+        f"| sentences/s | {ours_s:,.1f} | {py['sentences_per_s']:,.1f} "
+        f"| {ours_s / py['sentences_per_s']:.2f}x |"
     )
 
 

@@ -1,20 +1,44 @@
-//! Teacher throughput (m2v-teacher, Burn `flex` CPU backend, fp32) on all-MiniLM-L6-v2.
+//! Teacher throughput (m2v-teacher, Burn `flex` CPU backend, fp32), one group per
+//! fetched family: all-MiniLM-L6-v2 (BERT), all-mpnet-base-v2 (MPNet) and
+//! EmbeddingGemma-300M (Gemma 3). A family that is not fetched is skipped.
 //!
-//! - `distill_batch256`: one batch of 256 `[CLS] tok [SEP]` sequences (vocabulary ids
-//!   1000..1256), forward + mean pooling, as distillation runs every vocabulary token.
-//!   Throughput is in vocabulary tokens (sequences).
-//! - `sentences_1024`: `encode_sentences` of the first 1024 STS-B test sentences (both
-//!   columns), batch size 64; needs the tokenizer (`m2v_tokenize::Tokenizer`).
+//! - `distill_batch256`: one batch of 256 `bos tok eos` sequences (vocabulary ids
+//!   1000..1256 framed by the tokenizer's specials, as `tokenize("")` gives them),
+//!   forward + mean pooling, as distillation runs every vocabulary token. Throughput is
+//!   in vocabulary tokens (sequences).
+//! - `sentences_N`: `encode_sentences` (the whole sentence-transformers pipeline) of the
+//!   first N STS-B test sentences (both columns), batch size 64; N is 1024 for MiniLM,
+//!   256 for MPNet, 128 for EmbeddingGemma so a sample stays near a second.
 //!
-//! The PyTorch side of the same workloads is `scripts/bench_teacher.py`. Run with
+//! The PyTorch side of the same workloads is `scripts/bench_teacher.py` (same ids,
+//! same sentences, same batch sizes); `scripts/bench_teacher.sh` runs both and prints
+//! the ratios (docs/teacher-speed.md). Run alone with
 //! `cargo bench -p m2v-benches --bench teacher -- --warm-up-time 1 --measurement-time 3`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use m2v_teacher::{DeviceChoice, Pooling, Teacher};
 
-/// `[CLS]` and `[SEP]` of the bert-base-uncased vocabulary all-MiniLM-L6-v2 uses.
-const CLS: u32 = 101;
-const SEP: u32 = 102;
+/// The benchmarked teachers: hub id, `cargo xtask fetch` name, group name, sentences.
+const FAMILIES: &[(&str, &str, &str, usize)] = &[
+    (
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "all-MiniLM-L6-v2",
+        "teacher_minilm",
+        1024,
+    ),
+    (
+        "sentence-transformers/all-mpnet-base-v2",
+        "all-mpnet-base-v2",
+        "teacher_mpnet",
+        256,
+    ),
+    (
+        "google/embeddinggemma-300m",
+        "embeddinggemma-300m",
+        "teacher_embeddinggemma",
+        128,
+    ),
+];
 
 fn sts_test_sentences(n: usize) -> Option<Vec<String>> {
     let data = m2v_eval::shared_data()?;
@@ -32,40 +56,48 @@ fn sts_test_sentences(n: usize) -> Option<Vec<String>> {
 }
 
 fn teacher(c: &mut Criterion) {
-    let Some(dir) = m2v_hub::testing::model_or_skip(
-        "sentence-transformers/all-MiniLM-L6-v2",
-        "all-MiniLM-L6-v2",
-    ) else {
-        return;
-    };
-    let teacher = match Teacher::load(&dir, DeviceChoice::Cpu) {
-        Ok(t) => t,
-        Err(e) => panic!("cannot load the teacher: {e}"),
-    };
-    let mut g = c.benchmark_group("teacher_minilm");
-    g.sample_size(10);
-
-    let seqs: Vec<Vec<u32>> = (1000..1256).map(|i| vec![CLS, i, SEP]).collect();
-    g.throughput(Throughput::Elements(seqs.len() as u64));
-    g.bench_function("distill_batch256", |b| {
-        b.iter(|| {
-            teacher
-                .encode_ids(&seqs, Pooling::Mean, 256, &mut |_, _| {})
-                .map(|v| v.len())
-        })
-    });
-
-    match (sts_test_sentences(1024), teacher.tokenize("probe")) {
-        (Some(texts), Ok(_)) => {
-            g.throughput(Throughput::Elements(texts.len() as u64));
-            g.bench_function("sentences_1024", |b| {
-                b.iter(|| teacher.encode_sentences(&texts, 64).map(|v| v.len()))
-            });
+    for &(hub_id, fetch_name, group, n_sentences) in FAMILIES {
+        let Some(dir) = m2v_hub::testing::model_or_skip(hub_id, fetch_name) else {
+            continue;
+        };
+        let teacher = match Teacher::load(&dir, DeviceChoice::Cpu) {
+            Ok(t) => t,
+            Err(e) => panic!("cannot load the teacher {hub_id}: {e}"),
+        };
+        // The specials the tokenizer frames every text with (`[CLS] [SEP]`, `<s> </s>`,
+        // `<bos> <eos>`): the first is put before the token, the rest after it.
+        let frame = match teacher.tokenize("") {
+            Ok(f) => f,
+            Err(e) => panic!("cannot tokenize with {hub_id}: {e}"),
+        };
+        let seqs: Vec<Vec<u32>> = (1000..1256)
+            .map(|i| {
+                let mut s = frame.clone();
+                s.insert(frame.len().min(1), i);
+                s
+            })
+            .collect();
+        let mut g = c.benchmark_group(group);
+        g.sample_size(10);
+        g.throughput(Throughput::Elements(seqs.len() as u64));
+        g.bench_function("distill_batch256", |b| {
+            b.iter(|| {
+                teacher
+                    .encode_ids(&seqs, Pooling::Mean, 256, &mut |_, _| {})
+                    .map(|v| v.len())
+            })
+        });
+        match sts_test_sentences(n_sentences) {
+            Some(texts) => {
+                g.throughput(Throughput::Elements(texts.len() as u64));
+                g.bench_function(format!("sentences_{n_sentences}"), |b| {
+                    b.iter(|| teacher.encode_sentences(&texts, 64).map(|v| v.len()))
+                });
+            }
+            None => eprintln!("SKIPPED: {group} sentences: no evaluation data"),
         }
-        (None, _) => eprintln!("SKIPPED: sentences_1024: no evaluation data"),
-        (_, Err(e)) => eprintln!("SKIPPED: sentences_1024: {e}"),
+        g.finish();
     }
-    g.finish();
 }
 
 criterion_group!(benches, teacher);

@@ -60,7 +60,7 @@ use serde_json::Value;
 use crate::config::{Activation, ModelConfig, read_json};
 use crate::encoder::{Batch, Encoder};
 use crate::error::Error;
-use crate::nn::{Rotary, activate, upload};
+use crate::nn::{Rotary, gated, upload};
 use crate::weights::{HostTensor, Weights};
 
 /// The decoder families, which differ only in the switches of [`Settings`].
@@ -448,6 +448,8 @@ impl Proj {
 #[derive(Debug, Clone)]
 struct RmsNorm {
     weight: Tensor<1>,
+    /// The same weights on the host, for the CPU kernel.
+    host: Vec<f32>,
     eps: f64,
 }
 
@@ -466,12 +468,27 @@ impl RmsNorm {
             }
         }
         Ok(Self {
+            host: t.data.clone(),
             weight: upload(t, device),
             eps: s.eps,
         })
     }
 
     fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let device = x.device();
+        if device == Device::flex() {
+            // One pass over the buffer (`host::rms_norm`) instead of seven tensor ops.
+            let mut data = x.into_data();
+            if let Ok(values) = data.as_mut_slice::<f32>() {
+                crate::host::rms_norm(values, &self.host, self.eps as f32);
+                return Tensor::from_data(data, &device);
+            }
+            return self.burn_forward(Tensor::from_data(data, &device));
+        }
+        self.burn_forward(x)
+    }
+
+    fn burn_forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let inv = x
             .clone()
             .square()
@@ -619,9 +636,7 @@ impl DecoderLayer {
         }
         let x = x + a;
         let gu = self.gate_up.forward(self.pre_mlp_norm.forward(x.clone()));
-        let i = s.intermediate;
-        let gate = activate(gu.clone().narrow(2, 0, i), s.act);
-        let mut m = self.down.forward(gate * gu.narrow(2, i, i));
+        let mut m = self.down.forward(gated(gu, s.act));
         if let Some(n) = &self.post_mlp_norm {
             m = n.forward(m);
         }

@@ -46,6 +46,7 @@ mod decoder;
 mod dense;
 mod encoder;
 mod error;
+mod host;
 mod modernbert;
 mod mpnet;
 mod nn;

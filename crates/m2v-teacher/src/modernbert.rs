@@ -49,7 +49,7 @@ use serde::Deserialize;
 use crate::config::{Activation, ModelConfig, read_json};
 use crate::encoder::{Batch, Encoder};
 use crate::error::Error;
-use crate::nn::{Embedding, LayerNorm, Linear, Rotary, activate, rotary_attention};
+use crate::nn::{Embedding, LayerNorm, Linear, Rotary, gated, rotary_attention};
 use crate::weights::Weights;
 
 /// The ModernBERT fields of `config.json` beyond [`ModelConfig`]'s, with
@@ -144,10 +144,7 @@ impl Layer {
         let ctx = rotary_attention(self.wqkv.forward(normed), heads, Some(rotary), mask, None);
         let x = x + self.wo.forward(ctx);
         let m = self.wi.forward(self.mlp_norm.forward(x.clone()));
-        let i = m.dims()[2] / 2;
-        let input = m.clone().narrow(2, 0, i);
-        let gate = m.narrow(2, i, i);
-        x + self.mlp_wo.forward(activate(input, act) * gate)
+        x + self.mlp_wo.forward(gated(m, act))
     }
 }
 

@@ -190,8 +190,43 @@ impl Embedding {
     }
 }
 
-/// Applies the feed-forward activation.
+/// Applies the feed-forward activation: on the CPU one vectorised pass over the
+/// tensor's own buffer (`host::activate`), elsewhere Burn's ops.
 pub(crate) fn activate<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
+    let device = x.device();
+    if device == Device::flex() {
+        // Zero-copy on `flex` when the tensor is contiguous and not shared.
+        let mut data = x.into_data();
+        if let Ok(values) = data.as_mut_slice::<f32>() {
+            crate::host::activate(values, act);
+            return Tensor::from_data(data, &device);
+        }
+        // Not f32 (the teacher runs fp32, so this is not expected): Burn's ops.
+        return burn_activate(Tensor::from_data(data, &device), act);
+    }
+    burn_activate(x, act)
+}
+
+/// The gated feed-forward input `act(x[.., :i]) * x[.., i:]` of `x` `[.., 2i]`
+/// (Gemma 3, Qwen 3, ModernBERT): `[.., i]`.
+pub(crate) fn gated<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
+    let mut dims = x.dims();
+    let i = dims[D - 1] / 2;
+    let device = x.device();
+    if device == Device::flex() {
+        let data = x.into_data();
+        if let Ok(values) = data.as_slice::<f32>() {
+            let out = crate::host::gated(values, i, act);
+            dims[D - 1] = i;
+            return Tensor::from_data(TensorData::new(out, dims), &device);
+        }
+        let x = Tensor::<D>::from_data(data, &device);
+        return burn_activate(x.clone().narrow(D - 1, 0, i), act) * x.narrow(D - 1, i, i);
+    }
+    burn_activate(x.clone().narrow(D - 1, 0, i), act) * x.narrow(D - 1, i, i)
+}
+
+fn burn_activate<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
     match act {
         Activation::Gelu => activation::gelu(x),
         Activation::GeluTanh => activation::gelu_approximate(x),

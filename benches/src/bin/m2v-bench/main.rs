@@ -298,6 +298,7 @@ fn run() -> Result<()> {
             ))
         };
         let (single, all) = speeds(model.as_ref())?;
+        let ours = (single.texts_per_s, all.texts_per_s);
         let row = ModelResult {
             name: spec.name.clone(),
             implementation: model.implementation(),
@@ -375,6 +376,49 @@ fn run() -> Result<()> {
                     report
                         .notes
                         .push(format!("Python peer failed on {}: {e:#}.", spec.name));
+                }
+            }
+        }
+        if let (Ok(py), Some(dir), true) = (&python, &spec.dir, spec.teacher) {
+            eprintln!("  PyTorch peer (speed)");
+            match python::run_teacher(
+                py,
+                dir,
+                &corpus_refs,
+                batch,
+                (budget, min_s),
+                all_threads,
+                &out.join("python"),
+            ) {
+                Ok(p) => {
+                    report.notes.push(format!(
+                        "{}: m2v-teacher encodes {:.2}x PyTorch's texts/s with 1 thread \
+                         and {:.2}x with {all_threads} threads ({}).",
+                        spec.name,
+                        ours.0 / p.single.texts_per_s.max(1e-9),
+                        ours.1 / p.all.texts_per_s.max(1e-9),
+                        p.implementation
+                    ));
+                    let row = ModelResult {
+                        name: spec.name.clone(),
+                        implementation: p.implementation,
+                        params: p.params,
+                        dim: p.dim,
+                        scores: Vec::new(),
+                        scores_not_run: Some("speed only".into()),
+                        tasks_skipped: None,
+                        speed_single: Some(p.single),
+                        speed_all: Some(p.all),
+                        eval_seconds: 0.0,
+                    };
+                    print_row(&row, &report.tasks);
+                    report.models.push(row);
+                }
+                Err(e) => {
+                    eprintln!("  PyTorch peer not run: {e:#}");
+                    report
+                        .notes
+                        .push(format!("PyTorch peer not run on {}: {e:#}.", spec.name));
                 }
             }
         }

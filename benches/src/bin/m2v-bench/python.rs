@@ -162,3 +162,90 @@ pub fn run(
         all: speed_of(&all, threads)?,
     })
 }
+
+/// What the PyTorch teacher peer measured (speed only).
+#[derive(Debug)]
+pub struct TeacherRun {
+    /// `torch.__version__` and `sentence_transformers.__version__`.
+    pub implementation: String,
+    /// Output dimension.
+    pub dim: usize,
+    /// Parameters of the whole sentence-transformers model.
+    pub params: usize,
+    /// One torch thread.
+    pub single: Speed,
+    /// torch's default threads (one per core).
+    pub all: Speed,
+}
+
+/// Runs PyTorch (`sentence-transformers`) on the teacher folder `dir`: times `corpus`
+/// in calls of `batch` texts by the rule of our own speed rows, single-threaded and
+/// with torch's default threads. `Err` when this Python has no torch or
+/// sentence-transformers (the caller notes it and goes on).
+pub fn run_teacher(
+    py: &Python,
+    dir: &Path,
+    corpus: &[&str],
+    batch: usize,
+    (budget_s, min_s): (f64, f64),
+    threads: usize,
+    work: &Path,
+) -> Result<TeacherRun> {
+    let probe = Command::new(&py.exe)
+        .args(["-c", "import torch, sentence_transformers"])
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .with_context(|| format!("running {}", py.exe.display()))?;
+    if !probe.status.success() {
+        bail!(
+            "`{} -c \"import torch, sentence_transformers\"` failed",
+            py.exe.display()
+        );
+    }
+    std::fs::create_dir_all(work)?;
+    let corpus_path = work.join("teacher-corpus.json");
+    std::fs::write(&corpus_path, serde_json::to_vec(corpus)?)?;
+    let call = |mode: &str| -> Result<serde_json::Value> {
+        let result = work.join(format!("teacher-{mode}.json"));
+        let status = Command::new(&py.exe)
+            .arg(script())
+            .arg("--teacher")
+            .arg("--model")
+            .arg(dir)
+            .arg("--corpus")
+            .arg(&corpus_path)
+            .args(["--batch", &batch.to_string()])
+            .args(["--speed-seconds", &budget_s.to_string()])
+            .args(["--min-seconds", &min_s.to_string(), "--mode", mode])
+            .arg("--result")
+            .arg(&result)
+            .env("HF_HUB_OFFLINE", "1")
+            .env("TOKENIZERS_PARALLELISM", "false")
+            .status()
+            .with_context(|| format!("running {}", py.exe.display()))?;
+        if !status.success() {
+            bail!("scripts/bench_python.py --teacher --mode {mode} failed ({status})");
+        }
+        Ok(serde_json::from_slice(&std::fs::read(&result)?)?)
+    };
+    let all = call("all")?;
+    let single = call("single")?;
+    let text = |k: &str| {
+        all.get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let num = |k: &str| all.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0) as usize;
+    Ok(TeacherRun {
+        implementation: format!(
+            "PyTorch {} (sentence-transformers {})",
+            text("torch"),
+            text("sentence_transformers")
+        ),
+        dim: num("dim"),
+        params: num("params"),
+        single: speed_of(&single, 1)?,
+        all: speed_of(&all, threads)?,
+    })
+}
