@@ -51,7 +51,7 @@
 
 use std::path::Path;
 
-use burn::tensor::module::{attention, embedding, linear};
+use burn::tensor::module::{attention, embedding};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 use serde::Deserialize;
@@ -60,7 +60,7 @@ use serde_json::Value;
 use crate::config::{Activation, ModelConfig, read_json};
 use crate::encoder::{Batch, Encoder};
 use crate::error::Error;
-use crate::nn::{Rotary, gated, upload};
+use crate::nn::{Linear, Rotary, gated, upload};
 use crate::weights::{HostTensor, Weights};
 
 /// The decoder families, which differ only in the switches of [`Settings`].
@@ -400,10 +400,7 @@ fn round_bf16(x: f32) -> f32 {
 /// A bias-free (or optionally biased) projection `y = x W (+ b)`, `W` stored `[in, out]`,
 /// possibly several checkpoint matrices concatenated along `out`.
 #[derive(Debug, Clone)]
-struct Proj {
-    weight: Tensor<2>,
-    bias: Option<Tensor<1>>,
-}
+struct Proj(Linear);
 
 impl Proj {
     /// Loads `{name}.weight` (`[d_out, d_in]`, and `{name}.bias` when `bias`) for each
@@ -432,14 +429,15 @@ impl Proj {
             at += d_out;
         }
         let host = |data: Vec<f32>, shape: Vec<usize>| HostTensor { data, shape };
-        Ok(Self {
-            weight: upload(host(weight, vec![d_in, total]), device),
-            bias: bias.then(|| upload(host(b, vec![total]), device)),
-        })
+        Ok(Self(Linear::from_host(
+            host(weight, vec![d_in, total]),
+            bias.then(|| host(b, vec![total])),
+            device,
+        )))
     }
 
     fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        linear(x, self.weight.clone(), self.bias.clone())
+        self.0.forward(x)
     }
 }
 

@@ -1,5 +1,10 @@
-//! Element-wise kernels run on the host buffer of a CPU (`flex`) tensor: the
-//! feed-forward activations, alone ([`activate`]) or gated ([`gated`]).
+//! Kernels run on the host buffer of a CPU (`flex`) tensor: the linear layers
+//! ([`linear`]), RMSNorm ([`rms_norm`]) and the feed-forward activations, alone
+//! ([`activate`]) or gated ([`gated`]).
+//!
+//! [`linear`] calls the `gemm` crate (the one Burn's `flex` matmul calls) directly, with
+//! the output prefilled with the bias rows and accumulated into: Burn's `linear` zeroes
+//! its output, multiplies, then adds the bias in a second pass over it.
 //!
 //! Why: Burn's `flex` backend computes exact GELU with scalar `libm::erff` (a quarter
 //! of a MiniLM distillation's time, measured with `perf` in docs/teacher-speed.md) and
@@ -9,10 +14,9 @@
 //! the x86-64 baseline) and split over the rayon pool.
 //!
 //! Accuracy (checked by the tests below against `f64` references): `erf` within
-//! 4e-7 absolute on the whole line, `exp` within 2e-7 relative, `tanh` within 3e-7
-//! absolute, so each activation is within about 1e-6 of the exact one at the magnitudes
-//! a transformer's feed-forward layer produces, far below the 1e-4 parity tolerance
-//! against PyTorch (which approximates `erf` and `exp` too).
+//! 4e-7 absolute on the whole line, `exp` within 2e-7 relative, so each activation is
+//! within 1e-6 of the exact one (relative to `max(1, |x|)`), far below the 1e-4 parity
+//! tolerance against PyTorch (which approximates `erf` and `exp` too).
 //!
 //! On a GPU device the Burn ops run unchanged (`nn::activate`).
 
@@ -23,6 +27,90 @@ use crate::config::Activation;
 /// Elements per rayon task: large enough that scheduling costs nothing, small enough
 /// that a `[256 * 3, 1536]` MiniLM intermediate splits into dozens of tasks.
 const CHUNK: usize = 16 * 1024;
+
+/// `x W + b` for `x` `[rows, k]` and `W` `[k, n]` (row-major) and `b` `[n]`:
+/// `[rows, n]`, on the rayon pool's threads when the product is large enough to split.
+pub(crate) fn linear(x: &[f32], k: usize, w: &[f32], n: usize, bias: Option<&[f32]>) -> Vec<f32> {
+    assert!(k > 0 && x.len().is_multiple_of(k) && w.len() == k * n);
+    let rows = x.len() / k;
+    let parallelism = if rows * n * k >= 64 * 64 * 64 {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    // With a bias, the output starts as the bias rows and gemm adds `x w` to it; without,
+    // it is left uninitialised and gemm writes every element (zeroing it first cost 2% of
+    // an EmbeddingGemma forward pass).
+    let mut out = match bias {
+        Some(b) => {
+            assert_eq!(b.len(), n);
+            b.repeat(rows)
+        }
+        None => Vec::with_capacity(rows * n),
+    };
+    // SAFETY: the pointers come from live allocations of the sizes checked above: `x`
+    // is `rows x k` with strides (1, k), `w` is `k x n` with strides (1, n), `out` has
+    // room for `rows x n` with strides (1, n) and does not alias the inputs (it is a
+    // fresh allocation). With `read_dst` (bias) gemm computes `out = out + x w` over
+    // initialised values; without, it computes `out = x w`, writing every one of the
+    // `rows x n` elements without reading any (k > 0 was asserted), so they are all
+    // initialised when `set_len` exposes them.
+    unsafe {
+        gemm::gemm(
+            rows,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            bias.is_some(),
+            x.as_ptr(),
+            1,
+            k as isize,
+            w.as_ptr(),
+            1,
+            n as isize,
+            1.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+        if bias.is_none() {
+            out.set_len(rows * n);
+        }
+    }
+    out
+}
+
+/// Rotary position embedding of `x` `[.., len, d]` (row-major, `d` even):
+/// `x * cos + rotate_half(x) * sin` with `rotate_half([x1, x2]) = [-x2, x1]` and the
+/// tables `cos`, `sin` `[len, d]` indexed by the row's position.
+pub(crate) fn rope(x: &[f32], len: usize, d: usize, cos: &[f32], sin: &[f32]) -> Vec<f32> {
+    assert!(d > 0 && d.is_multiple_of(2) && x.len().is_multiple_of(len * d));
+    assert!(cos.len() == len * d && sin.len() == len * d);
+    let mut out = vec![0.0f32; x.len()];
+    let half = d / 2;
+    // Whole sequences (`len` rows) per task.
+    let per_task = (CHUNK / (len * d)).max(1) * len * d;
+    out.par_chunks_mut(per_task)
+        .zip(x.par_chunks(per_task))
+        .for_each(|(out, x)| {
+            for (o_seq, x_seq) in out.chunks_exact_mut(len * d).zip(x.chunks_exact(len * d)) {
+                let rows = o_seq.chunks_exact_mut(d).zip(x_seq.chunks_exact(d));
+                for ((o, x), (c, s)) in rows.zip(cos.chunks_exact(d).zip(sin.chunks_exact(d))) {
+                    let (x1, x2) = x.split_at(half);
+                    let (o1, o2) = o.split_at_mut(half);
+                    for j in 0..half {
+                        o1[j] = x1[j] * c[j] - x2[j] * s[j];
+                        o2[j] = x2[j] * c[half + j] + x1[j] * s[half + j];
+                    }
+                }
+            }
+        });
+    out
+}
 
 /// Applies `act` to every element of `x`, in place.
 pub(crate) fn activate(x: &mut [f32], act: Activation) {
@@ -147,12 +235,13 @@ fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
-/// The tanh GELU, `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`.
+/// The tanh GELU, `0.5 x (1 + tanh(u))` with `u = sqrt(2 / pi) (x + 0.044715 x^3)`,
+/// computed as the equal `x / (1 + e^(-2u))` (one `exp`, one division).
 #[inline(always)]
 fn gelu_tanh(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     let inner = SQRT_2_OVER_PI * (0.044_715 * x * x).mul_add(x, x);
-    0.5 * x * (1.0 + tanh(inner))
+    x / (1.0 + exp(-2.0 * inner))
 }
 
 /// SiLU, `x / (1 + exp(-x))`.
@@ -195,7 +284,7 @@ fn erf(x: f32) -> f32 {
     x * p / q
 }
 
-/// `e^x`: `2^n e^r` with `n = round(x / ln 2)`, `|r| <= ln 2 / 2` (ln 2 split in two
+/// `e^x`: `2^n e^r` with `n = round(x / ln 2)` (ties to even: one vector instruction), `|r| <= ln 2 / 2` (ln 2 split in two
 /// so `r` is exact), `e^r` by its Taylor polynomial to degree 7 (relative error below
 /// 2e-8 there), and `2^n` built in the exponent bits. `x` is clamped to `[-87, 88]`,
 /// where `2^n` stays a normal float: below it the result is at most 2e-38 instead of
@@ -205,7 +294,7 @@ fn exp(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E).round();
+    let n = (x * std::f32::consts::LOG2_E).round_ties_even();
     let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
     // Taylor coefficients 1/k!, k = 7 down to 0.
     const C: [f32; 8] = [
@@ -225,12 +314,6 @@ fn exp(x: f32) -> f32 {
     // n is in [-126, 127]: 2^n is the normal float with biased exponent n + 127.
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
     p * scale
-}
-
-/// `tanh x = 1 - 2 / (e^(2x) + 1)`; saturates to +-1 through [`exp`]'s clamp.
-#[inline(always)]
-fn tanh(x: f32) -> f32 {
-    1.0 - 2.0 / (exp(2.0 * x) + 1.0)
 }
 
 #[cfg(test)]
@@ -267,16 +350,6 @@ mod tests {
         assert!(worst < 2e-7, "max relative exp error {worst:e}");
         assert!(exp(-1e4) < 1e-37 && exp(-1e4) >= 0.0);
         assert!(exp(1e4).is_finite() && exp(1e4) > 1e38);
-    }
-
-    #[test]
-    fn tanh_is_within_3e_7_and_saturates() {
-        let worst = grid(12.0)
-            .map(|x| (f64::from(tanh(x)) - f64::from(x).tanh()).abs())
-            .fold(0.0, f64::max);
-        assert!(worst < 3e-7, "max |tanh error| {worst:e}");
-        assert_eq!(tanh(1e4), 1.0);
-        assert_eq!(tanh(-1e4), -1.0);
     }
 
     /// The activations against their `f64` definitions, relative to `max(1, |x|)`.
@@ -353,6 +426,55 @@ mod tests {
                     "{j}: {} vs {want}",
                     yr[j]
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn linear_matches_a_plain_product() {
+        let (rows, k, n) = (70, 33, 45);
+        let x: Vec<f32> = (0..rows * k)
+            .map(|i| ((i * 31) % 17) as f32 * 0.25 - 2.0)
+            .collect();
+        let w: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 7) % 13) as f32 * 0.1 - 0.6)
+            .collect();
+        let b: Vec<f32> = (0..n).map(|j| j as f32 * 0.01).collect();
+        for bias in [None, Some(b.as_slice())] {
+            let out = linear(&x, k, &w, n, bias);
+            assert_eq!(out.len(), rows * n);
+            for r in 0..rows {
+                for c in 0..n {
+                    let mut want = bias.map_or(0.0, |b| f64::from(b[c]));
+                    for i in 0..k {
+                        want += f64::from(x[r * k + i]) * f64::from(w[i * n + c]);
+                    }
+                    let got = f64::from(out[r * n + c]);
+                    assert!((got - want).abs() < 1e-4, "{r},{c}: {got} vs {want}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rope_rotates_each_pair_by_its_position() {
+        let (seqs, len, d) = (3, 4, 6);
+        let x: Vec<f32> = (0..seqs * len * d)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect();
+        let cos: Vec<f32> = (0..len * d).map(|i| (i as f32 * 0.11).cos()).collect();
+        let sin: Vec<f32> = (0..len * d).map(|i| (i as f32 * 0.11).sin()).collect();
+        let out = rope(&x, len, d, &cos, &sin);
+        for (r, (o, xr)) in out.chunks(d).zip(x.chunks(d)).enumerate() {
+            let p = r % len;
+            for j in 0..d {
+                let rotated = if j < d / 2 {
+                    -xr[j + d / 2]
+                } else {
+                    xr[j - d / 2]
+                };
+                let want = xr[j] * cos[p * d + j] + rotated * sin[p * d + j];
+                assert!((o[j] - want).abs() < 1e-6, "row {r} col {j}");
             }
         }
     }

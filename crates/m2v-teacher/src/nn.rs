@@ -5,9 +5,12 @@
 //! the checkpoint (see the key tables in `bert.rs` and `mpnet.rs`), and inference needs
 //! no parameter machinery.
 
+use std::sync::Arc;
+
+use burn::backend::Flex;
 use burn::tensor::module::{attention, embedding, layer_norm, linear};
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Bool, Device, Int, Tensor, TensorData, activation};
+use burn::tensor::{Bool, DType, Device, Int, Tensor, TensorData, activation};
 
 use crate::config::Activation;
 use crate::error::Error;
@@ -21,10 +24,26 @@ pub(crate) fn upload<const D: usize>(t: HostTensor, device: &Device) -> Tensor<D
 /// `y = x W + b` with `W` stored `[in, out]` (PyTorch's `[out, in]` transposed once at
 /// load time so every matmul reads it contiguously); `b` is absent for `bias=False`
 /// layers.
+///
+/// On the CPU the weights stay host buffers and the product is `host::linear` (gemm
+/// called directly, bias folded in); on a GPU they are Burn tensors and the product is
+/// Burn's `linear`.
 #[derive(Debug, Clone)]
-pub(crate) struct Linear {
-    weight: Tensor<2>,
-    bias: Option<Tensor<1>>,
+// A handful of these per layer: the size of the Burn variant does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Linear {
+    /// Burn tensors on a GPU device.
+    Device {
+        weight: Tensor<2>,
+        bias: Option<Tensor<1>>,
+    },
+    /// Host buffers for the CPU (`flex`) device.
+    Host {
+        weight: Arc<[f32]>,
+        bias: Option<Arc<[f32]>>,
+        d_in: usize,
+        d_out: usize,
+    },
 }
 
 impl Linear {
@@ -51,14 +70,11 @@ impl Linear {
     ) -> Result<Self, Error> {
         let weight = w.take(&format!("{name}.weight"), &[d_out, d_in])?;
         let bias = if bias {
-            Some(upload(w.take(&format!("{name}.bias"), &[d_out])?, device))
+            Some(w.take(&format!("{name}.bias"), &[d_out])?)
         } else {
             None
         };
-        Ok(Self {
-            weight: upload(weight.transposed(), device),
-            bias,
-        })
+        Ok(Self::from_host(weight.transposed(), bias, device))
     }
 
     /// Loads several `[d_out_i, d_in]` projections of the same input as one `Linear`
@@ -82,27 +98,74 @@ impl Linear {
             }
             bias.extend(w.take(&format!("{name}.bias"), &[d_out])?.data);
         }
-        Ok(Self {
-            weight: upload(
-                HostTensor {
-                    data: weight,
-                    shape: vec![d_in, total],
-                },
-                device,
-            ),
-            bias: Some(upload(
-                HostTensor {
-                    data: bias,
-                    shape: vec![total],
-                },
-                device,
-            )),
-        })
+        let host = |data, shape| HostTensor { data, shape };
+        Ok(Self::from_host(
+            host(weight, vec![d_in, total]),
+            Some(host(bias, vec![total])),
+            device,
+        ))
+    }
+
+    /// A layer of weight `[d_in, d_out]` (already transposed) and bias `[d_out]`.
+    pub(crate) fn from_host(weight: HostTensor, bias: Option<HostTensor>, device: &Device) -> Self {
+        if *device == Device::flex() {
+            let (d_in, d_out) = (weight.shape[0], weight.shape[1]);
+            Self::Host {
+                weight: weight.data.into(),
+                bias: bias.map(|b| b.data.into()),
+                d_in,
+                d_out,
+            }
+        } else {
+            Self::Device {
+                weight: upload(weight, device),
+                bias: bias.map(|b| upload(b, device)),
+            }
+        }
     }
 
     /// `[.., d_in]` to `[.., d_out]`.
     pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        linear(x, self.weight.clone(), self.bias.clone())
+        match self {
+            Self::Device { weight, bias } => linear(x, weight.clone(), bias.clone()),
+            Self::Host {
+                weight,
+                bias,
+                d_in,
+                d_out,
+            } => {
+                let device = x.device();
+                let mut dims = x.dims();
+                let out = with_host_values(x, |values| {
+                    crate::host::linear(values, *d_in, weight, *d_out, bias.as_deref())
+                });
+                dims[D - 1] = *d_out;
+                Tensor::from_data(TensorData::new(out, dims), &device)
+            }
+        }
+    }
+}
+
+/// Calls `f` with the values of a CPU (`flex`) tensor, row-major, reading its buffer in
+/// place when it is contiguous f32 (even when shared, as a residual input is) and a
+/// contiguous f32 copy otherwise.
+fn with_host_values<const D: usize, R>(x: Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
+    let n = x.shape().num_elements();
+    match x.try_into_primitive::<Flex>() {
+        Ok(t) => {
+            let t = if t.is_contiguous() && t.dtype() == DType::F32 {
+                t
+            } else {
+                Tensor::<D>::from_primitive::<Flex>(t)
+                    .cast(DType::F32)
+                    .try_into_primitive::<Flex>()
+                    .map(|t| t.to_contiguous())
+                    .expect("a flex tensor stays on flex")
+            };
+            let start = t.layout().start_offset();
+            f(&t.storage::<f32>()[start..start + n])
+        }
+        Err(e) => panic!("a host kernel was given a tensor off the CPU: {e:?}"),
     }
 }
 
@@ -289,6 +352,8 @@ pub(crate) fn rotary_attention(
 pub(crate) struct Rotary {
     cos: Tensor<4>,
     sin: Tensor<4>,
+    /// The same tables on the host (`[len, head_dim]`), for the CPU kernel.
+    host: Option<(Vec<f32>, Vec<f32>)>,
 }
 
 impl Rotary {
@@ -320,16 +385,24 @@ impl Rotary {
                 }
             }
         }
-        let t = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [1, 1, len, d]), device);
+        let t = |v: &[f32]| Tensor::from_data(TensorData::new(v.to_vec(), [1, 1, len, d]), device);
         Self {
-            cos: t(cos),
-            sin: t(sin),
+            cos: t(&cos),
+            sin: t(&sin),
+            host: (*device == Device::flex()).then_some((cos, sin)),
         }
     }
 
     /// `x * cos + rotate_half(x) * sin` for `x` `[batch, heads, len, head_dim]`, where
     /// `rotate_half([x1, x2]) = [-x2, x1]`.
     pub(crate) fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        if let Some((cos, sin)) = &self.host {
+            // One pass on the CPU (`host::rope`) instead of seven tensor ops.
+            let device = x.device();
+            let dims = x.dims();
+            let out = with_host_values(x, |v| crate::host::rope(v, dims[2], dims[3], cos, sin));
+            return Tensor::from_data(TensorData::new(out, dims), &device);
+        }
         let d = x.dims()[3];
         let x1 = x.clone().narrow(3, 0, d / 2);
         let x2 = x.clone().narrow(3, d / 2, d - d / 2);
