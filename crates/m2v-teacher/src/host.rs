@@ -6,9 +6,9 @@
 //! the output prefilled with the bias rows and accumulated into: Burn's `linear` zeroes
 //! its output, multiplies, then adds the bias in a second pass over it.
 //!
-//! Why: Burn's `flex` backend computes exact GELU with scalar `libm::erff` (a quarter
-//! of a MiniLM distillation's time, measured with `perf` in docs/teacher-speed.md) and
-//! the tanh GELU as seven tensor passes, one of them a scalar `powf`. Here each is one
+//! Why: Burn's `flex` backend computes exact GELU with scalar `libm::erff` (the largest
+//! cost after the matmuls; profiles in docs/teacher-speed.md) and the tanh GELU as
+//! seven tensor passes, one of them a scalar `powf`. Here each is one
 //! pass over the buffer, written branch-free so LLVM vectorises it, compiled for the
 //! best instruction set the CPU has (`pulp`'s run-time dispatch: AVX-512, AVX2+FMA or
 //! the x86-64 baseline) and split over the rayon pool.
@@ -39,8 +39,8 @@ pub(crate) fn linear(x: &[f32], k: usize, w: &[f32], n: usize, bias: Option<&[f3
         gemm::Parallelism::None
     };
     // With a bias, the output starts as the bias rows and gemm adds `x w` to it; without,
-    // it is left uninitialised and gemm writes every element (zeroing it first cost 2% of
-    // an EmbeddingGemma forward pass).
+    // it is left uninitialised and gemm writes every element (zeroing it first showed in
+    // the profiles of docs/teacher-speed.md).
     let mut out = match bias {
         Some(b) => {
             assert_eq!(b.len(), n);
