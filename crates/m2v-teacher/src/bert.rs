@@ -209,7 +209,7 @@ impl Encoder for BertModel {
         let mask = batch.key_padding_mask(device);
         let mut x = self.embeddings.forward(batch, device);
         for layer in &self.layers {
-            x = layer.forward(x, self.heads, self.act, mask.clone(), None);
+            x = layer.forward(x, self.heads, self.act, &batch.lengths, mask.clone(), None);
         }
         x
     }

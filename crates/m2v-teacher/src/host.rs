@@ -112,6 +112,132 @@ pub(crate) fn rope(x: &[f32], len: usize, d: usize, cos: &[f32], sin: &[f32]) ->
     out
 }
 
+/// Multi-head attention of BERT-shaped layers straight from the fused projection:
+/// `qkv` is `[batch, len, 3 * hidden]` (queries, keys, values side by side, head `h`
+/// at columns `h * d..(h + 1) * d` of each), the output `[batch, len, hidden]`.
+///
+/// Row `b` attends to its first `lengths[b]` keys only (key padding, as the padded
+/// batch's mask says); `bias` (MPNet's relative positions), `[1 or batch, heads, len,
+/// len]`, is added to the scaled scores. The softmax is exact: the largest score is
+/// subtracted before [`exp`]. One rayon task per sequence.
+pub(crate) fn attention(
+    qkv: &[f32],
+    lengths: &[usize],
+    len: usize,
+    heads: usize,
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let batch = lengths.len();
+    assert!(batch > 0 && len > 0 && heads > 0 && qkv.len().is_multiple_of(batch * len * 3 * heads));
+    let hidden = qkv.len() / (batch * len * 3);
+    let d = hidden / heads;
+    assert!(lengths.iter().all(|&n| (1..=len).contains(&n)));
+    let bias_rows = match bias {
+        Some(b) => {
+            assert!(b.len() == heads * len * len || b.len() == batch * heads * len * len);
+            b.len() / (heads * len * len)
+        }
+        None => 0,
+    };
+    let mut out = vec![0.0f32; batch * len * hidden];
+    out.par_chunks_mut(len * hidden)
+        .zip(qkv.par_chunks(len * 3 * hidden))
+        .zip(lengths.par_iter())
+        .enumerate()
+        .for_each(|(b, ((out, qkv), &n))| {
+            let bias = bias.map(|all| {
+                let at = if bias_rows == 1 { 0 } else { b };
+                &all[at * heads * len * len..(at + 1) * heads * len * len]
+            });
+            pulp::Arch::new().dispatch(Attend {
+                out,
+                qkv,
+                n,
+                len,
+                heads,
+                d,
+                bias,
+            })
+        });
+    out
+}
+
+/// One sequence of [`attention`].
+struct Attend<'a> {
+    out: &'a mut [f32],
+    qkv: &'a [f32],
+    n: usize,
+    len: usize,
+    heads: usize,
+    d: usize,
+    bias: Option<&'a [f32]>,
+}
+
+impl pulp::WithSimd for Attend<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let (n, len, d) = (self.n, self.len, self.d);
+        let hidden = self.heads * d;
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut p = vec![0.0f32; n];
+        for h in 0..self.heads {
+            for i in 0..len {
+                let row = |t: usize, part: usize| {
+                    let at = t * 3 * hidden + part * hidden + h * d;
+                    &self.qkv[at..at + d]
+                };
+                let q = row(i, 0);
+                let mut max = f32::NEG_INFINITY;
+                for (j, pj) in p.iter_mut().enumerate() {
+                    let k = row(j, 1);
+                    let dot: f32 = dot(q, k);
+                    let mut s = dot * scale;
+                    if let Some(bias) = self.bias {
+                        s += bias[(h * len + i) * len + j];
+                    }
+                    *pj = s;
+                    max = max.max(s);
+                }
+                let mut sum = 0.0f32;
+                for pj in p.iter_mut() {
+                    *pj = exp(*pj - max);
+                    sum += *pj;
+                }
+                let inv = 1.0 / sum;
+                let o = &mut self.out[i * hidden + h * d..i * hidden + (h + 1) * d];
+                o.fill(0.0);
+                for (j, &pj) in p.iter().enumerate() {
+                    let w = pj * inv;
+                    for (o, &v) in o.iter_mut().zip(row(j, 2)) {
+                        *o = w.mul_add(v, *o);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `sum a[i] b[i]` with eight partial sums, so it vectorises.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] = x[k].mul_add(y[k], acc[k]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// Applies `act` to every element of `x`, in place.
 pub(crate) fn activate(x: &mut [f32], act: Activation) {
     x.par_chunks_mut(CHUNK)
@@ -475,6 +601,52 @@ mod tests {
                 };
                 let want = xr[j] * cos[p * d + j] + rotated * sin[p * d + j];
                 assert!((o[j] - want).abs() < 1e-6, "row {r} col {j}");
+            }
+        }
+    }
+
+    /// Attention against a plain `f64` computation, with padding and a bias.
+    #[test]
+    fn attention_matches_a_plain_softmax() {
+        let (len, heads, d) = (5, 2, 12);
+        let hidden = heads * d;
+        let lengths = [5usize, 3];
+        let batch = lengths.len();
+        let qkv: Vec<f32> = (0..batch * len * 3 * hidden)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03)
+            .collect();
+        let bias: Vec<f32> = (0..heads * len * len)
+            .map(|i| (i % 7) as f32 * 0.1)
+            .collect();
+        for bias in [None, Some(bias.as_slice())] {
+            let out = attention(&qkv, &lengths, len, heads, bias);
+            for (b, &n) in lengths.iter().enumerate() {
+                for h in 0..heads {
+                    for i in 0..len {
+                        let at = |t: usize, part: usize, c: usize| {
+                            f64::from(qkv[(b * len + t) * 3 * hidden + part * hidden + h * d + c])
+                        };
+                        let scores: Vec<f64> = (0..n)
+                            .map(|j| {
+                                let dot: f64 = (0..d).map(|c| at(i, 0, c) * at(j, 1, c)).sum();
+                                let extra =
+                                    bias.map_or(0.0, |bs| f64::from(bs[(h * len + i) * len + j]));
+                                dot / (d as f64).sqrt() + extra
+                            })
+                            .collect();
+                        let max = scores.iter().copied().fold(f64::MIN, f64::max);
+                        let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+                        let sum: f64 = e.iter().sum();
+                        for c in 0..d {
+                            let want: f64 = (0..n).map(|j| e[j] / sum * at(j, 2, c)).sum();
+                            let got = f64::from(out[(b * len + i) * hidden + h * d + c]);
+                            assert!(
+                                (got - want).abs() < 1e-5,
+                                "b{b} h{h} i{i} c{c}: {got} vs {want}"
+                            );
+                        }
+                    }
+                }
             }
         }
     }

@@ -175,7 +175,14 @@ impl Encoder for MpNetModel {
         let mut x = self.embeddings_norm.forward(x);
         let bias = self.position_bias(batch.len, device);
         for layer in &self.layers {
-            x = layer.forward(x, self.heads, self.act, mask.clone(), Some(bias.clone()));
+            x = layer.forward(
+                x,
+                self.heads,
+                self.act,
+                &batch.lengths,
+                mask.clone(),
+                Some(bias.clone()),
+            );
         }
         x
     }

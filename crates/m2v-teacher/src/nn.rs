@@ -304,12 +304,26 @@ fn burn_activate<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
 /// `mask` is `[batch, 1, len, len]`, `true` where a key is padding; `bias` is
 /// `[1 or batch, heads, len, len]` added to the scaled scores (MPNet's relative
 /// positions). Returns the context `[batch, len, hidden]`.
+///
+/// On the CPU it runs as one host kernel (`host::attention`) straight from the fused
+/// projection, with `lengths` (the real length of each row) as the key mask: no
+/// head-major copies, a vectorised softmax.
 pub(crate) fn multi_head_attention(
     qkv: Tensor<3>,
     heads: usize,
+    lengths: &[usize],
     mask: Option<Tensor<4, Bool>>,
     bias: Option<Tensor<4>>,
 ) -> Tensor<3> {
+    let device = qkv.device();
+    if device == Device::flex() {
+        let [batch, len, three_h] = qkv.dims();
+        let bias = bias.map(|b| with_host_values(b, <[f32]>::to_vec));
+        let out = with_host_values(qkv, |v| {
+            crate::host::attention(v, lengths, len, heads, bias.as_deref())
+        });
+        return Tensor::from_data(TensorData::new(out, [batch, len, three_h / 3]), &device);
+    }
     rotary_attention(qkv, heads, None, mask, bias)
 }
 
@@ -458,17 +472,20 @@ impl PostNormLayer {
         })
     }
 
-    /// `[batch, len, h]` to `[batch, len, h]`; `bias` (MPNet's relative position bias)
+    /// `[batch, len, h]` to `[batch, len, h]`; `lengths` are the rows' real lengths
+    /// (`mask` says the same for the GPU path); `bias` (MPNet's relative position bias)
     /// is `[1, heads, len, len]`.
     pub(crate) fn forward(
         &self,
         x: Tensor<3>,
         heads: usize,
         act: Activation,
+        lengths: &[usize],
         mask: Option<Tensor<4, Bool>>,
         bias: Option<Tensor<4>>,
     ) -> Tensor<3> {
-        let ctx = multi_head_attention(self.qkv.forward(x.clone()), heads, mask, bias);
+        let qkv = self.qkv.forward(x.clone());
+        let ctx = multi_head_attention(qkv, heads, lengths, mask, bias);
         let a = self
             .attention_norm
             .forward(self.attention_output.forward(ctx) + x);
