@@ -1,5 +1,6 @@
 //! Kernels run on the host buffer of a CPU (`flex`) tensor: the linear layers
-//! ([`linear`]), RMSNorm ([`rms_norm`]) and the feed-forward activations, alone
+//! ([`linear`]), the BERT-shaped layers' attention ([`attention`]), RMSNorm
+//! ([`rms_norm`]), RoPE ([`rope`]) and the feed-forward activations, alone
 //! ([`activate`]) or gated ([`gated`]).
 //!
 //! [`linear`] calls the `gemm` crate (the one Burn's `flex` matmul calls) directly, with
@@ -18,7 +19,7 @@
 //! within 1e-6 of the exact one (relative to `max(1, |x|)`), far below the 1e-4 parity
 //! tolerance against PyTorch (which approximates `erf` and `exp` too).
 //!
-//! On a GPU device the Burn ops run unchanged (`nn::activate`).
+//! On a GPU device the Burn ops run unchanged (`nn.rs` picks the path by device).
 
 use rayon::prelude::*;
 
