@@ -69,22 +69,29 @@ def main() -> None:
     if a.corpus:
         with open(a.corpus, encoding="utf-8") as f:
             corpus = json.load(f)
-        model.encode(corpus[:256], use_multiprocessing=multi)
-        done = 0
-        start = time.perf_counter()
-        i = 0
-        while corpus:
-            chunk = corpus[i : i + a.batch]
-            model.encode(chunk, use_multiprocessing=multi)
-            done += len(chunk)
-            i = i + a.batch if i + a.batch < len(corpus) else 0
-            el = time.perf_counter() - start
-            if el >= a.speed_seconds or (done >= len(corpus) and el >= a.min_seconds):
-                break
-        secs = time.perf_counter() - start
-        out["speed"] = {"texts": done, "seconds": secs, "texts_per_s": done / max(secs, 1e-9)}
+        out["speed"] = time_corpus(lambda t: model.encode(t, use_multiprocessing=multi), corpus, a)
     with open(a.result, "w", encoding="utf-8") as f:
         json.dump(out, f)
+
+
+def time_corpus(encode, corpus: list, a) -> dict:
+    """Times `encode` on `corpus` in calls of `--batch` texts, in passes until at least
+    one pass and `--min-seconds` are done or `--speed-seconds` have passed, after one
+    untimed warm-up call of 256 texts (m2v-bench's `measure_speed` rule)."""
+    encode(corpus[:256])
+    done = 0
+    start = time.perf_counter()
+    i = 0
+    while corpus:
+        chunk = corpus[i : i + a.batch]
+        encode(chunk)
+        done += len(chunk)
+        i = i + a.batch if i + a.batch < len(corpus) else 0
+        el = time.perf_counter() - start
+        if el >= a.speed_seconds or (done >= len(corpus) and el >= a.min_seconds):
+            break
+    secs = time.perf_counter() - start
+    return {"texts": done, "seconds": secs, "texts_per_s": done / max(secs, 1e-9)}
 
 
 def teacher(a) -> None:
@@ -104,20 +111,7 @@ def teacher(a) -> None:
     with open(a.corpus, encoding="utf-8") as f:
         corpus = json.load(f)
     with torch.inference_mode():
-        st.encode(corpus[:256], batch_size=64)
-        done = 0
-        start = time.perf_counter()
-        i = 0
-        while corpus:
-            chunk = corpus[i : i + a.batch]
-            st.encode(chunk, batch_size=64)
-            done += len(chunk)
-            i = i + a.batch if i + a.batch < len(corpus) else 0
-            el = time.perf_counter() - start
-            if el >= a.speed_seconds or (done >= len(corpus) and el >= a.min_seconds):
-                break
-        secs = time.perf_counter() - start
-    out["speed"] = {"texts": done, "seconds": secs, "texts_per_s": done / max(secs, 1e-9)}
+        out["speed"] = time_corpus(lambda t: st.encode(t, batch_size=64), corpus, a)
     with open(a.result, "w", encoding="utf-8") as f:
         json.dump(out, f)
 

@@ -74,6 +74,46 @@ def best_of(repeats: int, f) -> tuple[float, float]:
     return best
 
 
+def distill_batches(bos: list, eos: list, batches: int) -> list:
+    """`batches` batches of 256 sequences `bos + [id] + eos`, ids from 1000 on (the
+    criterion benchmark's `distill_batch256` is the first of them)."""
+    out = []
+    for b in range(batches):
+        mid = torch.arange(1000 + 256 * b, 1000 + 256 * (b + 1), dtype=torch.long)[:, None]
+        parts = [torch.tensor([bos] * 256, dtype=torch.long)] if bos else []
+        parts.append(mid)
+        if eos:
+            parts.append(torch.tensor([eos] * 256, dtype=torch.long))
+        out.append(torch.cat(parts, dim=1))
+    return out
+
+
+def time_distill(model, batches: list, repeats: int) -> tuple[float, float]:
+    """Best wall and CPU seconds of `AutoModel` forward + masked mean pooling over
+    `batches`, after one warm-up pass."""
+
+    def run():
+        with torch.inference_mode():
+            for x in batches:
+                mask = torch.ones_like(x)
+                h = model(input_ids=x, attention_mask=mask).last_hidden_state
+                (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+
+    run()
+    return best_of(repeats, run)
+
+
+def gflops_per_sequence(model, tokens: int) -> float:
+    """2 x the matmul weights of the encoder layers (embeddings and pooler excluded)
+    per token, times `tokens`."""
+    macs = sum(
+        p.numel()
+        for name, p in model.named_parameters()
+        if p.dim() == 2 and "embed" not in name and "pooler" not in name
+    )
+    return 2 * macs * tokens / 1e9
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="all-MiniLM-L6-v2")
@@ -93,25 +133,7 @@ def main() -> None:
     bos, eos = frame[:1], frame[1:]
 
     n = 256 * args.batches
-    ids = torch.arange(1000, 1000 + n, dtype=torch.long)
-    batches = []
-    for b in range(args.batches):
-        mid = ids[b * 256 : (b + 1) * 256, None]
-        x = torch.cat(
-            [torch.tensor([bos] * len(mid)), mid, torch.tensor([eos] * len(mid))],
-            dim=1,
-        )
-        batches.append(x)
-
-    def distill():
-        with torch.inference_mode():
-            for x in batches:
-                mask = torch.ones_like(x)
-                h = model(input_ids=x, attention_mask=mask).last_hidden_state
-                (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-
-    distill()  # warm-up
-    t, cpu = best_of(args.repeats, distill)
+    t, cpu = time_distill(model, distill_batches(bos, eos, args.batches), args.repeats)
     out = {"torch": torch.__version__, "model": hub_id, "threads": args.threads}
     out["distill_tokens_per_s"] = n / t
     print(
@@ -129,13 +151,7 @@ def main() -> None:
         f"pytorch {torch.__version__} {hub_id} sentences: {len(texts)} in {t:.3f} s "
         f"= {len(texts) / t:.1f} sentences/s; {cpu:.2f} s of CPU ({args.threads} threads)"
     )
-    # Multiply-adds per token of every matmul weight the distillation forward runs.
-    macs = sum(
-        p.numel()
-        for name, p in model.named_parameters()
-        if p.dim() == 2 and "embed" not in name and "pooler" not in name
-    )
-    out["gflops_per_sequence"] = 2 * macs * (len(frame) + 1) / 1e9
+    out["gflops_per_sequence"] = gflops_per_sequence(model, len(frame) + 1)
     if args.json:
         Path(args.json).write_text(json.dumps(out))
     if args.criterion:

@@ -30,10 +30,10 @@ import argparse
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import torch
+from bench_teacher import criterion_rate, distill_batches, gflops_per_sequence, time_distill
 from transformers import AutoConfig, AutoModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,36 +118,10 @@ def build(name: str, spec: dict, work: Path, seed: int) -> tuple[Path, list, lis
 
 
 def pytorch_rate(d: Path, bos: list, eos: list, batches: int, repeats: int) -> tuple[float, float]:
-    """Sequences per second, and GFLOP per sequence."""
+    """Sequences per second, and GFLOP per sequence (`scripts/bench_teacher.py`'s rule)."""
     model = AutoModel.from_pretrained(str(d), dtype=torch.float32).eval()
-    xs = []
-    for b in range(batches):
-        mid = torch.arange(1000 + 256 * b, 1000 + 256 * (b + 1))[:, None]
-        parts = [torch.tensor([bos] * 256, dtype=torch.long)] if bos else []
-        parts.append(mid)
-        if eos:
-            parts.append(torch.tensor([eos] * 256, dtype=torch.long))
-        xs.append(torch.cat(parts, dim=1))
-
-    def run():
-        with torch.inference_mode():
-            for x in xs:
-                mask = torch.ones_like(x)
-                h = model(input_ids=x, attention_mask=mask).last_hidden_state
-                (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-
-    run()
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t)
-    macs = sum(
-        p.numel()
-        for n, p in model.named_parameters()
-        if p.dim() == 2 and "embed" not in n and "pooler" not in n
-    )
-    return 256 * batches / best, 2 * macs * (len(bos) + 1 + len(eos)) / 1e9
+    t, _ = time_distill(model, distill_batches(bos, eos, batches), repeats)
+    return 256 * batches / t, gflops_per_sequence(model, len(bos) + 1 + len(eos))
 
 
 def main() -> None:
@@ -176,11 +150,7 @@ def main() -> None:
              "--warm-up-time", "2", "--measurement-time", "5", f"extra_{name}/"],
             cwd=ROOT, env=env, check=True,
         )
-        est = json.loads(
-            (target / "criterion" / f"extra_{name}" / "distill_batch256" / "new"
-             / "estimates.json").read_text()
-        )
-        ours = 256 / ((est.get("slope") or est["mean"])["point_estimate"] * 1e-9)
+        ours = criterion_rate(target / "criterion" / f"extra_{name}" / "distill_batch256", 256)
         py, gflop = pytorch_rate(d, bos, eos, a.batches, a.repeats)
         rows.append(
             f"| {name} | {ours:,.0f} | {py:,.0f} | {ours / py:.2f}x | {ours * gflop:.0f} "

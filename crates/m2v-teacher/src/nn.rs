@@ -277,14 +277,9 @@ pub(crate) fn gated<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> 
     let i = dims[D - 1] / 2;
     let device = x.device();
     if device == Device::flex() {
-        let data = x.into_data();
-        if let Ok(values) = data.as_slice::<f32>() {
-            let out = crate::host::gated(values, i, act);
-            dims[D - 1] = i;
-            return Tensor::from_data(TensorData::new(out, dims), &device);
-        }
-        let x = Tensor::<D>::from_data(data, &device);
-        return burn_activate(x.clone().narrow(D - 1, 0, i), act) * x.narrow(D - 1, i, i);
+        let out = with_host_values(x, |values| crate::host::gated(values, i, act));
+        dims[D - 1] = i;
+        return Tensor::from_data(TensorData::new(out, dims), &device);
     }
     burn_activate(x.clone().narrow(D - 1, 0, i), act) * x.narrow(D - 1, i, i)
 }
@@ -318,10 +313,16 @@ pub(crate) fn multi_head_attention(
     let device = qkv.device();
     if device == Device::flex() {
         let [batch, len, three_h] = qkv.dims();
-        let bias = bias.map(|b| with_host_values(b, <[f32]>::to_vec));
-        let out = with_host_values(qkv, |v| {
-            crate::host::attention(v, lengths, len, heads, bias.as_deref())
-        });
+        let attend = |bias: Option<&[f32]>| {
+            with_host_values(qkv, |v| {
+                crate::host::attention(v, lengths, len, heads, bias)
+            })
+        };
+        // The bias is read in place, like the projection.
+        let out = match bias {
+            Some(b) => with_host_values(b, |b| attend(Some(b))),
+            None => attend(None),
+        };
         return Tensor::from_data(TensorData::new(out, [batch, len, three_h / 3]), &device);
     }
     rotary_attention(qkv, heads, None, mask, bias)
@@ -360,14 +361,15 @@ pub(crate) fn rotary_attention(
     ctx.swap_dims(1, 2).reshape([batch, len, hidden])
 }
 
-/// Rotary position embedding tables (cosine and sine, `[1, 1, len, head_dim]`) for
-/// positions `0..len`, shared by ModernBERT, Gemma 3 and Qwen 3.
+/// Rotary position embedding tables (cosine and sine) for positions `0..len`, shared
+/// by ModernBERT, Gemma 3 and Qwen 3: host buffers `[len, head_dim]` for the CPU
+/// kernel, device tensors `[1, 1, len, head_dim]` for Burn's ops elsewhere.
 #[derive(Debug, Clone)]
-pub(crate) struct Rotary {
-    cos: Tensor<4>,
-    sin: Tensor<4>,
-    /// The same tables on the host (`[len, head_dim]`), for the CPU kernel.
-    host: Option<(Vec<f32>, Vec<f32>)>,
+// Two per forward pass: the size of the Burn variant does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Rotary {
+    Host { cos: Vec<f32>, sin: Vec<f32> },
+    Device { cos: Tensor<4>, sin: Tensor<4> },
 }
 
 impl Rotary {
@@ -399,29 +401,35 @@ impl Rotary {
                 }
             }
         }
-        let t = |v: &[f32]| Tensor::from_data(TensorData::new(v.to_vec(), [1, 1, len, d]), device);
-        Self {
-            cos: t(&cos),
-            sin: t(&sin),
-            host: (*device == Device::flex()).then_some((cos, sin)),
+        if *device == Device::flex() {
+            return Self::Host { cos, sin };
+        }
+        let t = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [1, 1, len, d]), device);
+        Self::Device {
+            cos: t(cos),
+            sin: t(sin),
         }
     }
 
     /// `x * cos + rotate_half(x) * sin` for `x` `[batch, heads, len, head_dim]`, where
     /// `rotate_half([x1, x2]) = [-x2, x1]`.
     pub(crate) fn apply(&self, x: Tensor<4>) -> Tensor<4> {
-        if let Some((cos, sin)) = &self.host {
-            // One pass on the CPU (`host::rope`) instead of seven tensor ops.
-            let device = x.device();
-            let dims = x.dims();
-            let out = with_host_values(x, |v| crate::host::rope(v, dims[2], dims[3], cos, sin));
-            return Tensor::from_data(TensorData::new(out, dims), &device);
+        match self {
+            Self::Host { cos, sin } => {
+                // One pass on the CPU (`host::rope`) instead of seven tensor ops.
+                let device = x.device();
+                let dims = x.dims();
+                let out = with_host_values(x, |v| crate::host::rope(v, dims[2], dims[3], cos, sin));
+                Tensor::from_data(TensorData::new(out, dims), &device)
+            }
+            Self::Device { cos, sin } => {
+                let d = x.dims()[3];
+                let x1 = x.clone().narrow(3, 0, d / 2);
+                let x2 = x.clone().narrow(3, d / 2, d - d / 2);
+                let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+                x * cos.clone() + rotated * sin.clone()
+            }
         }
-        let d = x.dims()[3];
-        let x1 = x.clone().narrow(3, 0, d / 2);
-        let x2 = x.clone().narrow(3, d / 2, d - d / 2);
-        let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-        x * self.cos.clone() + rotated * self.sin.clone()
     }
 }
 

@@ -319,18 +319,13 @@ fn run() -> Result<()> {
             match models::load_model2vec_rs(&spec) {
                 Ok(rs) => {
                     let (single, all) = speeds(rs.as_ref())?;
-                    let row = ModelResult {
-                        name: spec.name.clone(),
-                        implementation: rs.implementation(),
-                        params: rs.params(),
-                        dim: rs.dim(),
-                        scores: Vec::new(),
-                        scores_not_run: Some("speed only".into()),
-                        tasks_skipped: None,
-                        speed_single: Some(single),
-                        speed_all: Some(all),
-                        eval_seconds: 0.0,
-                    };
+                    let row = speed_only_row(
+                        &spec.name,
+                        rs.implementation(),
+                        rs.params(),
+                        rs.dim(),
+                        (single, all),
+                    );
                     print_row(&row, &report.tasks);
                     report.models.push(row);
                 }
@@ -399,18 +394,13 @@ fn run() -> Result<()> {
                         ours.1 / p.all.texts_per_s.max(1e-9),
                         p.implementation
                     ));
-                    let row = ModelResult {
-                        name: spec.name.clone(),
-                        implementation: p.implementation,
-                        params: p.params,
-                        dim: p.dim,
-                        scores: Vec::new(),
-                        scores_not_run: Some("speed only".into()),
-                        tasks_skipped: None,
-                        speed_single: Some(p.single),
-                        speed_all: Some(p.all),
-                        eval_seconds: 0.0,
-                    };
+                    let row = speed_only_row(
+                        &spec.name,
+                        p.implementation,
+                        p.params,
+                        p.dim,
+                        (p.single, p.all),
+                    );
                     print_row(&row, &report.tasks);
                     report.models.push(row);
                 }
@@ -442,6 +432,29 @@ fn run() -> Result<()> {
         report.runtime_s / 60.0
     );
     Ok(())
+}
+
+/// The row of a peer measured for speed only (its scores would repeat ours, or it
+/// cannot be scored).
+fn speed_only_row(
+    name: &str,
+    implementation: String,
+    params: usize,
+    dim: usize,
+    (single, all): (m2v_eval::Speed, m2v_eval::Speed),
+) -> ModelResult {
+    ModelResult {
+        name: name.to_string(),
+        implementation,
+        params,
+        dim,
+        scores: Vec::new(),
+        scores_not_run: Some("speed only".into()),
+        tasks_skipped: None,
+        speed_single: Some(single),
+        speed_all: Some(all),
+        eval_seconds: 0.0,
+    }
 }
 
 /// The `--model-tasks` selection of a model (given name or display name), if any.
