@@ -5,7 +5,7 @@ Run with the project venv (`pip install "model2vec[distill]==0.10.0"
 sentence-transformers`, which brings torch and transformers 5.3), offline, after
 `cargo xtask fetch embeddinggemma-300m` (the real model is skipped when absent):
 
-    HF_HUB_OFFLINE=1 ~/.cache/m2v/pyenv/bin/python scripts/golden_teacher_decoders.py
+    HF_HUB_OFFLINE=1 ~/.cache/m2v/pyenv/bin/python scripts/golden_teacher_decoders.py [NAME ...]
 
 Everything goes under `crates/m2v-teacher/tests/fixtures/decoders/<name>/`:
 
@@ -21,7 +21,12 @@ Everything goes under `crates/m2v-teacher/tests/fixtures/decoders/<name>/`:
   texts and their ids from the model's tokenizer, one of them longer than the
   bidirectional sliding window (257 positions each way in transformers' terms), and
   per sequence the reference's own spread: the largest |diff| between `transformers`'
-  eager attention and its default (sdpa), `eager_vs_sdpa_max_abs`. Plus
+  eager attention and its default (sdpa), `eager_vs_sdpa_max_abs`. The same rows
+  computed in float64 (sdpa) are the exact answer the fp32 reference approximates:
+  `hidden_f64.bin` (the float64 values rounded to fp32 on storing, within 8e-6 of
+  them at the model's largest magnitudes, about 132) and, per sequence, how far the
+  fp32 reference itself is from them, `f32_vs_f64_max_abs` (3.8e-4 on the long
+  sequence, whose hidden states reach 132). Plus
   `sentences.json` + `sentences.bin`: `SentenceTransformer.encode` of two texts
   (the whole pipeline: mean pooling, two `Dense`, `Normalize`), without a prompt and
   with the `query` prompt.
@@ -46,6 +51,7 @@ folder computes.
 import json
 import os
 import struct
+import sys
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -236,6 +242,10 @@ def embeddinggemma() -> None:
     eager = AutoModel.from_pretrained(snap, dtype=torch.float32, attn_implementation="eager").eval()
     spread = (run(eager, seqs, pad) - hidden).abs()
     noise = [spread[i, : len(s)].max().item() for i, s in enumerate(seqs)]
+    # The exact answer, up to float64 rounding, and the fp32 reference's distance to it.
+    exact = run(AutoModel.from_pretrained(snap, dtype=torch.float64).eval(), seqs, pad)
+    f32_error = (hidden.double() - exact).abs()
+    f32_vs_f64 = [f32_error[i, : len(s)].max().item() for i, s in enumerate(seqs)]
     n = len(seqs[-1])
     # The long sequence: its first and last rows, every 16th, and the rows around the
     # window's edge (rows there see a different set of keys in sliding layers).
@@ -255,10 +265,14 @@ def embeddinggemma() -> None:
             "attn_implementation": model.config._attn_implementation,
             "effective_sliding_window": window,
             "eager_vs_sdpa_max_abs": noise,
+            "f32_vs_f64_max_abs": f32_vs_f64,
             "texts": SENTENCES + [LONG],
         },
     )
+    rows = [v for i, p in enumerate(positions) for t in p for v in exact[i, t].tolist()]
+    write_f32(OUT / "embeddinggemma-300m" / "hidden_f64.bin", rows)
     print("embeddinggemma-300m ok", [len(s) for s in seqs], "eager vs sdpa max |diff|", noise)
+    print("  fp32 reference vs float64 max |diff|", f32_vs_f64)
 
     # The whole sentence-transformers pipeline (mean pooling, two Dense, Normalize),
     # without a prompt and with the `query` prompt.
@@ -289,11 +303,18 @@ def embeddinggemma() -> None:
 
 
 def main() -> None:
+    # `golden_teacher_decoders.py embeddinggemma-300m` rewrites that fixture only.
+    only = set(sys.argv[1:])
     OUT.mkdir(parents=True, exist_ok=True)
-    tiny("gemma3", GEMMA3, 0)
-    tiny("gemma3-causal", dict(GEMMA3, use_bidirectional_attention=False), 1)
-    tiny("qwen3", QWEN3, 2)
-    embeddinggemma()
+    for name, spec, seed in [
+        ("gemma3", GEMMA3, 0),
+        ("gemma3-causal", dict(GEMMA3, use_bidirectional_attention=False), 1),
+        ("qwen3", QWEN3, 2),
+    ]:
+        if not only or name in only:
+            tiny(name, spec, seed)
+    if not only or "embeddinggemma-300m" in only:
+        embeddinggemma()
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ use serde_json::Value;
 use crate::config::{Activation, ModelConfig, read_json};
 use crate::encoder::{Batch, Encoder};
 use crate::error::Error;
-use crate::nn::{Linear, Rotary, gated, upload};
+use crate::host;
+use crate::nn::{Linear, Rotary, gated, upload, with_host_values};
 use crate::weights::{HostTensor, Weights};
 
 /// The decoder families, which differ only in the switches of [`Settings`].
@@ -589,17 +590,66 @@ impl DecoderLayer {
         })
     }
 
-    /// `[b, len, h]` to `[b, len, h]`.
-    fn forward(
+    /// `[b, len, h]` to `[b, len, h]`; `lengths` are the rows' real lengths.
+    fn forward(&self, x: Tensor<3>, s: &Settings, lengths: &[usize], span: &KindSpan) -> Tensor<3> {
+        let qkv = self.qkv.forward(self.input_norm.forward(x.clone()));
+        let ctx = match &span.mask {
+            Mask::Host(kernel) => self.host_attention(qkv, s, lengths, &span.rope, *kernel),
+            Mask::Device(mask) => self.burn_attention(qkv, s, &span.rope, mask.clone()),
+        };
+        let mut a = self.o_proj.forward(ctx);
+        if let Some(n) = &self.post_attn_norm {
+            a = n.forward(a);
+        }
+        let x = x + a;
+        let gu = self.gate_up.forward(self.pre_mlp_norm.forward(x.clone()));
+        let mut m = self.down.forward(gated(gu, s.act));
+        if let Some(n) = &self.post_mlp_norm {
+            m = n.forward(m);
+        }
+        x + m
+    }
+}
+
+impl DecoderLayer {
+    /// The CPU path: one host kernel from the fused projection, with the q/k norms and
+    /// RoPE inside it (`host::attention`).
+    fn host_attention(
         &self,
-        x: Tensor<3>,
+        qkv: Tensor<3>,
+        s: &Settings,
+        lengths: &[usize],
+        rope: &Rotary,
+        span: host::Span,
+    ) -> Tensor<3> {
+        let [b, len, _] = qkv.dims();
+        let device = qkv.device();
+        let spec = host::Heads {
+            heads: s.heads,
+            kv_heads: s.kv_heads,
+            scale: s.scale as f32,
+            span,
+            bias: None,
+            qk_norm: Some((&self.q_norm.host, &self.k_norm.host, s.eps as f32)),
+            rope: rope.host_tables(),
+        };
+        let out = with_host_values(qkv, |v| host::attention(v, lengths, len, &spec));
+        Tensor::from_data(
+            TensorData::new(out, [b, len, s.heads * s.head_dim]),
+            &device,
+        )
+    }
+
+    /// Burn's ops (the GPU path): split, norm, rotate, repeat the key/value groups.
+    fn burn_attention(
+        &self,
+        qkv: Tensor<3>,
         s: &Settings,
         rope: &Rotary,
         mask: Option<Tensor<4, Bool>>,
     ) -> Tensor<3> {
-        let [b, len, _] = x.dims();
+        let [b, len, _] = qkv.dims();
         let (heads, kv, d) = (s.heads, s.kv_heads, s.head_dim);
-        let qkv = self.qkv.forward(self.input_norm.forward(x.clone()));
         let split = |start: usize, n: usize| {
             qkv.clone()
                 .narrow(2, start * d, n * d)
@@ -627,19 +677,23 @@ impl DecoderLayer {
             is_causal: false,
         };
         let ctx = attention(q, repeat(k), repeat(v), mask, None, options);
-        let ctx = ctx.swap_dims(1, 2).reshape([b, len, heads * d]);
-        let mut a = self.o_proj.forward(ctx);
-        if let Some(n) = &self.post_attn_norm {
-            a = n.forward(a);
-        }
-        let x = x + a;
-        let gu = self.gate_up.forward(self.pre_mlp_norm.forward(x.clone()));
-        let mut m = self.down.forward(gated(gu, s.act));
-        if let Some(n) = &self.post_mlp_norm {
-            m = n.forward(m);
-        }
-        x + m
+        ctx.swap_dims(1, 2).reshape([b, len, heads * d])
     }
+}
+
+/// Which keys one layer kind's queries see: the span of the CPU kernel, or the mask of
+/// Burn's attention (`None` when every key is visible).
+// Two per forward pass: the size of the Burn variant does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Mask {
+    Host(host::Span),
+    Device(Option<Tensor<4, Bool>>),
+}
+
+/// One layer kind's rotary tables and mask, for a batch.
+struct KindSpan {
+    rope: Rotary,
+    mask: Mask,
 }
 
 /// A Gemma 3 or Qwen 3 decoder (`last_hidden_state` after the final norm).
@@ -683,6 +737,18 @@ impl DecoderModel {
         })
     }
 
+    /// The keys one layer kind's real queries see, as the CPU kernel takes them (the
+    /// rules of the module docs; key padding comes from the rows' lengths).
+    fn span(&self, kind: LayerKind) -> host::Span {
+        let s = &self.settings;
+        match (kind, s.bidirectional) {
+            (LayerKind::Full, true) => host::Span::All,
+            (LayerKind::Full, false) => host::Span::Causal,
+            (LayerKind::Sliding, true) => host::Span::Window(s.window),
+            (LayerKind::Sliding, false) => host::Span::CausalWindow(s.window),
+        }
+    }
+
     /// The boolean mask (`true` = hidden) of one layer kind, `[b, 1, len, len]`, or
     /// `None` when every key is visible to every query.
     fn mask(&self, batch: &Batch, kind: LayerKind, device: &Device) -> Option<Tensor<4, Bool>> {
@@ -721,16 +787,22 @@ impl Encoder for DecoderModel {
         if let Some(scale) = s.embed_scale {
             x = x.mul_scalar(scale);
         }
-        let full = Rotary::from_inv_freq(&s.inv_freq_full, batch.len, device);
-        let sliding = Rotary::from_inv_freq(&s.inv_freq_sliding, batch.len, device);
-        let full_mask = self.mask(batch, LayerKind::Full, device);
-        let sliding_mask = self.mask(batch, LayerKind::Sliding, device);
+        let kind = |k: LayerKind, inv_freq: &[f32]| KindSpan {
+            rope: Rotary::from_inv_freq(inv_freq, batch.len, device),
+            mask: if *device == Device::flex() {
+                Mask::Host(self.span(k))
+            } else {
+                Mask::Device(self.mask(batch, k, device))
+            },
+        };
+        let full = kind(LayerKind::Full, &s.inv_freq_full);
+        let sliding = kind(LayerKind::Sliding, &s.inv_freq_sliding);
         for layer in &self.layers {
-            let (rope, mask) = match layer.kind {
-                LayerKind::Full => (&full, &full_mask),
-                LayerKind::Sliding => (&sliding, &sliding_mask),
+            let span = match layer.kind {
+                LayerKind::Full => &full,
+                LayerKind::Sliding => &sliding,
             };
-            x = layer.forward(x, s, rope, mask.clone());
+            x = layer.forward(x, s, &batch.lengths, span);
         }
         self.norm.forward(x)
     }

@@ -1,7 +1,7 @@
 //! Kernels run on the host buffer of a CPU (`flex`) tensor: the linear layers
-//! ([`linear`]), the BERT-shaped layers' attention ([`attention`]), RMSNorm
-//! ([`rms_norm`]), RoPE ([`rope`]) and the feed-forward activations, alone
-//! ([`activate`]) or gated ([`gated`]).
+//! ([`linear`]), attention with its q/k RMSNorm and RoPE ([`attention`]), RMSNorm
+//! ([`rms_norm`]) and the feed-forward activations, alone ([`activate`]) or gated
+//! ([`gated`]).
 //!
 //! [`linear`] calls the `gemm` crate (the one Burn's `flex` matmul calls) directly, with
 //! the output prefilled with the bias rows and accumulated into: Burn's `linear` zeroes
@@ -85,68 +85,102 @@ pub(crate) fn linear(x: &[f32], k: usize, w: &[f32], n: usize, bias: Option<&[f3
     out
 }
 
-/// Rotary position embedding of `x` `[.., len, d]` (row-major, `d` even):
-/// `x * cos + rotate_half(x) * sin` with `rotate_half([x1, x2]) = [-x2, x1]` and the
-/// tables `cos`, `sin` `[len, d]` indexed by the row's position.
-pub(crate) fn rope(x: &[f32], len: usize, d: usize, cos: &[f32], sin: &[f32]) -> Vec<f32> {
-    assert!(d > 0 && d.is_multiple_of(2) && x.len().is_multiple_of(len * d));
-    assert!(cos.len() == len * d && sin.len() == len * d);
-    let mut out = vec![0.0f32; x.len()];
-    let half = d / 2;
-    // Whole sequences (`len` rows) per task.
-    let per_task = (CHUNK / (len * d)).max(1) * len * d;
-    out.par_chunks_mut(per_task)
-        .zip(x.par_chunks(per_task))
-        .for_each(|(out, x)| {
-            for (o_seq, x_seq) in out.chunks_exact_mut(len * d).zip(x.chunks_exact(len * d)) {
-                let rows = o_seq.chunks_exact_mut(d).zip(x_seq.chunks_exact(d));
-                for ((o, x), (c, s)) in rows.zip(cos.chunks_exact(d).zip(sin.chunks_exact(d))) {
-                    let (x1, x2) = x.split_at(half);
-                    let (o1, o2) = o.split_at_mut(half);
-                    for j in 0..half {
-                        o1[j] = x1[j] * c[j] - x2[j] * s[j];
-                        o2[j] = x2[j] * c[half + j] + x1[j] * s[half + j];
-                    }
-                }
-            }
-        });
-    out
+/// Which keys a real query at position `q` sees, besides key padding (`k < n`, the
+/// row's real length). The spans of `transformers`' masks (`decoder.rs`,
+/// `modernbert.rs` spell them out per family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Span {
+    /// Every key (BERT, global layers).
+    All,
+    /// Keys with `|q - k| < w` (bidirectional sliding window).
+    Window(usize),
+    /// Keys with `k <= q` (causal).
+    Causal,
+    /// Keys with `k <= q` and `q - k < w` (causal sliding window).
+    CausalWindow(usize),
 }
 
-/// Multi-head attention of BERT-shaped layers straight from the fused projection:
-/// `qkv` is `[batch, len, 3 * hidden]` (queries, keys, values side by side, head `h`
-/// at columns `h * d..(h + 1) * d` of each), the output `[batch, len, hidden]`.
+impl Span {
+    /// The keys `[lo, hi)` query `q` sees in a row of real length `n`. A padding query
+    /// (`q >= n`) sees every real key: its output is discarded (the pooling and the
+    /// other positions' keys skip it), so any finite value does, and the window may
+    /// hold no real key there.
+    fn keys(self, q: usize, n: usize) -> (usize, usize) {
+        if q >= n {
+            return (0, n);
+        }
+        match self {
+            Self::All => (0, n),
+            Self::Window(w) => ((q + 1).saturating_sub(w), n.min(q + w)),
+            Self::Causal => (0, q + 1),
+            Self::CausalWindow(w) => ((q + 1).saturating_sub(w), q + 1),
+        }
+    }
+}
+
+/// The shape and extras of one attention layer for [`attention`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Heads<'a> {
+    /// Query heads.
+    pub(crate) heads: usize,
+    /// Key/value heads (grouped-query attention: query head `h` reads group
+    /// `h / (heads / kv_heads)`); `heads` in multi-head attention.
+    pub(crate) kv_heads: usize,
+    /// Multiplies the query-key products (`1 / sqrt(head_dim)` unless the family says).
+    pub(crate) scale: f32,
+    pub(crate) span: Span,
+    /// Added to the scaled scores (MPNet's relative positions): `[1 or batch, heads,
+    /// len, len]`.
+    pub(crate) bias: Option<&'a [f32]>,
+    /// RMSNorm of every query and key head vector (Gemma 3, Qwen 3): the query and key
+    /// weights (`[head_dim]` each) and epsilon, applied before `rope`.
+    pub(crate) qk_norm: Option<(&'a [f32], &'a [f32], f32)>,
+    /// Rotary embedding of queries and keys: the cosine and sine tables `[len,
+    /// head_dim]`, indexed by position: `x * cos + rotate_half(x) * sin` with
+    /// `rotate_half([x1, x2]) = [-x2, x1]`.
+    pub(crate) rope: Option<(&'a [f32], &'a [f32])>,
+}
+
+/// Scaled dot-product attention straight from a fused projection: `qkv` is `[batch,
+/// len, (heads + 2 * kv_heads) * d]`, queries then keys then values side by side (head
+/// `h` at columns `h * d..(h + 1) * d` of its block), the output `[batch, len, heads *
+/// d]`. This is the layout of BERT's concatenated q/k/v weights, ModernBERT's `Wqkv`
+/// and the decoders' fused q/k/v projection.
 ///
-/// Row `b` attends to its first `lengths[b]` keys only (key padding, as the padded
-/// batch's mask says); `bias` (MPNet's relative positions), `[1 or batch, heads, len,
-/// len]`, is added to the scaled scores. The softmax is exact: the largest score is
-/// subtracted before [`exp`]. One rayon task per sequence.
-pub(crate) fn attention(
-    qkv: &[f32],
-    lengths: &[usize],
-    len: usize,
-    heads: usize,
-    bias: Option<&[f32]>,
-) -> Vec<f32> {
+/// Row `b` attends to its first `lengths[b]` keys, within `span`. Queries and keys get
+/// the RMSNorm and rotary embedding of `spec` first; `bias` is added to the scaled
+/// scores. The softmax is exact: the largest score is subtracted before [`exp`]. One
+/// rayon task per sequence. It replaces Burn's attention and the head-major copies,
+/// grouped-query repeats and separate norm and RoPE passes around it (profiles in
+/// docs/teacher-speed.md).
+pub(crate) fn attention(qkv: &[f32], lengths: &[usize], len: usize, spec: &Heads<'_>) -> Vec<f32> {
     let batch = lengths.len();
-    assert!(batch > 0 && len > 0 && heads > 0 && qkv.len().is_multiple_of(batch * len * 3 * heads));
-    let hidden = qkv.len() / (batch * len * 3);
-    let d = hidden / heads;
+    let (heads, kv) = (spec.heads, spec.kv_heads);
+    assert!(batch > 0 && len > 0 && kv > 0 && heads.is_multiple_of(kv));
+    let width = qkv.len() / (batch * len);
+    assert!(qkv.len() == batch * len * width && width.is_multiple_of(heads + 2 * kv));
+    let d = width / (heads + 2 * kv);
     assert!(lengths.iter().all(|&n| (1..=len).contains(&n)));
-    let bias_rows = match bias {
+    let bias_rows = match spec.bias {
         Some(b) => {
             assert!(b.len() == heads * len * len || b.len() == batch * heads * len * len);
             b.len() / (heads * len * len)
         }
         None => 0,
     };
-    let mut out = vec![0.0f32; batch * len * hidden];
-    out.par_chunks_mut(len * hidden)
-        .zip(qkv.par_chunks(len * 3 * hidden))
+    if let Some((qw, kw, _)) = spec.qk_norm {
+        assert!(qw.len() == d && kw.len() == d);
+    }
+    if let Some((cos, sin)) = spec.rope {
+        assert!(d.is_multiple_of(2) && cos.len() == len * d && sin.len() == len * d);
+    }
+    let mut out = vec![0.0f32; batch * len * heads * d];
+    out.par_chunks_mut(len * heads * d)
+        .zip(qkv.par_chunks(len * width))
         .zip(lengths.par_iter())
         .enumerate()
         .for_each(|(b, ((out, qkv), &n))| {
-            let bias = bias.map(|all| {
+            let bias = spec.bias.map(|all| {
                 let at = if bias_rows == 1 { 0 } else { b };
                 &all[at * heads * len * len..(at + 1) * heads * len * len]
             });
@@ -155,8 +189,8 @@ pub(crate) fn attention(
                 qkv,
                 n,
                 len,
-                heads,
                 d,
+                spec,
                 bias,
             })
         });
@@ -169,9 +203,33 @@ struct Attend<'a> {
     qkv: &'a [f32],
     n: usize,
     len: usize,
-    heads: usize,
     d: usize,
+    spec: &'a Heads<'a>,
     bias: Option<&'a [f32]>,
+}
+
+impl Attend<'_> {
+    /// Head vector `h` (counted across the q, k, v blocks) of position `t`, normed
+    /// (with `norm`) and rotated into `dst` when the spec says so.
+    #[inline(always)]
+    fn prepare(&self, dst: &mut [f32], t: usize, h: usize, norm: Option<&[f32]>) {
+        let d = self.d;
+        let width = (self.spec.heads + 2 * self.spec.kv_heads) * d;
+        let src = &self.qkv[t * width + h * d..t * width + (h + 1) * d];
+        dst.copy_from_slice(src);
+        if let (Some(w), Some((_, _, eps))) = (norm, self.spec.qk_norm) {
+            rms_row(dst, w, eps);
+        }
+        if let Some((cos, sin)) = self.spec.rope {
+            let (c, s) = (&cos[t * d..(t + 1) * d], &sin[t * d..(t + 1) * d]);
+            let half = d / 2;
+            for j in 0..half {
+                let (x1, x2) = (dst[j], dst[half + j]);
+                dst[j] = x1 * c[j] - x2 * s[j];
+                dst[half + j] = x2 * c[half + j] + x1 * s[half + j];
+            }
+        }
+    }
 }
 
 impl pulp::WithSimd for Attend<'_> {
@@ -180,40 +238,55 @@ impl pulp::WithSimd for Attend<'_> {
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
         let (n, len, d) = (self.n, self.len, self.d);
-        let hidden = self.heads * d;
-        let scale = 1.0 / (d as f32).sqrt();
+        let (heads, kv) = (self.spec.heads, self.spec.kv_heads);
+        let group = heads / kv;
+        let width = (heads + 2 * kv) * d;
+        let (q_norm, k_norm) = match self.spec.qk_norm {
+            Some((q, k, _)) => (Some(q), Some(k)),
+            None => (None, None),
+        };
+        // The real keys of one group, prepared once for its `group` query heads.
+        let mut keys = vec![0.0f32; n * d];
+        let mut q = vec![0.0f32; d];
         let mut p = vec![0.0f32; n];
-        for h in 0..self.heads {
-            for i in 0..len {
-                let row = |t: usize, part: usize| {
-                    let at = t * 3 * hidden + part * hidden + h * d;
-                    &self.qkv[at..at + d]
-                };
-                let q = row(i, 0);
-                let mut max = f32::NEG_INFINITY;
-                for (j, pj) in p.iter_mut().enumerate() {
-                    let k = row(j, 1);
-                    let dot: f32 = dot(q, k);
-                    let mut s = dot * scale;
-                    if let Some(bias) = self.bias {
-                        s += bias[(h * len + i) * len + j];
+        let mut ctx = vec![0.0f32; d];
+        for g in 0..kv {
+            for (t, k) in keys.chunks_exact_mut(d).enumerate() {
+                self.prepare(k, t, heads + g, k_norm);
+            }
+            let value = |t: usize| {
+                let at = t * width + (heads + kv + g) * d;
+                &self.qkv[at..at + d]
+            };
+            for h in g * group..(g + 1) * group {
+                for i in 0..len {
+                    self.prepare(&mut q, i, h, q_norm);
+                    let (lo, hi) = self.spec.span.keys(i, n);
+                    let p = &mut p[lo..hi];
+                    let mut max = f32::NEG_INFINITY;
+                    for (j, pj) in (lo..hi).zip(p.iter_mut()) {
+                        let mut s = dot(&q, &keys[j * d..(j + 1) * d]) * self.spec.scale;
+                        if let Some(bias) = self.bias {
+                            s += bias[(h * len + i) * len + j];
+                        }
+                        *pj = s;
+                        max = max.max(s);
                     }
-                    *pj = s;
-                    max = max.max(s);
-                }
-                let mut sum = 0.0f32;
-                for pj in p.iter_mut() {
-                    *pj = exp(*pj - max);
-                    sum += *pj;
-                }
-                let inv = 1.0 / sum;
-                let o = &mut self.out[i * hidden + h * d..i * hidden + (h + 1) * d];
-                o.fill(0.0);
-                for (j, &pj) in p.iter().enumerate() {
-                    let w = pj * inv;
-                    for (o, &v) in o.iter_mut().zip(row(j, 2)) {
-                        *o = w.mul_add(v, *o);
+                    let mut sum = 0.0f32;
+                    for pj in p.iter_mut() {
+                        *pj = exp(*pj - max);
+                        sum += *pj;
                     }
+                    let inv = 1.0 / sum;
+                    ctx.fill(0.0);
+                    for (j, &pj) in (lo..hi).zip(p.iter()) {
+                        let w = pj * inv;
+                        for (o, &v) in ctx.iter_mut().zip(value(j)) {
+                            *o = w.mul_add(v, *o);
+                        }
+                    }
+                    let at = (i * heads + h) * d;
+                    self.out[at..at + d].copy_from_slice(&ctx);
                 }
             }
         }
@@ -331,21 +404,27 @@ impl pulp::WithSimd for RmsNorm<'_> {
     fn with_simd<S: pulp::Simd>(self, _: S) {
         let w = self.weight.len();
         for row in self.x.chunks_exact_mut(w) {
-            // Eight partial sums, so the reduction vectorises.
-            let mut acc = [0.0f32; 8];
-            let mut chunks = row.chunks_exact(8);
-            for c in &mut chunks {
-                for (a, &v) in acc.iter_mut().zip(c) {
-                    *a = v.mul_add(v, *a);
-                }
-            }
-            let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
-            let mean = (acc.iter().sum::<f32>() + tail) / w as f32;
-            let inv = 1.0 / (mean + self.eps).sqrt();
-            for (v, &g) in row.iter_mut().zip(self.weight) {
-                *v = *v * inv * g;
-            }
+            rms_row(row, self.weight, self.eps);
         }
+    }
+}
+
+/// RMSNorm of one row, in place (`row.len() == weight.len()`).
+#[inline(always)]
+fn rms_row(row: &mut [f32], weight: &[f32], eps: f32) {
+    // Eight partial sums, so the reduction vectorises.
+    let mut acc = [0.0f32; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = v.mul_add(v, *a);
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+    let mean = (acc.iter().sum::<f32>() + tail) / row.len() as f32;
+    let inv = 1.0 / (mean + eps).sqrt();
+    for (v, &g) in row.iter_mut().zip(weight) {
+        *v = *v * inv * g;
     }
 }
 
@@ -583,67 +662,111 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rope_rotates_each_pair_by_its_position() {
-        let (seqs, len, d) = (3, 4, 6);
-        let x: Vec<f32> = (0..seqs * len * d)
-            .map(|i| (i as f32 * 0.37).sin())
-            .collect();
-        let cos: Vec<f32> = (0..len * d).map(|i| (i as f32 * 0.11).cos()).collect();
-        let sin: Vec<f32> = (0..len * d).map(|i| (i as f32 * 0.11).sin()).collect();
-        let out = rope(&x, len, d, &cos, &sin);
-        for (r, (o, xr)) in out.chunks(d).zip(x.chunks(d)).enumerate() {
-            let p = r % len;
-            for j in 0..d {
-                let rotated = if j < d / 2 {
-                    -xr[j + d / 2]
-                } else {
-                    xr[j - d / 2]
-                };
-                let want = xr[j] * cos[p * d + j] + rotated * sin[p * d + j];
-                assert!((o[j] - want).abs() < 1e-6, "row {r} col {j}");
-            }
-        }
-    }
-
-    /// Attention against a plain `f64` computation, with padding and a bias.
+    /// Attention against a plain `f64` computation: multi-head with padding and a bias
+    /// (BERT, MPNet), and grouped-query with q/k RMSNorm, RoPE and every span (the
+    /// decoders, ModernBERT).
     #[test]
     fn attention_matches_a_plain_softmax() {
-        let (len, heads, d) = (5, 2, 12);
-        let hidden = heads * d;
-        let lengths = [5usize, 3];
+        let (len, d) = (6, 8);
+        let lengths = [6usize, 4];
         let batch = lengths.len();
-        let qkv: Vec<f32> = (0..batch * len * 3 * hidden)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03)
-            .collect();
-        let bias: Vec<f32> = (0..heads * len * len)
-            .map(|i| (i % 7) as f32 * 0.1)
-            .collect();
-        for bias in [None, Some(bias.as_slice())] {
-            let out = attention(&qkv, &lengths, len, heads, bias);
+        let cos: Vec<f32> = (0..len * d).map(|i| (i as f32 * 0.21).cos()).collect();
+        let sin: Vec<f32> = (0..len * d).map(|i| (i as f32 * 0.21).sin()).collect();
+        let qw: Vec<f32> = (0..d).map(|j| 0.5 + j as f32 * 0.1).collect();
+        let kw: Vec<f32> = (0..d).map(|j| 1.5 - j as f32 * 0.1).collect();
+        let bias: Vec<f32> = (0..2 * len * len).map(|i| (i % 7) as f32 * 0.1).collect();
+        let cases = [
+            // (heads, kv heads, span, bias, norm + rope)
+            (2, 2, Span::All, false, false),
+            (2, 2, Span::All, true, false),
+            (4, 2, Span::All, false, true),
+            (4, 1, Span::Window(2), false, true),
+            (2, 2, Span::Causal, false, true),
+            (4, 2, Span::CausalWindow(3), false, true),
+        ];
+        for (heads, kv, span, with_bias, extras) in cases {
+            let width = (heads + 2 * kv) * d;
+            let qkv: Vec<f32> = (0..batch * len * width)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.03)
+                .collect();
+            let spec = Heads {
+                heads,
+                kv_heads: kv,
+                scale: 0.3,
+                span,
+                bias: with_bias.then_some(bias.as_slice()),
+                qk_norm: extras.then_some((qw.as_slice(), kw.as_slice(), 1e-6)),
+                rope: extras.then_some((cos.as_slice(), sin.as_slice())),
+            };
+            let out = attention(&qkv, &lengths, len, &spec);
+            assert_eq!(out.len(), batch * len * heads * d);
+            // Head vector `h` of position `t` in row `b`, normed and rotated in f64.
+            let vector = |b: usize, t: usize, h: usize, w: Option<&[f32]>| -> Vec<f64> {
+                let at = (b * len + t) * width + h * d;
+                let mut x: Vec<f64> = qkv[at..at + d].iter().map(|&v| f64::from(v)).collect();
+                if !extras {
+                    return x;
+                }
+                if let Some(w) = w {
+                    let ms = x.iter().map(|v| v * v).sum::<f64>() / d as f64;
+                    let inv = 1.0 / (ms + 1e-6).sqrt();
+                    x.iter_mut()
+                        .zip(w)
+                        .for_each(|(v, &g)| *v *= inv * f64::from(g));
+                }
+                (0..d)
+                    .map(|j| {
+                        let rot = if j < d / 2 {
+                            -x[j + d / 2]
+                        } else {
+                            x[j - d / 2]
+                        };
+                        x[j] * f64::from(cos[t * d + j]) + rot * f64::from(sin[t * d + j])
+                    })
+                    .collect()
+            };
             for (b, &n) in lengths.iter().enumerate() {
                 for h in 0..heads {
-                    for i in 0..len {
-                        let at = |t: usize, part: usize, c: usize| {
-                            f64::from(qkv[(b * len + t) * 3 * hidden + part * hidden + h * d + c])
+                    let g = h / (heads / kv);
+                    // Real queries only: padding positions' outputs are discarded.
+                    for i in 0..n {
+                        let q = vector(b, i, h, Some(&qw));
+                        let visible = |j: usize| match span {
+                            Span::All => true,
+                            Span::Window(w) => i.abs_diff(j) < w,
+                            Span::Causal => j <= i,
+                            Span::CausalWindow(w) => j <= i && i - j < w,
                         };
-                        let scores: Vec<f64> = (0..n)
-                            .map(|j| {
-                                let dot: f64 = (0..d).map(|c| at(i, 0, c) * at(j, 1, c)).sum();
-                                let extra =
-                                    bias.map_or(0.0, |bs| f64::from(bs[(h * len + i) * len + j]));
-                                dot / (d as f64).sqrt() + extra
+                        let keys: Vec<usize> = (0..n).filter(|&j| visible(j)).collect();
+                        let scores: Vec<f64> = keys
+                            .iter()
+                            .map(|&j| {
+                                let k = vector(b, j, heads + g, Some(&kw));
+                                let dot: f64 = q.iter().zip(&k).map(|(a, b)| a * b).sum();
+                                let extra = if with_bias {
+                                    f64::from(bias[(h * len + i) * len + j])
+                                } else {
+                                    0.0
+                                };
+                                dot * 0.3 + extra
                             })
                             .collect();
                         let max = scores.iter().copied().fold(f64::MIN, f64::max);
                         let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
                         let sum: f64 = e.iter().sum();
                         for c in 0..d {
-                            let want: f64 = (0..n).map(|j| e[j] / sum * at(j, 2, c)).sum();
-                            let got = f64::from(out[(b * len + i) * hidden + h * d + c]);
+                            let want: f64 = keys
+                                .iter()
+                                .zip(&e)
+                                .map(|(&j, e)| {
+                                    let at = (b * len + j) * width + (heads + kv + g) * d + c;
+                                    e / sum * f64::from(qkv[at])
+                                })
+                                .sum();
+                            let got = f64::from(out[((b * len + i) * heads + h) * d + c]);
                             assert!(
                                 (got - want).abs() < 1e-5,
-                                "b{b} h{h} i{i} c{c}: {got} vs {want}"
+                                "{span:?} heads {heads}/{kv} b{b} h{h} i{i} c{c}: {got} vs {want}"
                             );
                         }
                     }

@@ -49,6 +49,7 @@ use serde::Deserialize;
 use crate::config::{Activation, ModelConfig, read_json};
 use crate::encoder::{Batch, Encoder};
 use crate::error::Error;
+use crate::host;
 use crate::nn::{Embedding, LayerNorm, Linear, Rotary, gated, rotary_attention};
 use crate::weights::Weights;
 
@@ -114,6 +115,15 @@ enum Span {
     Local,
 }
 
+/// What one layer kind's attention needs for a batch: its rotary tables, its span (the
+/// CPU kernel) and the same as a mask (the GPU path; `None` on the CPU or when nothing
+/// is hidden).
+struct LayerSpan {
+    rotary: Rotary,
+    span: host::Span,
+    mask: Option<Tensor<4, Bool>>,
+}
+
 /// One encoder layer (pre-LayerNorm).
 #[derive(Debug)]
 struct Layer {
@@ -134,14 +144,23 @@ impl Layer {
         x: Tensor<3>,
         heads: usize,
         act: Activation,
-        rotary: &Rotary,
-        mask: Option<Tensor<4, Bool>>,
+        lengths: &[usize],
+        span: &LayerSpan,
     ) -> Tensor<3> {
         let normed = match &self.attn_norm {
             Some(n) => n.forward(x.clone()),
             None => x.clone(),
         };
-        let ctx = rotary_attention(self.wqkv.forward(normed), heads, Some(rotary), mask, None);
+        let qkv = self.wqkv.forward(normed);
+        let ctx = rotary_attention(
+            qkv,
+            heads,
+            Some(&span.rotary),
+            lengths,
+            span.span,
+            span.mask.clone(),
+            None,
+        );
         let x = x + self.wo.forward(ctx);
         let m = self.wi.forward(self.mlp_norm.forward(x.clone()));
         x + self.mlp_wo.forward(gated(m, act))
@@ -348,19 +367,28 @@ impl ModernBertModel {
 
 impl Encoder for ModernBertModel {
     fn forward(&self, batch: &Batch, device: &Device) -> Tensor<3> {
-        let global_mask = batch.key_padding_mask(device);
-        let local_mask = self.local_mask(batch, device);
-        let global_rotary = Rotary::new(self.global_theta, batch.len, self.head_dim, device);
-        let local_rotary = Rotary::new(self.local_theta, batch.len, self.head_dim, device);
+        // The CPU kernel reads spans and lengths, not masks.
+        let gpu = *device != Device::flex();
+        let global = LayerSpan {
+            rotary: Rotary::new(self.global_theta, batch.len, self.head_dim, device),
+            span: host::Span::All,
+            mask: gpu.then(|| batch.key_padding_mask(device)).flatten(),
+        };
+        let local = LayerSpan {
+            rotary: Rotary::new(self.local_theta, batch.len, self.head_dim, device),
+            // `|q - k| <= radius`.
+            span: host::Span::Window(self.radius + 1),
+            mask: gpu.then(|| self.local_mask(batch, device)).flatten(),
+        };
         let mut x = self
             .emb_norm
             .forward(self.tok.forward(batch.ids_tensor(device)));
         for layer in &self.layers {
-            let (rotary, mask) = match layer.span {
-                Span::Global => (&global_rotary, &global_mask),
-                Span::Local => (&local_rotary, &local_mask),
+            let span = match layer.span {
+                Span::Global => &global,
+                Span::Local => &local,
             };
-            x = layer.forward(x, self.heads, self.act, rotary, mask.clone());
+            x = layer.forward(x, self.heads, self.act, &batch.lengths, span);
         }
         self.final_norm.forward(x)
     }

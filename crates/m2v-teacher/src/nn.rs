@@ -14,6 +14,7 @@ use burn::tensor::{Bool, DType, Device, Int, Tensor, TensorData, activation};
 
 use crate::config::Activation;
 use crate::error::Error;
+use crate::host::{Heads, Span};
 use crate::weights::{HostTensor, Weights};
 
 /// Uploads a host tensor of rank `D`.
@@ -149,7 +150,7 @@ impl Linear {
 /// Calls `f` with the values of a CPU (`flex`) tensor, row-major, reading its buffer in
 /// place when it is contiguous f32 (even when shared, as a residual input is) and a
 /// contiguous f32 copy otherwise.
-fn with_host_values<const D: usize, R>(x: Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
+pub(crate) fn with_host_values<const D: usize, R>(x: Tensor<D>, f: impl FnOnce(&[f32]) -> R) -> R {
     let n = x.shape().num_elements();
     match x.try_into_primitive::<Flex>() {
         Ok(t) => {
@@ -310,35 +311,46 @@ pub(crate) fn multi_head_attention(
     mask: Option<Tensor<4, Bool>>,
     bias: Option<Tensor<4>>,
 ) -> Tensor<3> {
-    let device = qkv.device();
-    if device == Device::flex() {
-        let [batch, len, three_h] = qkv.dims();
-        let attend = |bias: Option<&[f32]>| {
-            with_host_values(qkv, |v| {
-                crate::host::attention(v, lengths, len, heads, bias)
-            })
-        };
-        // The bias is read in place, like the projection.
-        let out = match bias {
-            Some(b) => with_host_values(b, |b| attend(Some(b))),
-            None => attend(None),
-        };
-        return Tensor::from_data(TensorData::new(out, [batch, len, three_h / 3]), &device);
-    }
-    rotary_attention(qkv, heads, None, mask, bias)
+    rotary_attention(qkv, heads, None, lengths, Span::All, mask, bias)
 }
 
-/// [`multi_head_attention`] with queries and keys rotated by `rotary` first (ModernBERT).
+/// [`multi_head_attention`] with queries and keys rotated by `rotary` first and keys
+/// limited to `span` (ModernBERT); `mask` says the same as `lengths` and `span` for
+/// the GPU path.
 pub(crate) fn rotary_attention(
     qkv: Tensor<3>,
     heads: usize,
     rotary: Option<&Rotary>,
+    lengths: &[usize],
+    span: Span,
     mask: Option<Tensor<4, Bool>>,
     bias: Option<Tensor<4>>,
 ) -> Tensor<3> {
     let [batch, len, three_h] = qkv.dims();
     let hidden = three_h / 3;
     let head_dim = hidden / heads;
+    let device = qkv.device();
+    if device == Device::flex() {
+        let rope = rotary.and_then(Rotary::host_tables);
+        let attend = |bias: Option<&[f32]>| {
+            let spec = Heads {
+                heads,
+                kv_heads: heads,
+                scale: 1.0 / (head_dim as f32).sqrt(),
+                span,
+                bias,
+                qk_norm: None,
+                rope,
+            };
+            with_host_values(qkv, |v| crate::host::attention(v, lengths, len, &spec))
+        };
+        // The bias is read in place, like the projection.
+        let out = match bias {
+            Some(b) => with_host_values(b, |b| attend(Some(b))),
+            None => attend(None),
+        };
+        return Tensor::from_data(TensorData::new(out, [batch, len, hidden]), &device);
+    }
     // [b, l, 3, h, d] -> [3, b, h, l, d]
     let qkv = qkv
         .reshape([batch, len, 3, heads, head_dim])
@@ -412,23 +424,31 @@ impl Rotary {
     }
 
     /// `x * cos + rotate_half(x) * sin` for `x` `[batch, heads, len, head_dim]`, where
-    /// `rotate_half([x1, x2]) = [-x2, x1]`.
+    /// `rotate_half([x1, x2]) = [-x2, x1]`, with Burn's ops. On the CPU the attention
+    /// kernel (`host::attention`) rotates queries and keys itself, from the host tables.
     pub(crate) fn apply(&self, x: Tensor<4>) -> Tensor<4> {
-        match self {
+        let (cos, sin) = match self {
             Self::Host { cos, sin } => {
-                // One pass on the CPU (`host::rope`) instead of seven tensor ops.
-                let device = x.device();
-                let dims = x.dims();
-                let out = with_host_values(x, |v| crate::host::rope(v, dims[2], dims[3], cos, sin));
-                Tensor::from_data(TensorData::new(out, dims), &device)
+                let [_, _, len, d] = x.dims();
+                let t = |v: &[f32]| {
+                    Tensor::<4>::from_data(TensorData::new(v.to_vec(), [1, 1, len, d]), &x.device())
+                };
+                (t(cos), t(sin))
             }
-            Self::Device { cos, sin } => {
-                let d = x.dims()[3];
-                let x1 = x.clone().narrow(3, 0, d / 2);
-                let x2 = x.clone().narrow(3, d / 2, d - d / 2);
-                let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
-                x * cos.clone() + rotated * sin.clone()
-            }
+            Self::Device { cos, sin } => (cos.clone(), sin.clone()),
+        };
+        let d = x.dims()[3];
+        let x1 = x.clone().narrow(3, 0, d / 2);
+        let x2 = x.clone().narrow(3, d / 2, d - d / 2);
+        let rotated = Tensor::cat(vec![x2.neg(), x1], 3);
+        x * cos + rotated * sin
+    }
+
+    /// The host tables (cosine, sine), `[len, head_dim]`, on the CPU.
+    pub(crate) fn host_tables(&self) -> Option<(&[f32], &[f32])> {
+        match self {
+            Self::Host { cos, sin } => Some((cos, sin)),
+            Self::Device { .. } => None,
         }
     }
 }
