@@ -12,11 +12,11 @@
 #
 #   scripts/bench_avx2.sh [CRITERION FILTER] [bench_teacher.py arguments]
 #
-# e.g. scripts/bench_avx2.sh all-MiniLM-L6-v2/ --model all-MiniLM-L6-v2 --sentences 1024
+# e.g. scripts/bench_avx2.sh teacher_minilm/ --model all-MiniLM-L6-v2 --sentences 1024
 # Needs `cargo xtask fetch` and the project venv (~/.cache/m2v/pyenv with torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FILTER="${1:-all-MiniLM-L6-v2/}"
+FILTER="${1:-teacher_minilm/}"
 shift || true
 PY="${M2V_PYTHON:-$HOME/.cache/m2v/pyenv/bin/python}"
 export HF_HUB_OFFLINE=1

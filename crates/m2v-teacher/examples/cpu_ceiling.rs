@@ -122,10 +122,14 @@ fn main() {
     #[cfg(target_arch = "x86_64")]
     {
         if let Some(simd) = pulp::x86::V4::try_new() {
-            ceiling("AVX-512", 16, cores, |iters| Simd::vectorize(simd, Fma { iters }));
+            ceiling("AVX-512", 16, cores, |iters| {
+                Simd::vectorize(simd, Fma { iters })
+            });
         }
         if let Some(simd) = pulp::x86::V3::try_new() {
-            ceiling("AVX2+FMA", 8, cores, |iters| Simd::vectorize(simd, Fma { iters }));
+            ceiling("AVX2+FMA", 8, cores, |iters| {
+                Simd::vectorize(simd, Fma { iters })
+            });
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -609,9 +609,7 @@ impl DecoderLayer {
         }
         x + m
     }
-}
 
-impl DecoderLayer {
     /// The CPU path: one host kernel from the fused projection, with the q/k norms and
     /// RoPE inside it (`host::attention`).
     fn host_attention(

@@ -168,6 +168,10 @@ pub(crate) fn attention(qkv: &[f32], lengths: &[usize], len: usize, spec: &Heads
         }
         None => 0,
     };
+    if let Span::Window(w) | Span::CausalWindow(w) = spec.span {
+        // Loading rejects empty windows (`decoder.rs`); ModernBERT's is `radius + 1`.
+        assert!(w > 0, "an empty attention window");
+    }
     if let Some((qw, kw, _)) = spec.qk_norm {
         assert!(qw.len() == d && kw.len() == d);
     }
