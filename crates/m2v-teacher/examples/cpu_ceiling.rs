@@ -51,7 +51,10 @@ fn rate(threads: usize, flops: f64, run: impl Fn() -> f32 + Sync) -> f64 {
     let start = Instant::now();
     let sink: f32 = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads).map(|_| s.spawn(&run)).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("an FMA thread panicked"))
+            .sum()
     });
     std::hint::black_box(sink);
     threads as f64 * flops / start.elapsed().as_secs_f64() / 1e9

@@ -53,10 +53,12 @@ impl Batch {
         Tensor::from_data(TensorData::new(v, [self.batch, self.len]), device)
     }
 
-    /// `[batch, 1, len, len]`, `true` where the key position is padding; `None` when no
-    /// row is padded (the distillation workload), which lets attention skip masking.
+    /// `[batch, 1, len, len]`, `true` where the key position is padding, for Burn's
+    /// attention on a GPU; `None` when no row is padded (the distillation workload),
+    /// which lets attention skip masking, and on the CPU, whose attention kernel
+    /// (`host::attention`) reads [`Batch::lengths`] instead.
     pub(crate) fn key_padding_mask(&self, device: &Device) -> Option<Tensor<4, Bool>> {
-        if self.lengths.iter().all(|&l| l == self.len) {
+        if *device == Device::flex() || self.lengths.iter().all(|&l| l == self.len) {
             return None;
         }
         let l = self.len;

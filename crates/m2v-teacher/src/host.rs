@@ -183,7 +183,8 @@ pub(crate) fn attention(qkv: &[f32], lengths: &[usize], len: usize, spec: &Heads
         .zip(qkv.par_chunks(len * width))
         .zip(lengths.par_iter())
         .enumerate()
-        .for_each(|(b, ((out, qkv), &n))| {
+        // One scratch buffer per rayon job, reused across its sequences.
+        .for_each_init(Vec::new, |scratch, (b, ((out, qkv), &n))| {
             let bias = spec.bias.map(|all| {
                 let at = if bias_rows == 1 { 0 } else { b };
                 &all[at * heads * len * len..(at + 1) * heads * len * len]
@@ -196,6 +197,7 @@ pub(crate) fn attention(qkv: &[f32], lengths: &[usize], len: usize, spec: &Heads
                 d,
                 spec,
                 bias,
+                scratch,
             })
         });
     out
@@ -210,6 +212,8 @@ struct Attend<'a> {
     d: usize,
     spec: &'a Heads<'a>,
     bias: Option<&'a [f32]>,
+    /// Room for the prepared keys, a query and the scores (`(n + 1) * d + n`).
+    scratch: &'a mut Vec<f32>,
 }
 
 impl Attend<'_> {
@@ -250,10 +254,10 @@ impl pulp::WithSimd for Attend<'_> {
             None => (None, None),
         };
         // The real keys of one group, prepared once for its `group` query heads.
-        let mut keys = vec![0.0f32; n * d];
-        let mut q = vec![0.0f32; d];
-        let mut p = vec![0.0f32; n];
-        let mut ctx = vec![0.0f32; d];
+        let mut scratch = std::mem::take(self.scratch);
+        scratch.resize((n + 1) * d + n, 0.0);
+        let (keys, rest) = scratch.split_at_mut(n * d);
+        let (q, p) = rest.split_at_mut(d);
         for g in 0..kv {
             for (t, k) in keys.chunks_exact_mut(d).enumerate() {
                 self.prepare(k, t, heads + g, k_norm);
@@ -264,12 +268,12 @@ impl pulp::WithSimd for Attend<'_> {
             };
             for h in g * group..(g + 1) * group {
                 for i in 0..len {
-                    self.prepare(&mut q, i, h, q_norm);
+                    self.prepare(q, i, h, q_norm);
                     let (lo, hi) = self.spec.span.keys(i, n);
                     let p = &mut p[lo..hi];
                     let mut max = f32::NEG_INFINITY;
                     for (j, pj) in (lo..hi).zip(p.iter_mut()) {
-                        let mut s = dot(&q, &keys[j * d..(j + 1) * d]) * self.spec.scale;
+                        let mut s = dot(q, &keys[j * d..(j + 1) * d]) * self.spec.scale;
                         if let Some(bias) = self.bias {
                             s += bias[(h * len + i) * len + j];
                         }
@@ -282,18 +286,19 @@ impl pulp::WithSimd for Attend<'_> {
                         sum += *pj;
                     }
                     let inv = 1.0 / sum;
-                    ctx.fill(0.0);
+                    let at = (i * heads + h) * d;
+                    let out = &mut self.out[at..at + d];
+                    out.fill(0.0);
                     for (j, &pj) in (lo..hi).zip(p.iter()) {
                         let w = pj * inv;
-                        for (o, &v) in ctx.iter_mut().zip(value(j)) {
+                        for (o, &v) in out.iter_mut().zip(value(j)) {
                             *o = w.mul_add(v, *o);
                         }
                     }
-                    let at = (i * heads + h) * d;
-                    self.out[at..at + d].copy_from_slice(&ctx);
                 }
             }
         }
+        *self.scratch = scratch;
     }
 }
 

@@ -372,7 +372,7 @@ impl Encoder for ModernBertModel {
         let global = LayerSpan {
             rotary: Rotary::new(self.global_theta, batch.len, self.head_dim, device),
             span: host::Span::All,
-            mask: gpu.then(|| batch.key_padding_mask(device)).flatten(),
+            mask: batch.key_padding_mask(device),
         };
         let local = LayerSpan {
             rotary: Rotary::new(self.local_theta, batch.len, self.head_dim, device),
